@@ -1,0 +1,3 @@
+//! One module per subcommand: parse arguments, call one library function, render the report.
+
+pub mod release_verify;

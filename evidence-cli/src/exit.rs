@@ -1,0 +1,89 @@
+//! The one place where exit codes are decided.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// A failure to run at all (exit code 2), with a hint saying what to do next.
+#[derive(Debug)]
+pub struct CliError {
+    /// What went wrong.
+    pub message: String,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    /// An error with no hint.
+    pub fn new(message: impl fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+            hint: None,
+        }
+    }
+
+    /// Adds the "what to do next" line.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> Self {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = s.source();
+        }
+        Self {
+            message,
+            hint: None,
+        }
+    }
+}
+
+/// What a command achieved when it ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check passed (or the command had nothing to verify and succeeded).
+    Ok,
+    /// At least one check failed.
+    Failed,
+}
+
+impl Outcome {
+    /// `Ok` iff `ok`.
+    pub fn from_ok(ok: bool) -> Self {
+        if ok { Outcome::Ok } else { Outcome::Failed }
+    }
+}
+
+/// Exit code when every check passed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when at least one check failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code when the tool could not run.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Turns a command's result into the process exit code, printing a run error to stderr.
+pub fn finish(tool: &str, result: Result<Outcome, CliError>) -> ExitCode {
+    match result {
+        Ok(Outcome::Ok) => ExitCode::from(EXIT_OK),
+        Ok(Outcome::Failed) => ExitCode::from(EXIT_FAILED),
+        Err(err) => {
+            use std::io::Write as _;
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{tool}: error: {}", err.message);
+            if let Some(hint) = &err.hint {
+                let _ = writeln!(stderr, "{tool}: hint: {hint}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

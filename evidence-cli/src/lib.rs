@@ -1,0 +1,12 @@
+//! Shared pieces of the `evidence` and `release-verify` command-line tools.
+//!
+//! Each subcommand module parses its arguments, calls one `evidence_core` function and renders
+//! the report; exit codes are decided in one place, [`exit::finish`] (DESIGN section 3):
+//! 0 every check passed, 1 a check failed, 2 the tool could not run.
+
+#![forbid(unsafe_code)]
+
+pub mod commands;
+pub mod exit;
+pub mod output;
+pub mod progress;

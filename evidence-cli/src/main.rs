@@ -1,0 +1,40 @@
+//! `evidence`: evidence bundles, deployment, identity, incident and release flows.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
+use evidence_cli::exit::{self, CliError, Outcome};
+
+/// Forensic evidence and release integrity: signed, content-addressed evidence bundles and
+/// offline verification.
+#[derive(Debug, Parser)]
+#[command(name = "evidence", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Release integrity: verify a release directory.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReleaseCommand {
+    /// Verify a release directory against its SHA256SUMS (same as `release-verify`).
+    Verify(ReleaseVerifyArgs),
+}
+
+fn run(cli: Cli) -> Result<Outcome, CliError> {
+    match cli.command {
+        Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    exit::finish("evidence", run(cli))
+}

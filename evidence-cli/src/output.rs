@@ -1,0 +1,47 @@
+//! Rendering reports on standard output.
+
+use std::io::Write as _;
+
+use evidence_core::report::{Report, Tool};
+
+use crate::exit::{CliError, Outcome};
+
+/// How to print a report.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Print the report as JSON (`evidence.report/v1`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print every check, passes included (text output).
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print nothing; only the exit code tells the verdict.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Stamps the report with the running tool, prints it, and returns the verdict that decides
+/// the exit code (which therefore always agrees with the report's `ok`).
+pub fn emit(mut report: Report, tool: &str, args: &OutputArgs) -> Result<Outcome, CliError> {
+    report.tool = Tool {
+        name: tool.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let text = if args.quiet {
+        String::new()
+    } else if args.json {
+        report.to_json_pretty()
+    } else {
+        report.to_text(args.verbose)
+    };
+    write_stdout(&text)?;
+    Ok(Outcome::from_ok(report.ok()))
+}
+
+/// Writes to standard output; failure to write is a run error (exit 2).
+pub fn write_stdout(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::new(format!("cannot write output: {e}")))
+}

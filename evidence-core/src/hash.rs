@@ -1,0 +1,356 @@
+//! Streaming, bounded, parallel file hashing.
+//!
+//! Files are opened without following symlinks and without blocking on FIFOs, checked to be the
+//! very regular file a directory listing saw (same device and inode), read in large chunks into a
+//! per-thread buffer (memory does not grow with file size), and checked again afterwards: a file
+//! that changed size or modification time while it was read is reported, not trusted
+//! (DESIGN section 4 rule 3, section 6).
+
+use std::cell::RefCell;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::digest::{Sha256Digest, Sha256Hasher};
+
+/// Size of each read. Large reads keep the per-byte system-call cost negligible.
+pub const READ_CHUNK: usize = 1 << 20;
+
+/// Default largest file hashed: 256 GiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 << 30;
+
+/// Identity of a file on disk, as seen by `lstat`/`fstat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
+impl FileId {
+    /// Identity taken from metadata.
+    pub fn of(meta: &Metadata) -> Self {
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// Digest and length of a file that was hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashedFile {
+    /// SHA-256 of the content.
+    pub digest: Sha256Digest,
+    /// Number of bytes hashed.
+    pub size: u64,
+}
+
+/// Why a file could not be hashed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HashError {
+    /// Opening or reading failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The path is a symlink (refused, never followed).
+    #[error("{path} is a symbolic link")]
+    Symlink {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The path is not a regular file (directory, device, FIFO, socket).
+    #[error("{path} is not a regular file")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file opened is not the one the directory listing saw (replaced, or reached through
+    /// a folder swapped for a symlink).
+    #[error("{path} was replaced between listing and reading")]
+    Replaced {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is larger than the limit.
+    #[error("{path} is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The file changed while it was read.
+    #[error("{path} changed while it was being hashed")]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Receives hashing progress, in bytes; implemented by CLIs to drive a progress bar.
+pub trait Progress: Sync {
+    /// `bytes` more bytes were hashed.
+    fn advance(&self, bytes: u64);
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// What to hash and what to expect of it.
+#[derive(Debug, Clone)]
+pub struct HashJob {
+    /// Path on disk.
+    pub path: PathBuf,
+    /// The identity a listing saw; the opened file must have it.
+    pub expect_id: Option<FileId>,
+}
+
+thread_local! {
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Hashes everything `reader` yields, refusing more than `limit` bytes.
+pub fn hash_reader<R: Read>(
+    mut reader: R,
+    limit: u64,
+    progress: &dyn Progress,
+) -> io::Result<HashedFile> {
+    BUFFER.with(|cell| {
+        let mut guard = cell.try_borrow_mut();
+        let mut local = Vec::new();
+        let buf: &mut Vec<u8> = match guard.as_deref_mut() {
+            Ok(shared) => shared,
+            Err(_) => &mut local,
+        };
+        if buf.len() < READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        }
+        let mut hasher = Sha256Hasher::new();
+        let mut size: u64 = 0;
+        loop {
+            let n = match reader.read(buf.as_mut_slice()) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            size = size.saturating_add(n as u64);
+            if size > limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    format!("more than {limit} bytes"),
+                ));
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
+            progress.advance(n as u64);
+        }
+        Ok(HashedFile {
+            digest: hasher.finish(),
+            size,
+        })
+    })
+}
+
+/// Opens a file for reading without following a final symlink and without blocking on a FIFO.
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Hashes one regular file (see the module documentation for the guarantees).
+pub fn hash_file(
+    job: &HashJob,
+    limit: u64,
+    progress: &dyn Progress,
+) -> Result<HashedFile, HashError> {
+    let path = &job.path;
+    let io_err = |source: io::Error| HashError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = match open_no_follow(path) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(HashError::Symlink { path: path.clone() });
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    let before = file.metadata().map_err(io_err)?;
+    if !before.file_type().is_file() {
+        return Err(HashError::NotRegular { path: path.clone() });
+    }
+    if job
+        .expect_id
+        .is_some_and(|expected| FileId::of(&before) != expected)
+    {
+        return Err(HashError::Replaced { path: path.clone() });
+    }
+    if before.len() > limit {
+        return Err(HashError::TooLarge {
+            path: path.clone(),
+            limit,
+        });
+    }
+    let hashed = match hash_reader(&file, limit, progress) {
+        Ok(h) => h,
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(HashError::TooLarge {
+                path: path.clone(),
+                limit,
+            });
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    let after = file.metadata().map_err(io_err)?;
+    let unchanged = hashed.size == before.len()
+        && after.len() == before.len()
+        && after.mtime() == before.mtime()
+        && after.mtime_nsec() == before.mtime_nsec();
+    if !unchanged {
+        return Err(HashError::Changed { path: path.clone() });
+    }
+    Ok(hashed)
+}
+
+/// Hashes many files in parallel (one task per file, spread over all cores), keeping order.
+pub fn hash_files(
+    jobs: &[HashJob],
+    limit: u64,
+    progress: &dyn Progress,
+) -> Vec<Result<HashedFile, HashError>> {
+    jobs.par_iter()
+        .with_min_len(16)
+        .map(|job| hash_file(job, limit, progress))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    struct Count(AtomicU64);
+    impl Progress for Count {
+        fn advance(&self, bytes: u64) {
+            self.0.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn job(path: &Path) -> HashJob {
+        HashJob {
+            path: path.to_owned(),
+            expect_id: None,
+        }
+    }
+
+    #[test]
+    fn hashes_a_file_larger_than_one_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let data: Vec<u8> = (0..(READ_CHUNK * 2 + 17))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let progress = Count(AtomicU64::new(0));
+        let h = hash_file(&job(&path), u64::MAX, &progress).unwrap();
+        assert_eq!(h.digest, Sha256Digest::of(&data));
+        assert_eq!(h.size, data.len() as u64);
+        assert_eq!(progress.0.load(Ordering::Relaxed), data.len() as u64);
+    }
+
+    #[test]
+    fn refuses_symlinks_fifos_and_oversized_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t");
+        std::fs::write(&target, b"0123456789").unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            hash_file(&job(&link), u64::MAX, &NoProgress),
+            Err(HashError::Symlink { .. })
+        ));
+        assert!(matches!(
+            hash_file(&job(&target), 9, &NoProgress),
+            Err(HashError::TooLarge { limit: 9, .. })
+        ));
+        assert!(matches!(
+            hash_file(&job(dir.path()), u64::MAX, &NoProgress),
+            Err(HashError::NotRegular { .. })
+        ));
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(matches!(
+            hash_file(&job(&fifo), u64::MAX, &NoProgress),
+            Err(HashError::NotRegular { .. })
+        ));
+    }
+
+    #[test]
+    fn a_replaced_file_is_detected_by_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::write(&a, b"a").unwrap();
+        std::fs::write(&b, b"b").unwrap();
+        let id_b = FileId::of(&std::fs::symlink_metadata(&b).unwrap());
+        let job = HashJob {
+            path: a,
+            expect_id: Some(id_b),
+        };
+        assert!(matches!(
+            hash_file(&job, u64::MAX, &NoProgress),
+            Err(HashError::Replaced { .. })
+        ));
+    }
+
+    #[test]
+    fn reader_limit_is_enforced_while_streaming() {
+        let data = vec![7u8; 1000];
+        let err = hash_reader(&data[..], 999, &NoProgress).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        let ok = hash_reader(&data[..], 1000, &NoProgress).unwrap();
+        assert_eq!(ok.size, 1000);
+    }
+
+    #[test]
+    fn parallel_results_keep_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut jobs = Vec::new();
+        for i in 0..100u32 {
+            let p = dir.path().join(i.to_string());
+            let mut f = File::create(&p).unwrap();
+            write!(f, "{i}").unwrap();
+            jobs.push(job(&p));
+        }
+        let results = hash_files(&jobs, u64::MAX, &NoProgress);
+        for (i, r) in results.into_iter().enumerate() {
+            assert_eq!(
+                r.unwrap().digest,
+                Sha256Digest::of(i.to_string().as_bytes())
+            );
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! `release-verify`: the release verification gate. Thin wrapper over
+//! `evidence_cli::commands::release_verify`, which `evidence release verify` shares.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
+use evidence_cli::exit;
+
+/// Verify a downloaded or about-to-be-published release directory: checksums, exact coverage,
+/// expected assets. One report, one exit code.
+#[derive(Debug, Parser)]
+#[command(name = "release-verify", version)]
+struct Cli {
+    #[command(flatten)]
+    args: ReleaseVerifyArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    exit::finish(
+        "release-verify",
+        release_verify::run(&cli.args, "release-verify"),
+    )
+}
