@@ -237,7 +237,6 @@ pub fn hash_files(
     progress: &dyn Progress,
 ) -> Vec<Result<HashedFile, HashError>> {
     jobs.par_iter()
-        .with_min_len(16)
         .map(|job| hash_file(job, limit, progress))
         .collect()
 }

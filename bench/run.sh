@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Throughput and memory benchmark for release verification. Builds its own data under
+# bench/work (or $BENCH_DIR), then prints, side by side in one run, release-verify against
+# `sha256sum -c` and against two parallel `openssl dgst -sha256` processes, with peak RSS.
+#
+#   bash bench/run.sh            # 2 GiB in 8 files, and 100,000 files of 1 KiB
+#   BENCH_SMALL=1 bash bench/run.sh   # 256 MiB in 8 files, and 10,000 files (quick look)
+#
+# Every figure is the best of $BENCH_RUNS runs (default 3) with a warm page cache, so it
+# measures hashing and file system overhead, not the disk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+work=${BENCH_DIR:-$root/bench/work}
+runs=${BENCH_RUNS:-3}
+if [[ -n "${BENCH_SMALL:-}" ]]; then big_mib=32; small_count=10000; else big_mib=256; small_count=100000; fi
+
+for tool in sha256sum openssl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 2; }
+done
+
+echo "building release-verify (release profile)..." >&2
+cargo build --release --locked -q -p release-verify
+rv="$root/target/release/release-verify"
+
+large="$work/large-8x${big_mib}MiB"
+small="$work/small-${small_count}x1KiB"
+mkdir -p "$work"
+
+if [[ ! -f "$large/SHA256SUMS" ]]; then
+  echo "creating $large ..." >&2
+  rm -rf "$large"; mkdir -p "$large"
+  for i in 1 2 3 4 5 6 7 8; do
+    head -c "$((big_mib << 20))" /dev/urandom > "$large/asset-$i.bin"
+  done
+  (cd "$large" && sha256sum asset-*.bin > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+fi
+if [[ ! -f "$small/SHA256SUMS" ]]; then
+  echo "creating $small ..." >&2
+  rm -rf "$small"; mkdir -p "$small"
+  python3 - "$small" "$small_count" <<'PY'
+import hashlib, os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+lines = []
+for i in range(count):
+    folder = f"d{i // 1000:03d}"
+    os.makedirs(os.path.join(root, folder), exist_ok=True)
+    name = f"{folder}/f{i:06d}.bin"
+    data = os.urandom(1024)
+    with open(os.path.join(root, name), "wb") as f:
+        f.write(data)
+    lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+lines.sort()
+with open(os.path.join(root, "SHA256SUMS"), "w") as f:
+    f.writelines(lines)
+PY
+fi
+
+# best_of CMD...: runs CMD $runs times in the data folder; prints "seconds peak_rss_kib".
+best_of() {
+  local best_t="" best_m=""
+  for _ in $(seq "$runs"); do
+    local out tf
+    tf=$(mktemp)
+    /usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1 || true
+    out=$(tail -n 1 "$tf"); rm -f "$tf"
+    local t=${out% *} m=${out#* }
+    if [[ -z "$best_t" ]] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
+  done
+  echo "$best_t $best_m"
+}
+
+# Two parallel openssl processes, each hashing half of the files (the fastest shell baseline).
+openssl_pair() {
+  local dir=$1
+  (cd "$dir" && find . -type f ! -name SHA256SUMS -print0 | sort -z |
+     xargs -0 -n "$(( ( $(find . -type f | wc -l) + 1 ) / 2 ))" -P 2 openssl dgst -sha256 >/dev/null)
+}
+export -f openssl_pair
+
+row() { printf '%-22s %-34s %9s %11s %9s\n' "$@"; }
+
+report() {
+  local label=$1 dir=$2
+  cat "$dir"/SHA256SUMS >/dev/null
+  find "$dir" -type f -print0 | xargs -0 cat >/dev/null   # warm the page cache
+  read -r t_rv m_rv < <(best_of "$rv" "$dir" --quiet)
+  read -r t_sum m_sum < <(cd "$dir" && best_of sha256sum -c --quiet SHA256SUMS)
+  read -r t_ssl m_ssl < <(best_of bash -c "openssl_pair '$dir'")
+  local ratio_sum ratio_ssl
+  ratio_sum=$(awk "BEGIN{printf \"%.2fx\", $t_sum / ($t_rv > 0 ? $t_rv : 0.001)}")
+  ratio_ssl=$(awk "BEGIN{printf \"%.2fx\", $t_ssl / ($t_rv > 0 ? $t_rv : 0.001)}")
+  row "$label" "release-verify" "${t_rv}s" "$((m_rv / 1024)) MiB" "1.00x"
+  row "" "sha256sum -c" "${t_sum}s" "$((m_sum / 1024)) MiB" "$ratio_sum"
+  row "" "2 x openssl dgst -sha256 (parallel)" "${t_ssl}s" "$((m_ssl / 1024)) MiB" "$ratio_ssl"
+}
+
+echo
+echo "machine: $(nproc) cores, $(uname -m); best of $runs runs, warm cache"
+echo "ratio = other tool's time / release-verify's time (above 1.00x: release-verify is faster)"
+echo
+row "data" "tool" "time" "peak RSS" "ratio"
+report "8 x ${big_mib} MiB" "$large"
+report "${small_count} x 1 KiB" "$small"

@@ -1,0 +1,317 @@
+//! End-to-end tests of `release-verify` over the committed fixtures and runtime-built trees.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt as _;
+use evidence_tests::fixtures::{self, Expectation};
+use evidence_tests::workspace_root;
+use serde_json::Value;
+
+fn release_verify() -> Command {
+    Command::cargo_bin("release-verify").unwrap()
+}
+
+fn run_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
+    let out = release_verify().args(args).arg("--json").output().unwrap();
+    let code = out.status.code().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (code, report)
+}
+
+fn failing_codes(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn fixtures_are_up_to_date() {
+    let diffs = fixtures::check(&workspace_root().join("fixtures")).unwrap();
+    assert!(
+        diffs.is_empty(),
+        "fixtures differ from the generator (run `cargo run -p evidence-tests --bin generate-fixtures`):\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn the_sample_release_verifies() {
+    let dir = workspace_root().join("fixtures/sample-release");
+    let (code, report) = run_json(&[dir.as_os_str()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["schema"], "evidence.report/v1");
+    assert_eq!(report["tool"]["name"], "release-verify");
+    assert_eq!(report["summary"]["fail"], 0);
+    let matched = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "sums-entry-match")
+        .count();
+    assert_eq!(matched, 4);
+}
+
+#[test]
+fn every_release_case_meets_its_stated_expectation() {
+    let dir = workspace_root().join("fixtures/release-cases");
+    let cases = fixtures::cases(&dir).unwrap();
+    assert!(cases.len() >= 15, "{cases:?}");
+    for case in cases {
+        let expect = Expectation::read(&dir, &case).unwrap();
+        let (code, report) = run_json(&[dir.join(&case).as_os_str()]);
+        assert_eq!(code, expect.exit_code, "{case}: {report:#}");
+        assert_eq!(report["ok"], expect.ok, "{case}");
+        assert_eq!(report["ok"], code == 0, "{case}: exit code must agree with ok");
+        let fails = failing_codes(&report);
+        for want in &expect.must_fail {
+            assert!(fails.contains(want), "{case}: expected {want} to fail, got {fails:?}");
+        }
+        if expect.ok {
+            assert!(fails.is_empty(), "{case}: {fails:?}");
+        }
+    }
+}
+
+#[test]
+fn human_output_is_one_line_per_failure_plus_a_summary() {
+    let dir = workspace_root().join("fixtures/release-cases/tampered-byte");
+    let out = release_verify().arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let golden = include_str!("golden/release-verify-tampered-byte.txt");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), golden);
+
+    let ok = release_verify()
+        .arg(workspace_root().join("fixtures/sample-release"))
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(ok.stdout).unwrap(),
+        "OK: 6 passed, 0 failed, 0 warnings, 1 skipped\n"
+    );
+    let quiet = release_verify()
+        .arg(&dir)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(quiet.stdout.is_empty());
+}
+
+#[test]
+fn could_not_run_exits_2_with_a_hint() {
+    let out = release_verify().arg("/nonexistent/release").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("release-verify: error:"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    let sample = workspace_root().join("fixtures/sample-release");
+    let out = release_verify()
+        .arg(&sample)
+        .args(["--sums", "/nonexistent/SHA256SUMS"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = release_verify().arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = release_verify().output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "DIR is required");
+}
+
+#[test]
+fn expected_assets_and_relaxations() {
+    let sample = workspace_root().join("fixtures/sample-release");
+    let (code, report) = run_json(&[
+        sample.as_os_str(),
+        "--expect".as_ref(),
+        "app-1.4.2-linux-x86_64.tar.gz".as_ref(),
+        "--expect".as_ref(),
+        "app-1.4.2-linux-aarch64.tar.gz".as_ref(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(failing_codes(&report), vec!["release-expected-asset"]);
+
+    let missing = workspace_root().join("fixtures/release-cases/missing-file");
+    let (code, report) = run_json(&[missing.as_os_str(), "--ignore-missing".as_ref()]);
+    assert_eq!(code, 0, "{report:#}");
+    let unlisted = workspace_root().join("fixtures/release-cases/unlisted-file");
+    let (code, _) = run_json(&[
+        unlisted.as_os_str(),
+        "--allow-unlisted".as_ref(),
+        "install.sh".as_ref(),
+    ]);
+    assert_eq!(code, 0);
+    let malformed = workspace_root().join("fixtures/release-cases/malformed-line");
+    let (code, report) = run_json(&[malformed.as_os_str(), "--no-strict".as_ref()]);
+    assert_eq!(code, 0);
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"] == "sums-line-malformed" && c["status"] == "warn"));
+}
+
+fn make_release(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut map = std::collections::BTreeMap::new();
+    for (name, data) in files {
+        fixtures::write(&dir.path().join(name), data).unwrap();
+        map.insert((*name).to_owned(), evidence_core::Sha256Digest::of(data));
+    }
+    std::fs::write(dir.path().join("SHA256SUMS"), evidence_core::sums::write(&map)).unwrap();
+    dir
+}
+
+#[test]
+fn hard_links_fifos_and_non_utf8_names_fail_at_runtime() {
+    let dir = make_release(&[("a.bin", b"a")]);
+    std::fs::hard_link(dir.path().join("a.bin"), dir.path().join("b.bin")).unwrap();
+    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(failing_codes(&report).contains(&"sums-hardlink".to_owned()));
+
+    let dir = make_release(&[("a.bin", b"a")]);
+    assert!(Command::new("mkfifo").arg(dir.path().join("pipe")).status().unwrap().success());
+    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(failing_codes(&report).contains(&"sums-special-file".to_owned()));
+
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = make_release(&[("a.bin", b"a")]);
+    let bad = dir.path().join(std::ffi::OsStr::from_bytes(b"bad-\xff.bin"));
+    std::fs::write(bad, b"x").unwrap();
+    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(failing_codes(&report).contains(&"sums-tree-incomplete".to_owned()));
+}
+
+#[test]
+fn a_symlinked_folder_is_never_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), b"s").unwrap();
+    let dir = make_release(&[("a.bin", b"a")]);
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("sub")).unwrap();
+    let sums = format!(
+        "{}  a.bin\n{}  sub/secret\n",
+        evidence_core::Sha256Digest::of(b"a").to_hex(),
+        evidence_core::Sha256Digest::of(b"s").to_hex()
+    );
+    std::fs::write(dir.path().join("SHA256SUMS"), sums).unwrap();
+    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    assert_eq!(code, 1);
+    let fails = failing_codes(&report);
+    assert!(fails.contains(&"sums-symlink".to_owned()), "{fails:?}");
+    assert!(fails.contains(&"sums-entry-missing".to_owned()), "{fails:?}");
+}
+
+/// The interop samples beside the workspace (present in CI).
+fn interop(rel: &str) -> PathBuf {
+    evidence_tests::interop_dir().join(rel)
+}
+
+#[test]
+fn files_written_by_coreutils_shasum_and_openssl_verify() {
+    let tree = interop("coreutils/tree");
+    // Each sample lists a subset of the tree; the rest is allowed explicitly.
+    let all = [
+        "plain.bin",
+        "name with space.txt",
+        "back\\slash.txt",
+        "new\nline.txt",
+        "empty.dat",
+        "\u{fc}n\u{ef}code-\u{df}.txt",
+    ];
+    for (file, listed) in [
+        ("SHA256SUMS.gnu-text", 6),
+        ("SHA256SUMS.gnu-binary", 6),
+        ("SHA256SUMS.bsd-tag", 6),
+        ("SHA256SUMS.perl-shasum", 3),
+        ("SHA256SUMS.crlf", 3),
+        ("SHA256SUMS.openssl", 3),
+    ] {
+        let sums = interop(&format!("coreutils/{file}"));
+        let mut args: Vec<std::ffi::OsString> = vec![
+            tree.clone().into(),
+            "--sums".into(),
+            sums.into(),
+            "--allow-empty".into(),
+        ];
+        let bytes = std::fs::read(interop(&format!("coreutils/{file}"))).unwrap();
+        let parsed = evidence_core::sums::parse(&bytes, &Default::default()).unwrap();
+        assert_eq!(parsed.entries.len(), listed, "{file}");
+        assert!(parsed.bad_lines.is_empty(), "{file}: {:?}", parsed.bad_lines);
+        for name in all {
+            if !parsed.entries.iter().any(|e| e.name == name) {
+                args.push("--allow-unlisted".into());
+                args.push(name.into());
+            }
+        }
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (code, report) = run_json(&refs);
+        assert_eq!(code, 0, "{file}: {report:#}");
+        let matched = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["code"] == "sums-entry-match")
+            .count();
+        assert_eq!(matched, listed, "{file}");
+    }
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok()
+}
+
+#[test]
+fn coreutils_and_shasum_accept_what_we_write() {
+    let names: &[&str] = &[
+        "plain.bin",
+        "name with space.txt",
+        "back\\slash.txt",
+        "new\nline.txt",
+        "carriage\rreturn.txt",
+        "\u{fc}n\u{ef}code-\u{df}.txt",
+        "sub/dir/nested.bin",
+        "*star-first",
+        " space-first",
+        "#hash-first",
+    ];
+    let files: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (*n, n.as_bytes().to_vec())).collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (*n, d.as_slice())).collect();
+    let dir = make_release(&refs);
+    if have("sha256sum") {
+        let out = Command::new("sha256sum")
+            .args(["-c", "--strict", "SHA256SUMS"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    } else {
+        eprintln!("note: sha256sum not installed; coreutils interop skipped");
+    }
+    // Our own verifier agrees.
+    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn help_teaches_usage() {
+    let out = release_verify().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["--expect", "--sums", "--json", "Exit status", "Examples"] {
+        assert!(text.contains(needle), "--help lacks {needle}");
+    }
+}
+
