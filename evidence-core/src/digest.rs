@@ -68,15 +68,22 @@ impl Sha256Digest {
                 found: hex_part.chars().count(),
             });
         }
+        // Table lookups without data-dependent branches: random hex digits would otherwise
+        // mispredict on every character. Any invalid character sets the high bit of `bad`.
         let mut out = [0u8; 32];
-        for (i, (pair, slot)) in bytes.chunks_exact(2).zip(out.iter_mut()).enumerate() {
-            let (hi, lo) = match pair {
-                [hi, lo] => (*hi, *lo),
-                _ => return Err(DigestError::WrongLength { found: bytes.len() }),
-            };
-            let hi = hex_value(hi).ok_or(DigestError::NotHex { offset: 2 * i })?;
-            let lo = hex_value(lo).ok_or(DigestError::NotHex { offset: 2 * i + 1 })?;
-            *slot = (hi << 4) | lo;
+        let mut bad = 0u8;
+        for (pair, slot) in bytes.chunks_exact(2).zip(out.iter_mut()) {
+            let hi = pair.first().map_or(INVALID, |&c| hex_value(c));
+            let lo = pair.get(1).map_or(INVALID, |&c| hex_value(c));
+            bad |= hi | lo;
+            *slot = (hi << 4) | (lo & 0x0f);
+        }
+        if bad & INVALID != 0 {
+            let offset = bytes
+                .iter()
+                .position(|&c| hex_value(c) == INVALID)
+                .unwrap_or_default();
+            return Err(DigestError::NotHex { offset });
         }
         Ok(Self(out))
     }
@@ -87,13 +94,30 @@ impl Sha256Digest {
     }
 }
 
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// Marks a byte that is not a hex digit in [`HEX_VALUES`].
+const INVALID: u8 = 0x80;
+
+/// Value of each byte as a hex digit, or [`INVALID`]. Built at compile time, where an
+/// out-of-range index is a compile error rather than a panic.
+#[allow(clippy::indexing_slicing)]
+static HEX_VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+fn hex_value(c: u8) -> u8 {
+    HEX_VALUES.get(usize::from(c)).copied().unwrap_or(INVALID)
 }
 
 impl fmt::Display for Sha256Digest {

@@ -82,6 +82,14 @@ pub enum HashError {
         /// The file.
         path: PathBuf,
     },
+    /// The file has more than one hard link, and the job asked for a single link.
+    #[error("{path} has {nlink} hard links; its content can be changed through another name")]
+    HardLinked {
+        /// The file.
+        path: PathBuf,
+        /// Number of links.
+        nlink: u64,
+    },
     /// The file is larger than the limit.
     #[error("{path} is larger than the limit of {limit} bytes")]
     TooLarge {
@@ -119,6 +127,19 @@ pub struct HashJob {
     pub path: PathBuf,
     /// The identity a listing saw; the opened file must have it.
     pub expect_id: Option<FileId>,
+    /// Refuse a file with more than one hard link.
+    pub single_link: bool,
+}
+
+impl HashJob {
+    /// A job for `path` with no identity to check and hard links allowed.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            expect_id: None,
+            single_link: false,
+        }
+    }
 }
 
 thread_local! {
@@ -127,10 +148,22 @@ thread_local! {
 
 /// Hashes everything `reader` yields, refusing more than `limit` bytes.
 pub fn hash_reader<R: Read>(
-    mut reader: R,
+    reader: R,
     limit: u64,
     progress: &dyn Progress,
 ) -> io::Result<HashedFile> {
+    hash_stream(reader, limit, None, progress).map(|(hashed, _)| hashed)
+}
+
+/// Hashes a stream. With `regular_size` (the size `fstat` reported for a regular file), a short
+/// read that reaches exactly that size is taken as the end of the file, saving the final empty
+/// read. Also returns whether the whole content came from one `read` call.
+fn hash_stream<R: Read>(
+    mut reader: R,
+    limit: u64,
+    regular_size: Option<u64>,
+    progress: &dyn Progress,
+) -> io::Result<(HashedFile, bool)> {
     BUFFER.with(|cell| {
         let mut guard = cell.try_borrow_mut();
         let mut local = Vec::new();
@@ -143,6 +176,7 @@ pub fn hash_reader<R: Read>(
         }
         let mut hasher = Sha256Hasher::new();
         let mut size: u64 = 0;
+        let mut reads = 0u32;
         loop {
             let n = match reader.read(buf.as_mut_slice()) {
                 Ok(0) => break,
@@ -150,6 +184,7 @@ pub fn hash_reader<R: Read>(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
+            reads = reads.saturating_add(1);
             size = size.saturating_add(n as u64);
             if size > limit {
                 return Err(io::Error::new(
@@ -159,11 +194,15 @@ pub fn hash_reader<R: Read>(
             }
             hasher.update(buf.get(..n).unwrap_or_default());
             progress.advance(n as u64);
+            if n < buf.len() && regular_size == Some(size) {
+                break;
+            }
         }
-        Ok(HashedFile {
+        let hashed = HashedFile {
             digest: hasher.finish(),
             size,
-        })
+        };
+        Ok((hashed, reads <= 1))
     })
 }
 
@@ -197,11 +236,18 @@ pub fn hash_file(
     if !before.file_type().is_file() {
         return Err(HashError::NotRegular { path: path.clone() });
     }
+    // DESIGN 4 rule 3: the file read must be the very file the listing saw.
     if job
         .expect_id
         .is_some_and(|expected| FileId::of(&before) != expected)
     {
         return Err(HashError::Replaced { path: path.clone() });
+    }
+    if job.single_link && before.nlink() > 1 {
+        return Err(HashError::HardLinked {
+            path: path.clone(),
+            nlink: before.nlink(),
+        });
     }
     if before.len() > limit {
         return Err(HashError::TooLarge {
@@ -209,7 +255,7 @@ pub fn hash_file(
             limit,
         });
     }
-    let hashed = match hash_reader(&file, limit, progress) {
+    let (hashed, single_read) = match hash_stream(&file, limit, Some(before.len()), progress) {
         Ok(h) => h,
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
             return Err(HashError::TooLarge {
@@ -219,25 +265,33 @@ pub fn hash_file(
         }
         Err(e) => return Err(io_err(e)),
     };
-    let after = file.metadata().map_err(io_err)?;
+    // A file read in several calls may change between them, and the digest would then be of
+    // bytes that never existed together: compare size and modification time afterwards. Content
+    // taken by a single read call is one snapshot; its size must still be the size `fstat` saw.
     let unchanged = hashed.size == before.len()
-        && after.len() == before.len()
-        && after.mtime() == before.mtime()
-        && after.mtime_nsec() == before.mtime_nsec();
+        && (single_read || {
+            let after = file.metadata().map_err(io_err)?;
+            after.len() == before.len()
+                && after.mtime() == before.mtime()
+                && after.mtime_nsec() == before.mtime_nsec()
+        });
     if !unchanged {
         return Err(HashError::Changed { path: path.clone() });
     }
     Ok(hashed)
 }
 
-/// Hashes many files in parallel (one task per file, spread over all cores), keeping order.
-pub fn hash_files(
-    jobs: &[HashJob],
+/// Hashes one file per item in parallel (spread over all cores), keeping order. `job` turns an
+/// item into its [`HashJob`] on the worker thread, so callers need not build every path first.
+pub fn hash_files<T: Sync>(
+    items: &[T],
+    job: impl Fn(&T) -> HashJob + Sync,
     limit: u64,
     progress: &dyn Progress,
 ) -> Vec<Result<HashedFile, HashError>> {
-    jobs.par_iter()
-        .map(|job| hash_file(job, limit, progress))
+    items
+        .par_iter()
+        .map(|item| hash_file(&job(item), limit, progress))
         .collect()
 }
 
@@ -255,10 +309,7 @@ mod tests {
     }
 
     fn job(path: &Path) -> HashJob {
-        HashJob {
-            path: path.to_owned(),
-            expect_id: None,
-        }
+        HashJob::new(path)
     }
 
     #[test]
@@ -316,13 +367,49 @@ mod tests {
         std::fs::write(&b, b"b").unwrap();
         let id_b = FileId::of(&std::fs::symlink_metadata(&b).unwrap());
         let job = HashJob {
-            path: a,
             expect_id: Some(id_b),
+            ..HashJob::new(a)
         };
         assert!(matches!(
             hash_file(&job, u64::MAX, &NoProgress),
             Err(HashError::Replaced { .. })
         ));
+    }
+
+    #[test]
+    fn hard_links_are_refused_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::write(&a, b"a").unwrap();
+        assert!(hash_file(&job(&a), u64::MAX, &NoProgress).is_ok());
+        std::fs::hard_link(&a, dir.path().join("b")).unwrap();
+        let single = HashJob {
+            single_link: true,
+            ..HashJob::new(&a)
+        };
+        assert!(matches!(
+            hash_file(&single, u64::MAX, &NoProgress),
+            Err(HashError::HardLinked { nlink: 2, .. })
+        ));
+        assert!(hash_file(&job(&a), u64::MAX, &NoProgress).is_ok());
+    }
+
+    #[test]
+    fn files_of_exactly_one_chunk_and_empty_files_hash_correctly() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, READ_CHUNK - 1, READ_CHUNK, READ_CHUNK + 1] {
+            let p = dir.path().join(len.to_string());
+            let data = vec![0x5a; len];
+            std::fs::write(&p, &data).unwrap();
+            let h = hash_file(&job(&p), u64::MAX, &NoProgress).unwrap();
+            assert_eq!(
+                h,
+                HashedFile {
+                    digest: Sha256Digest::of(&data),
+                    size: len as u64
+                }
+            );
+        }
     }
 
     #[test]
@@ -344,7 +431,7 @@ mod tests {
             write!(f, "{i}").unwrap();
             jobs.push(job(&p));
         }
-        let results = hash_files(&jobs, u64::MAX, &NoProgress);
+        let results = hash_files(&jobs, Clone::clone, u64::MAX, &NoProgress);
         for (i, r) in results.into_iter().enumerate() {
             assert_eq!(
                 r.unwrap().digest,

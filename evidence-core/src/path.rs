@@ -5,6 +5,7 @@
 //! two paths collide after Unicode NFC normalisation and case folding. Paths are checked as text
 //! before anything touches the file system, so a hostile name is refused, never resolved.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -85,6 +86,12 @@ impl ArtifactPath {
 
     /// Checks `text` under the given rules.
     pub fn parse_with(text: &str, rules: PathRules) -> Result<Self, PathError> {
+        Self::check(text, rules)?;
+        Ok(Self(text.to_owned()))
+    }
+
+    /// Checks `text` under the given rules without keeping it.
+    pub fn check(text: &str, rules: PathRules) -> Result<(), PathError> {
         if text.is_empty() {
             return Err(PathError::Empty);
         }
@@ -128,7 +135,12 @@ impl ArtifactPath {
                 _ => {}
             }
         }
-        Ok(Self(text.to_owned()))
+        Ok(())
+    }
+
+    /// Wraps text that [`ArtifactPath::check`] already accepted under the given rules.
+    pub(crate) fn from_checked(text: String) -> Self {
+        Self(text)
     }
 
     /// Checks raw bytes (for example a file name read from disk or a tar header).
@@ -157,6 +169,10 @@ impl ArtifactPath {
 
 /// See [`ArtifactPath::collision_key`].
 pub fn collision_key(text: &str) -> String {
+    if text.is_ascii() {
+        // Normalisation is the identity on ASCII and its case folding is ASCII lower-casing.
+        return text.to_ascii_lowercase();
+    }
     let decomposed: String = text.nfd().collect();
     decomposed.to_uppercase().to_lowercase().nfc().collect()
 }
@@ -192,72 +208,106 @@ impl<'de> serde::Deserialize<'de> for ArtifactPath {
     }
 }
 
-/// How a path clashes with one seen before.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Like [`collision_key`], but borrows `text` when it is already its own key (ASCII with no
+/// upper-case letters), which is the common case.
+pub fn collision_key_cow(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(collision_key(text))
+    }
+}
+
+/// How a path clashes with one inserted before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Clash {
-    /// Exactly the same path was seen before.
-    Duplicate,
-    /// A different path with the same collision key was seen before.
-    Collides {
-        /// The earlier path.
-        with: String,
+    /// An earlier path has the same collision key (an exact duplicate, or a name equal after
+    /// NFC normalisation and case folding); compare the two to tell which.
+    SameKey {
+        /// The id the earlier path was inserted with.
+        with: usize,
     },
-    /// The path uses an earlier path as a folder, or the other way round (`a` and `a/b`).
+    /// One path uses the other as a folder (`a` and `a/b`, also after folding).
     FileAndFolder {
-        /// The earlier path.
-        with: String,
+        /// The id the earlier path was inserted with.
+        with: usize,
     },
 }
 
 /// Detects duplicates, NFC/case-folding collisions and file/folder clashes in a set of paths.
+/// Paths are inserted with a caller-chosen id (usually an index into the caller's list), which
+/// a [`Clash`] reports back. Keys borrow from the caller's paths where folding leaves them
+/// unchanged, so the common case allocates nothing.
 #[derive(Debug, Default)]
-pub struct PathSet {
-    exact: HashMap<String, ()>,
-    folded: HashMap<String, String>,
-    folders: HashMap<String, String>,
+pub struct PathSet<'a> {
+    /// Collision key of every file, and of every folder a file implies -> the id of the first
+    /// path that put it there, and whether it is a folder.
+    keys: HashMap<Cow<'a, str>, (usize, Slot)>,
 }
 
-impl PathSet {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    File,
+    Folder,
+}
+
+impl<'a> PathSet<'a> {
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty set with room for about `paths` paths.
+    pub fn with_capacity(paths: usize) -> Self {
+        Self {
+            keys: HashMap::with_capacity(paths.saturating_add(paths / 8)),
+        }
+    }
+
     /// Adds a path; returns how it clashes with an earlier one, if it does. A clashing path is
     /// not added, so every later path is compared against the first of a clashing group.
-    pub fn insert(&mut self, path: &str) -> Option<Clash> {
-        if self.exact.contains_key(path) {
-            return Some(Clash::Duplicate);
+    pub fn insert(&mut self, path: &'a str, id: usize) -> Option<Clash> {
+        self.insert_key(collision_key_cow(path), id)
+    }
+
+    /// [`PathSet::insert`] with the collision key computed by the caller (for example in
+    /// parallel). `key` must be `collision_key_cow(path)`.
+    pub fn insert_key(&mut self, key: Cow<'a, str>, id: usize) -> Option<Clash> {
+        match self.keys.get(key.as_ref()) {
+            Some(&(with, Slot::File)) => return Some(Clash::SameKey { with }),
+            Some(&(with, Slot::Folder)) => return Some(Clash::FileAndFolder { with }),
+            None => {}
         }
-        let key = collision_key(path);
-        if let Some(with) = self.folded.get(&key) {
-            return Some(Clash::Collides { with: with.clone() });
-        }
-        if let Some(with) = self.folders.get(&key) {
-            return Some(Clash::FileAndFolder { with: with.clone() });
-        }
-        // Every proper prefix of this path is a folder; it must not be a file seen before.
-        let mut folder_keys = Vec::new();
-        let mut end = 0usize;
-        for component in key.split('/') {
-            if end > 0 {
-                let prefix = key.get(..end).unwrap_or_default().to_owned();
-                if let Some(with) = self.folded.get(&prefix) {
-                    return Some(Clash::FileAndFolder { with: with.clone() });
-                }
-                folder_keys.push(prefix);
-                end += 1;
+        // Every proper prefix of this path is a folder and must not be a file seen before.
+        // Folders are recorded with all their ancestors, so the walk up stops at the first
+        // folder already known.
+        let mut missing = Vec::new();
+        let mut end = key.len();
+        while let Some(slash) = key.get(..end).and_then(|k| k.rfind('/')) {
+            let Some(prefix) = key.get(..slash) else {
+                break;
+            };
+            match self.keys.get(prefix) {
+                Some(&(with, Slot::File)) => return Some(Clash::FileAndFolder { with }),
+                Some(&(_, Slot::Folder)) => break,
+                None => missing.push(slash),
             }
-            end += component.len();
+            end = slash;
         }
-        for folder in folder_keys {
-            self.folders
-                .entry(folder)
-                .or_insert_with(|| path.to_owned());
+        for slash in missing {
+            let prefix = match &key {
+                Cow::Borrowed(text) => text.get(..slash).map(Cow::Borrowed),
+                Cow::Owned(text) => text.get(..slash).map(|p| Cow::Owned(p.to_owned())),
+            };
+            if let Some(prefix) = prefix {
+                self.keys.insert(prefix, (id, Slot::Folder));
+            }
         }
-        self.exact.insert(path.to_owned(), ());
-        self.folded.insert(key, path.to_owned());
+        self.keys.insert(key, (id, Slot::File));
         None
     }
 }
@@ -346,39 +396,44 @@ mod tests {
     #[test]
     fn collisions_after_nfc_and_case_folding_are_detected() {
         let mut set = PathSet::new();
-        assert_eq!(set.insert("caf\u{e9}.txt"), None);
+        assert_eq!(set.insert("caf\u{e9}.txt", 0), None);
         assert_eq!(
-            set.insert("cafe\u{301}.txt"),
-            Some(Clash::Collides {
-                with: "caf\u{e9}.txt".into()
-            })
+            set.insert("cafe\u{301}.txt", 1),
+            Some(Clash::SameKey { with: 0 })
         );
-        assert!(matches!(
-            set.insert("CAF\u{c9}.TXT"),
-            Some(Clash::Collides { .. })
-        ));
-        assert_eq!(set.insert("caf\u{e9}.txt"), Some(Clash::Duplicate));
-        assert_eq!(set.insert("stra\u{df}e"), None);
-        assert!(matches!(
-            set.insert("STRASSE"),
-            Some(Clash::Collides { .. })
-        ));
+        assert_eq!(
+            set.insert("CAF\u{c9}.TXT", 2),
+            Some(Clash::SameKey { with: 0 })
+        );
+        assert_eq!(
+            set.insert("caf\u{e9}.txt", 3),
+            Some(Clash::SameKey { with: 0 })
+        );
+        assert_eq!(set.insert("stra\u{df}e", 4), None);
+        assert_eq!(set.insert("STRASSE", 5), Some(Clash::SameKey { with: 4 }));
+        assert_eq!(set.insert("README", 6), None);
+        assert_eq!(set.insert("readme", 7), Some(Clash::SameKey { with: 6 }));
     }
 
     #[test]
     fn a_file_and_a_folder_of_the_same_name_clash() {
         let mut set = PathSet::new();
-        assert_eq!(set.insert("a/b"), None);
-        assert_eq!(
-            set.insert("A"),
-            Some(Clash::FileAndFolder { with: "a/b".into() })
-        );
+        assert_eq!(set.insert("a/b", 0), None);
+        assert_eq!(set.insert("A", 1), Some(Clash::FileAndFolder { with: 0 }));
         let mut set = PathSet::new();
-        assert_eq!(set.insert("a"), None);
-        assert_eq!(
-            set.insert("a/b"),
-            Some(Clash::FileAndFolder { with: "a".into() })
-        );
+        assert_eq!(set.insert("a", 0), None);
+        assert_eq!(set.insert("a/b", 1), Some(Clash::FileAndFolder { with: 0 }));
+        assert_eq!(set.insert("a-b/c", 2), None);
+    }
+
+    #[test]
+    fn borrowed_keys_are_the_folded_form() {
+        assert!(matches!(
+            collision_key_cow("lower/case.txt"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(collision_key_cow("Upper"), "upper");
+        assert_eq!(collision_key_cow("caf\u{e9}"), collision_key("CAFE\u{301}"));
     }
 
     proptest! {

@@ -240,7 +240,16 @@ pub fn verify_release(
         subject.insert("checksums_sha256".into(), sums_digest.to_string().into());
     }
 
-    let parsed = match sums::parse(&bytes, &opts.limits) {
+    // Parsing and listing the directory are independent: run them side by side.
+    let (parsed, listing) = rayon::join(
+        || sums::parse(&bytes, &opts.limits),
+        || sums::list_for_sums(dir, &opts.limits),
+    );
+    let listing = listing.map_err(|e| ReleaseError::Directory {
+        path: dir.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let parsed = match parsed {
         Ok(p) => p,
         Err(e) => {
             report.push(
@@ -266,14 +275,9 @@ pub fn verify_release(
         limits: opts.limits,
         progress: opts.progress,
     };
-    let tree =
-        sums::verify_tree(dir, &parsed, &tree_opts).map_err(|e| ReleaseError::Directory {
-            path: dir.to_owned(),
-            reason: e.to_string(),
-        })?;
-    for check in tree.checks {
-        report.push(check.in_section(section::CHECKSUMS));
-    }
+    let first = report.checks.len();
+    let tree = sums::verify_listing(listing, &parsed, &tree_opts, &mut report.checks);
+    report.set_section(first, section::CHECKSUMS);
 
     // Stage 2: release-level rules.
     release_rules(&mut report, &tree.matched, opts);

@@ -93,7 +93,7 @@ pub struct Check {
     /// Outcome.
     pub status: Status,
     /// Human-readable explanation, never containing secrets.
-    pub detail: String,
+    pub detail: Cow<'static, str>,
     /// Report section (for example `checksums`, `signatures`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<Cow<'static, str>>,
@@ -110,7 +110,7 @@ pub struct Check {
 
 impl Check {
     /// A check with the given code, status and detail.
-    pub fn new(code: CheckCode, status: Status, detail: impl Into<String>) -> Self {
+    pub fn new(code: CheckCode, status: Status, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code: Cow::Borrowed(code.code),
             status,
@@ -123,22 +123,22 @@ impl Check {
     }
 
     /// A passing check.
-    pub fn pass(code: CheckCode, detail: impl Into<String>) -> Self {
+    pub fn pass(code: CheckCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(code, Status::Pass, detail)
     }
 
     /// A failing check.
-    pub fn fail(code: CheckCode, detail: impl Into<String>) -> Self {
+    pub fn fail(code: CheckCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(code, Status::Fail, detail)
     }
 
     /// A warning.
-    pub fn warn(code: CheckCode, detail: impl Into<String>) -> Self {
+    pub fn warn(code: CheckCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(code, Status::Warn, detail)
     }
 
     /// A skipped check.
-    pub fn skip(code: CheckCode, detail: impl Into<String>) -> Self {
+    pub fn skip(code: CheckCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(code, Status::Skip, detail)
     }
 
@@ -242,6 +242,15 @@ impl Report {
                 check.section = Some(Cow::Borrowed(section));
             }
             self.checks.push(check);
+        }
+    }
+
+    /// Places every check from index `first` on that has no section yet in `section`.
+    pub fn set_section(&mut self, first: usize, section: &'static str) {
+        for check in self.checks.iter_mut().skip(first) {
+            if check.section.is_none() {
+                check.section = Some(Cow::Borrowed(section));
+            }
         }
     }
 

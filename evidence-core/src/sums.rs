@@ -16,12 +16,15 @@
 //! mixed in one file. Only SHA-256 counts: lines naming another algorithm are reported, and weak
 //! ones (MD5, SHA-1) never satisfy anything (DESIGN section 4 rule 12).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::digest::Sha256Digest;
-use crate::hash::{self, HashError, HashJob, HashedFile, Progress};
-use crate::path::{ArtifactPath, Clash, PathRules, PathSet};
+use crate::hash::{self, FileId, HashError, HashJob, HashedFile, Progress};
+use crate::path::{ArtifactPath, Clash, PathError, PathRules, PathSet, collision_key_cow};
 use crate::report::{Check, check_codes, printable};
 use crate::tree::{self, EntryKind, TreeError};
 
@@ -246,13 +249,64 @@ pub fn parse(bytes: &[u8], limits: &SumsLimits) -> Result<ParsedSums, SumsError>
             limit: limits.max_bytes,
         });
     }
-    let mut out = ParsedSums::default();
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     if bytes.is_empty() {
-        return Ok(out);
+        return Ok(ParsedSums::default());
     }
+    // Large files are cut at line boundaries into chunks parsed in parallel; each chunk knows
+    // the number of its first line, so results are identical to a sequential parse.
+    let mut chunks: Vec<(u64, &[u8])> = Vec::new();
+    let mut rest = body;
+    let mut first_line = 1u64;
+    loop {
+        let cut = rest
+            .get(PARSE_CHUNK..)
+            .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
+            .map(|i| i + PARSE_CHUNK);
+        match cut.and_then(|c| Some((rest.get(..c)?, rest.get(c + 1..)?))) {
+            Some((chunk, tail)) => {
+                chunks.push((first_line, chunk));
+                first_line += chunk.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                rest = tail;
+            }
+            None => {
+                chunks.push((first_line, rest));
+                break;
+            }
+        }
+    }
+    let parts: Vec<Result<ParsedSums, SumsError>> = chunks
+        .par_iter()
+        .map(|&(first, chunk)| parse_chunk(chunk, first, limits))
+        .collect();
+    let mut out = ParsedSums::default();
+    for part in parts {
+        let part = part?;
+        if out.entries.len() + part.entries.len() > limits.max_entries {
+            return Err(SumsError::TooManyEntries {
+                limit: limits.max_entries,
+            });
+        }
+        if out.entries.is_empty() {
+            out.entries = part.entries;
+        } else {
+            out.entries.extend(part.entries);
+        }
+        out.bad_lines.extend(part.bad_lines);
+        out.ignored_lines += part.ignored_lines;
+        out.crlf |= part.crlf;
+    }
+    Ok(out)
+}
+
+/// Bytes per parallel parsing chunk.
+const PARSE_CHUNK: usize = 512 << 10;
+
+/// Parses the lines of `body` (no trailing newline), numbering them from `first_line`.
+fn parse_chunk(body: &[u8], first_line: u64, limits: &SumsLimits) -> Result<ParsedSums, SumsError> {
+    let mut out = ParsedSums::default();
     for (index, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line_no = index as u64 + 1;
+        let line_no = first_line + index as u64;
         let raw = match raw.strip_suffix(b"\r") {
             Some(r) => {
                 out.crlf = true;
@@ -277,7 +331,8 @@ pub fn parse(bytes: &[u8], limits: &SumsLimits) -> Result<ParsedSums, SumsError>
             });
             continue;
         };
-        if text.trim().is_empty() || text.trim_start().starts_with('#') {
+        let content = text.trim_start();
+        if content.is_empty() || content.starts_with('#') {
             out.ignored_lines += 1;
             continue;
         }
@@ -309,12 +364,13 @@ fn parse_line(text: &str) -> Result<(String, Sha256Digest, LineForm), LineProble
         Some(r) => (true, r),
         None => (false, text),
     };
-    let (raw_name, hex, form) = if starts_with_hex_and_space(rest) {
+    let (raw_name, digest, form) = if let Some(untagged) = split_untagged_fast(rest) {
+        untagged?
+    } else if starts_with_hex_and_space(rest) {
         split_untagged(rest)?
     } else {
         split_tagged(rest)?
     };
-    let digest = Sha256Digest::from_hex(hex).map_err(|_| LineProblem::DigestLength(hex.len()))?;
     let name = if escaped {
         unescape(raw_name)?
     } else {
@@ -335,19 +391,25 @@ fn starts_with_hex_and_space(s: &str) -> bool {
     hex_len > 0 && s.as_bytes().get(hex_len) == Some(&b' ')
 }
 
-/// `<hex>  name` or `<hex> *name`.
-fn split_untagged(s: &str) -> Result<(&str, &str, LineForm), LineProblem> {
-    let hex_len = s.bytes().take_while(u8::is_ascii_hexdigit).count();
-    let (hex, rest) = s
-        .split_at_checked(hex_len)
-        .ok_or(LineProblem::Malformed("bad digest"))?;
-    if hex.len() != 64 {
-        return Err(LineProblem::DigestLength(hex.len()));
+/// The common case: exactly 64 hex digits, then a space. `None` if the line does not start
+/// that way (the slower paths then say what is wrong with it).
+fn split_untagged_fast(s: &str) -> Option<Result<(&str, Sha256Digest, LineForm), LineProblem>> {
+    if s.as_bytes().get(64) != Some(&b' ') {
+        return None;
     }
+    let digest = Sha256Digest::from_hex(s.get(..64)?).ok()?;
+    let rest = s.get(64..)?;
+    Some(match name_after_digest(rest) {
+        Ok((name, form)) => Ok((name, digest, form)),
+        Err(e) => Err(e),
+    })
+}
+
+fn name_after_digest(rest: &str) -> Result<(&str, LineForm), LineProblem> {
     if let Some(name) = rest.strip_prefix("  ") {
-        Ok((name, hex, LineForm::GnuText))
+        Ok((name, LineForm::GnuText))
     } else if let Some(name) = rest.strip_prefix(" *") {
-        Ok((name, hex, LineForm::GnuBinary))
+        Ok((name, LineForm::GnuBinary))
     } else {
         Err(LineProblem::Malformed(
             "expected two spaces or \" *\" between digest and file name",
@@ -355,10 +417,21 @@ fn split_untagged(s: &str) -> Result<(&str, &str, LineForm), LineProblem> {
     }
 }
 
+/// `<hex>  name` or `<hex> *name` where the fast path did not apply: report the digest length.
+fn split_untagged(s: &str) -> Result<(&str, Sha256Digest, LineForm), LineProblem> {
+    let hex_len = s.bytes().take_while(u8::is_ascii_hexdigit).count();
+    let (hex, rest) = s
+        .split_at_checked(hex_len)
+        .ok_or(LineProblem::Malformed("bad digest"))?;
+    let digest = Sha256Digest::from_hex(hex).map_err(|_| LineProblem::DigestLength(hex.len()))?;
+    let (name, form) = name_after_digest(rest)?;
+    Ok((name, digest, form))
+}
+
 /// `ALGO (name) = <hex>` (BSD) or `ALGO(name)= <hex>` (OpenSSL). The name is everything between
 /// the first `(` and the last `) = ` / `)= ` (names are not escaped by OpenSSL and may contain
 /// parentheses); the digest is what follows.
-fn split_tagged(s: &str) -> Result<(&str, &str, LineForm), LineProblem> {
+fn split_tagged(s: &str) -> Result<(&str, Sha256Digest, LineForm), LineProblem> {
     let open = s
         .find('(')
         .ok_or(LineProblem::Malformed("not a checksum line"))?;
@@ -405,10 +478,8 @@ fn split_tagged(s: &str) -> Result<(&str, &str, LineForm), LineProblem> {
     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(LineProblem::Malformed("digest is not hexadecimal"));
     }
-    if hex.len() != 64 {
-        return Err(LineProblem::DigestLength(hex.len()));
-    }
-    Ok((name, hex, form))
+    let digest = Sha256Digest::from_hex(hex).map_err(|_| LineProblem::DigestLength(hex.len()))?;
+    Ok((name, digest, form))
 }
 
 fn unescape(s: &str) -> Result<String, LineProblem> {
@@ -537,12 +608,9 @@ impl std::fmt::Debug for TreeOptions<'_> {
     }
 }
 
-/// Result of verifying a directory: the checks, and each listed file that matched.
+/// Result of verifying a directory (the checks go to the caller's list).
 #[derive(Debug, Default)]
 pub struct TreeVerification {
-    /// The checks, in a stable order (listing problems, then entries in file order, then
-    /// unlisted files in path order).
-    pub checks: Vec<Check>,
     /// Listed files whose digest matched, by path.
     pub matched: BTreeMap<ArtifactPath, HashedFile>,
     /// Metadata files found (unlisted, exempt).
@@ -551,229 +619,148 @@ pub struct TreeVerification {
 
 /// Verifies `root` against `parsed`: every entry's digest, exact coverage of every regular file
 /// at any depth, and no symlinks, specials or hard links anywhere (none is ever followed).
+/// Checks are appended to `checks` in a stable order: listing problems, entries in file order,
+/// then unlisted files in path order.
 ///
 /// Errors only when the root itself cannot be listed; everything else is a check.
 pub fn verify_tree(
     root: &Path,
     parsed: &ParsedSums,
     opts: &TreeOptions<'_>,
+    checks: &mut Vec<Check>,
 ) -> Result<TreeVerification, TreeError> {
-    let listing = tree::list_tree(root, PathRules::Posix, opts.limits.max_entries)?;
+    let listing = list_for_sums(root, &opts.limits)?;
+    Ok(verify_listing(listing, parsed, opts, checks))
+}
+
+/// Lists a directory the way [`verify_listing`] expects (POSIX name rules, entry limit).
+pub fn list_for_sums(root: &Path, limits: &SumsLimits) -> Result<tree::Tree, TreeError> {
+    tree::list_tree(root, PathRules::Posix, limits.max_entries)
+}
+
+/// [`verify_tree`] over a listing made earlier with [`list_for_sums`] (so listing can run in
+/// parallel with parsing).
+pub fn verify_listing(
+    listing: tree::Tree,
+    parsed: &ParsedSums,
+    opts: &TreeOptions<'_>,
+    checks: &mut Vec<Check>,
+) -> TreeVerification {
+    let root = listing.root.clone();
     let mut out = TreeVerification::default();
+    checks.reserve(parsed.entries.len() + listing.problems.len() + 8);
+    listing_checks(&listing, opts.limits.max_entries, checks);
 
-    // 1. The listing itself: anything unlisted-able or unsafe on disk.
-    for problem in &listing.problems {
-        out.checks.push(
-            Check::fail(
-                SUMS_TREE_INCOMPLETE,
-                format!("could not list part of the directory: {}", problem.message),
-            )
-            .with_path(&problem.display),
+    // Entries: path rules, duplicates and collisions, presence. Each accepted entry that names
+    // a regular file becomes a hash job bound to the identity the listing saw.
+    let mut listed = vec![false; listing.entries.len()];
+    let mut jobs: Vec<(usize, FileId)> = Vec::with_capacity(parsed.entries.len());
+    {
+        // Per-entry work that needs no shared state runs in parallel: the path check, the
+        // collision key and the lookup in the (sorted) listing.
+        let mut on_disk: HashMap<&str, usize> = HashMap::with_capacity(listing.entries.len());
+        on_disk.extend(
+            listing
+                .entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.path.as_ref().ok().map(|p| (p.as_str(), i))),
         );
-    }
-    if listing.truncated {
-        out.checks.push(Check::fail(
-            SUMS_TREE_INCOMPLETE,
-            format!(
-                "the directory has more than {} entries; raise the entry limit to verify it",
-                opts.limits.max_entries
-            ),
-        ));
-    }
-    let mut on_disk: HashMap<&str, &tree::TreeEntry> = HashMap::new();
-    for entry in &listing.entries {
-        match &entry.path {
-            Ok(p) => {
-                on_disk.insert(p.as_str(), entry);
-            }
-            Err(e) => out.checks.push(
-                Check::fail(
-                    SUMS_TREE_INCOMPLETE,
-                    format!("name on disk is not an acceptable path: {e}"),
-                )
-                .with_path(&entry.display),
-            ),
-        }
-        match entry.kind {
-            EntryKind::Symlink => out.checks.push(
-                Check::fail(
-                    SUMS_SYMLINK,
-                    "symbolic link in the directory; links are never followed",
-                )
-                .with_path(&entry.display),
-            ),
-            EntryKind::Special => out.checks.push(
-                Check::fail(SUMS_SPECIAL_FILE, "device, FIFO or socket in the directory")
-                    .with_path(&entry.display),
-            ),
-            EntryKind::File if entry.nlink > 1 => out.checks.push(
-                Check::fail(
-                    SUMS_HARDLINK,
-                    format!(
-                        "file has {} hard links; its content can change from elsewhere",
-                        entry.nlink
-                    ),
-                )
-                .with_path(&entry.display),
-            ),
-            _ => {}
-        }
-    }
-
-    // 2. The entries: path rules, duplicates and collisions, presence.
-    let mut names = PathSet::new();
-    let mut jobs: Vec<(usize, ArtifactPath, HashJob)> = Vec::new();
-    let mut listed: HashMap<&str, ()> = HashMap::new();
-    for (index, entry) in parsed.entries.iter().enumerate() {
-        let shown = printable(&entry.name).into_owned();
-        let path = match ArtifactPath::parse_with(&entry.name, PathRules::Posix) {
-            Ok(p) => p,
-            Err(e) => {
-                out.checks.push(
-                    Check::fail(SUMS_PATH_UNSAFE, format!("listed name refused: {e}"))
-                        .with_path(shown)
-                        .with_line(entry.line),
-                );
-                continue;
-            }
-        };
-        match names.insert(path.as_str()) {
-            None => {}
-            Some(Clash::Duplicate) => {
-                out.checks.push(
+        let prepared: Vec<Prepared<'_>> = parsed
+            .entries
+            .par_iter()
+            .map(|entry| {
+                // DESIGN 4 rule 6: a listed name is checked as text before anything touches
+                // the disk.
+                ArtifactPath::check(&entry.name, PathRules::Posix)?;
+                let found = on_disk.get(entry.name.as_str()).copied();
+                Ok((collision_key_cow(&entry.name), found))
+            })
+            .collect();
+        let mut names = PathSet::with_capacity(parsed.entries.len());
+        for (index, (entry, prep)) in parsed.entries.iter().zip(prepared).enumerate() {
+            let at = |check: Check| {
+                check
+                    .with_path(printable(&entry.name).into_owned())
+                    .with_line(entry.line)
+            };
+            let (key, found) = match prep {
+                Ok(p) => p,
+                Err(e) => {
+                    checks.push(at(Check::fail(
+                        SUMS_PATH_UNSAFE,
+                        format!("listed name refused: {e}"),
+                    )));
+                    continue;
+                }
+            };
+            if let Some(clash) = names.insert_key(key, index) {
+                let (Clash::SameKey { with } | Clash::FileAndFolder { with }) = clash;
+                let other = parsed.entries.get(with).map_or("", |e| e.name.as_str());
+                checks.push(at(if other == entry.name {
                     Check::fail(SUMS_ENTRY_DUPLICATE, "name is listed more than once")
-                        .with_path(shown)
-                        .with_line(entry.line),
-                );
-                continue;
-            }
-            Some(Clash::Collides { with } | Clash::FileAndFolder { with }) => {
-                out.checks.push(
+                } else {
                     Check::fail(
                         SUMS_ENTRY_COLLISION,
                         format!(
                             "name collides with {:?} after Unicode normalisation and case folding",
-                            printable(&with)
+                            printable(other)
                         ),
                     )
-                    .with_path(shown)
-                    .with_line(entry.line),
-                );
+                }));
                 continue;
             }
-        }
-        listed.insert(entry.name.as_str(), ());
-        match on_disk.get(path.as_str()) {
-            Some(found) if found.kind == EntryKind::File => {
-                jobs.push((
-                    index,
-                    path,
-                    HashJob {
-                        path: found.disk_path.clone(),
-                        expect_id: Some(found.id),
-                    },
-                ));
+            if let Some(slot) = found.and_then(|i| listed.get_mut(i)) {
+                *slot = true;
             }
-            Some(found) if found.kind != EntryKind::Dir => {
-                // Symlinks and specials already failed above; they are never read.
-                out.checks.push(
-                    Check::fail(
-                        SUMS_ENTRY_MISSING,
-                        format!(
-                            "listed file is a {}, not a regular file",
-                            found.kind.as_str()
-                        ),
-                    )
-                    .with_path(shown)
-                    .with_line(entry.line),
-                );
-            }
-            other => {
-                let what = if other.is_some() {
-                    "listed file is a directory, not a regular file"
-                } else {
-                    "listed file does not exist"
-                };
-                let check = if opts.ignore_missing {
-                    Check::skip(
-                        SUMS_ENTRY_MISSING,
-                        format!("{what} (ignored: --ignore-missing)"),
-                    )
-                } else {
-                    Check::fail(SUMS_ENTRY_MISSING, what)
-                };
-                out.checks
-                    .push(check.with_path(shown).with_line(entry.line));
+            match found.and_then(|i| listing.entries.get(i)) {
+                Some(e) if e.kind == EntryKind::File => jobs.push((index, e.id)),
+                // Symlinks and specials already failed in the listing checks; never read.
+                Some(e) if e.kind != EntryKind::Dir => checks.push(at(Check::fail(
+                    SUMS_ENTRY_MISSING,
+                    format!("listed file is a {}, not a regular file", e.kind.as_str()),
+                ))),
+                other => {
+                    let what = if other.is_some() {
+                        "listed file is a directory, not a regular file"
+                    } else {
+                        "listed file does not exist"
+                    };
+                    checks.push(at(if opts.ignore_missing {
+                        Check::skip(
+                            SUMS_ENTRY_MISSING,
+                            format!("{what} (ignored: --ignore-missing)"),
+                        )
+                    } else {
+                        Check::fail(SUMS_ENTRY_MISSING, what)
+                    }));
+                }
             }
         }
     }
 
-    // 3. Hash every present entry, in parallel, binding each open to the inode listed.
-    let hash_jobs: Vec<HashJob> = jobs.iter().map(|(_, _, j)| j.clone()).collect();
-    let results = hash::hash_files(&hash_jobs, opts.limits.max_file_bytes, opts.progress);
-    for ((index, path, _), result) in jobs.into_iter().zip(results) {
-        let Some(entry) = parsed.entries.get(index) else {
-            continue;
-        };
-        let shown = printable(path.as_str()).into_owned();
-        match result {
-            Ok(h) if h.digest == entry.digest => {
-                out.checks.push(
-                    Check::pass(SUMS_ENTRY_MATCH, format!("{} bytes, {}", h.size, h.digest))
-                        .with_path(shown)
-                        .with_line(entry.line),
-                );
-                out.matched.insert(path, h);
-            }
-            Ok(h) => out.checks.push(
-                Check::fail(
-                    SUMS_ENTRY_MISMATCH,
-                    "content does not match the listed digest",
-                )
-                .with_path(shown)
-                .with_line(entry.line)
-                .with("expected", entry.digest.to_string())
-                .with("actual", h.digest.to_string()),
-            ),
-            Err(HashError::TooLarge { limit, .. }) => out.checks.push(
-                Check::fail(
-                    crate::report::codes::INPUT_TOO_LARGE,
-                    format!("file is larger than the limit of {limit} bytes"),
-                )
-                .with_path(shown)
-                .with_line(entry.line),
-            ),
-            Err(e) => out.checks.push(
-                Check::fail(SUMS_ENTRY_UNREADABLE, e.to_string())
-                    .with_path(shown)
-                    .with_line(entry.line),
-            ),
-        }
-    }
-
-    // 4. Exact coverage: every regular file is listed, allowed, or metadata.
-    for entry in &listing.entries {
+    // Exact coverage: every regular file is listed, allowed, or metadata. Judged now so the
+    // listing can be dropped before hashing; reported after the entries.
+    let mut coverage = Vec::new();
+    for (entry, _) in listing.entries.iter().zip(&listed).filter(|(_, l)| !**l) {
         let (Ok(path), EntryKind::File) = (&entry.path, entry.kind) else {
             continue;
         };
         let name = path.as_str();
-        if listed.contains_key(name) {
-            continue;
-        }
         let shown = printable(name).into_owned();
         if (opts.is_metadata)(name) {
-            out.checks.push(
+            coverage.push(
                 Check::skip(SUMS_METADATA_FILE, "verification metadata, not an asset")
                     .with_path(shown),
             );
             out.metadata_found.push(name.to_owned());
         } else if opts.allow_unlisted.iter().any(|m| m == name) {
-            out.checks.push(
+            coverage.push(
                 Check::skip(SUMS_FILE_UNLISTED, "not listed (allowed: --allow-unlisted)")
                     .with_path(shown),
             );
         } else {
-            out.checks.push(
+            coverage.push(
                 Check::fail(
                     SUMS_FILE_UNLISTED,
                     "file is present but not listed in the checksum file",
@@ -782,7 +769,115 @@ pub fn verify_tree(
             );
         }
     }
-    Ok(out)
+    drop(listed);
+    drop(listing);
+
+    // Hash every present entry in parallel; each open is bound to the listed inode and must
+    // be the file's only link.
+    let results = hash::hash_files(
+        &jobs,
+        |&(index, id)| HashJob {
+            path: root.join(parsed.entries.get(index).map_or("", |e| e.name.as_str())),
+            expect_id: Some(id),
+            single_link: true,
+        },
+        opts.limits.max_file_bytes,
+        opts.progress,
+    );
+    let mut matched = Vec::with_capacity(jobs.len());
+    for (&(index, _), result) in jobs.iter().zip(results) {
+        let Some(entry) = parsed.entries.get(index) else {
+            continue;
+        };
+        let at = |check: Check| {
+            check
+                .with_path(printable(&entry.name).into_owned())
+                .with_line(entry.line)
+        };
+        match result {
+            Ok(h) if h.digest == entry.digest => {
+                checks.push(at(Check::pass(SUMS_ENTRY_MATCH, "digest matches")));
+                // Only names that passed `ArtifactPath::check` became jobs.
+                matched.push((ArtifactPath::from_checked(entry.name.clone()), h));
+            }
+            Ok(h) => checks.push(at(Check::fail(
+                SUMS_ENTRY_MISMATCH,
+                "content does not match the listed digest",
+            )
+            .with("expected", entry.digest.to_string())
+            .with("actual", h.digest.to_string()))),
+            Err(HashError::TooLarge { limit, .. }) => checks.push(at(Check::fail(
+                crate::report::codes::INPUT_TOO_LARGE,
+                format!("file is larger than the limit of {limit} bytes"),
+            ))),
+            Err(HashError::HardLinked { nlink, .. }) => checks.push(at(Check::fail(
+                SUMS_HARDLINK,
+                format!("file has {nlink} hard links; its content can change through another name"),
+            ))),
+            Err(e) => checks.push(at(Check::fail(SUMS_ENTRY_UNREADABLE, e.to_string()))),
+        }
+    }
+    coverage.sort_by(|a, b| a.path.cmp(&b.path));
+    out.metadata_found.sort();
+    checks.append(&mut coverage);
+    // Sorted input lets the map be bulk-built; sort on all cores.
+    matched.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.matched = matched.into_iter().collect();
+    out
+}
+
+/// An entry's collision key and its index in the listing (if present), or why its name is
+/// refused.
+type Prepared<'a> = Result<(Cow<'a, str>, Option<usize>), PathError>;
+
+/// Failures found by listing alone: folders that could not be read, names that are not
+/// acceptable paths, links and special files.
+fn listing_checks(listing: &tree::Tree, max_entries: usize, checks: &mut Vec<Check>) {
+    for problem in &listing.problems {
+        checks.push(
+            Check::fail(
+                SUMS_TREE_INCOMPLETE,
+                format!("could not list part of the directory: {}", problem.message),
+            )
+            .with_path(printable(&problem.display).into_owned()),
+        );
+    }
+    if listing.truncated {
+        checks.push(Check::fail(
+            SUMS_TREE_INCOMPLETE,
+            format!("the directory has more than {max_entries} entries; raise the entry limit to verify it"),
+        ));
+    }
+    // The walk's order is the file system's; report in path order.
+    let mut found = Vec::new();
+    for entry in &listing.entries {
+        let shown = || printable(entry.display()).into_owned();
+        if let Err(bad) = &entry.path {
+            found.push(
+                Check::fail(
+                    SUMS_TREE_INCOMPLETE,
+                    format!("name on disk is not an acceptable path: {}", bad.error),
+                )
+                .with_path(shown()),
+            );
+        }
+        match entry.kind {
+            EntryKind::Symlink => found.push(
+                Check::fail(
+                    SUMS_SYMLINK,
+                    "symbolic link in the directory; links are never followed",
+                )
+                .with_path(shown()),
+            ),
+            EntryKind::Special => found.push(
+                Check::fail(SUMS_SPECIAL_FILE, "device, FIFO or socket in the directory")
+                    .with_path(shown()),
+            ),
+            _ => {}
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    checks.append(&mut found);
 }
 
 #[cfg(test)]
@@ -1029,9 +1124,15 @@ mod tests {
         m.insert("sub/b".to_owned(), Sha256Digest::of(b"tampered"));
         m.insert("gone".to_owned(), Sha256Digest::of(b""));
         let parsed = parse(&write(&m), &SumsLimits::default()).unwrap();
-        let v = verify_tree(root, &parsed, &opts(&[], &|n| n == "SHA256SUMS")).unwrap();
-        let codes: Vec<(&str, Option<&str>)> = v
-            .checks
+        let mut checks = Vec::new();
+        let v = verify_tree(
+            root,
+            &parsed,
+            &opts(&[], &|n| n == "SHA256SUMS"),
+            &mut checks,
+        )
+        .unwrap();
+        let codes: Vec<(&str, Option<&str>)> = checks
             .iter()
             .map(|c| (c.code.as_ref(), c.path.as_deref()))
             .collect();
@@ -1059,8 +1160,9 @@ mod tests {
             h = Sha256Digest::of(b"a").to_hex()
         );
         let parsed = parse_ok(&text);
-        let v = verify_tree(dir.path(), &parsed, &opts(&[], &|_| false)).unwrap();
-        let codes: Vec<&str> = v.checks.iter().map(|c| c.code.as_ref()).collect();
+        let mut checks = Vec::new();
+        verify_tree(dir.path(), &parsed, &opts(&[], &|_| false), &mut checks).unwrap();
+        let codes: Vec<&str> = checks.iter().map(|c| c.code.as_ref()).collect();
         assert_eq!(
             codes,
             vec![
@@ -1087,9 +1189,15 @@ mod tests {
             "{h}  a\n{h}  b\n{h}  fifo\n",
             h = Sha256Digest::of(b"a").to_hex()
         );
-        let v = verify_tree(dir.path(), &parse_ok(&text), &opts(&[], &|_| false)).unwrap();
-        let failing: Vec<(&str, &str)> = v
-            .checks
+        let mut checks = Vec::new();
+        verify_tree(
+            dir.path(),
+            &parse_ok(&text),
+            &opts(&[], &|_| false),
+            &mut checks,
+        )
+        .unwrap();
+        let failing: Vec<(&str, &str)> = checks
             .iter()
             .filter(|c| c.status == crate::report::Status::Fail)
             .map(|c| (c.code.as_ref(), c.path.as_deref().unwrap_or("")))
@@ -1097,10 +1205,10 @@ mod tests {
         assert_eq!(
             failing,
             vec![
-                ("sums-hardlink", "a"),
-                ("sums-hardlink", "b"),
                 ("sums-special-file", "fifo"),
                 ("sums-entry-missing", "fifo"),
+                ("sums-hardlink", "a"),
+                ("sums-hardlink", "b"),
             ]
         );
     }
@@ -1114,19 +1222,20 @@ mod tests {
         let allow = vec!["extra".to_owned()];
         let mut o = opts(&allow, &|_| false);
         o.ignore_missing = true;
-        let v = verify_tree(dir.path(), &parse_ok(&text), &o).unwrap();
+        let mut checks = Vec::new();
+        verify_tree(dir.path(), &parse_ok(&text), &o, &mut checks).unwrap();
         assert!(
-            v.checks
+            checks
                 .iter()
                 .all(|c| c.status != crate::report::Status::Fail)
         );
         assert!(
-            v.checks
+            checks
                 .iter()
                 .any(|c| c.is(SUMS_ENTRY_MISSING) && c.status == crate::report::Status::Skip)
         );
         assert!(
-            v.checks
+            checks
                 .iter()
                 .any(|c| c.is(SUMS_FILE_UNLISTED) && c.status == crate::report::Status::Skip)
         );

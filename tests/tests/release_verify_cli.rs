@@ -15,8 +15,12 @@ fn release_verify() -> Command {
 fn run_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
     let out = release_verify().args(args).arg("--json").output().unwrap();
     let code = out.status.code().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not a report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a report ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
     (code, report)
 }
 
@@ -68,10 +72,17 @@ fn every_release_case_meets_its_stated_expectation() {
         let (code, report) = run_json(&[dir.join(&case).as_os_str()]);
         assert_eq!(code, expect.exit_code, "{case}: {report:#}");
         assert_eq!(report["ok"], expect.ok, "{case}");
-        assert_eq!(report["ok"], code == 0, "{case}: exit code must agree with ok");
+        assert_eq!(
+            report["ok"],
+            code == 0,
+            "{case}: exit code must agree with ok"
+        );
         let fails = failing_codes(&report);
         for want in &expect.must_fail {
-            assert!(fails.contains(want), "{case}: expected {want} to fail, got {fails:?}");
+            assert!(
+                fails.contains(want),
+                "{case}: expected {want} to fail, got {fails:?}"
+            );
         }
         if expect.ok {
             assert!(fails.is_empty(), "{case}: {fails:?}");
@@ -96,18 +107,17 @@ fn human_output_is_one_line_per_failure_plus_a_summary() {
         String::from_utf8(ok.stdout).unwrap(),
         "OK: 6 passed, 0 failed, 0 warnings, 1 skipped\n"
     );
-    let quiet = release_verify()
-        .arg(&dir)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+    let quiet = release_verify().arg(&dir).arg("--quiet").output().unwrap();
     assert_eq!(quiet.status.code(), Some(1));
     assert!(quiet.stdout.is_empty());
 }
 
 #[test]
 fn could_not_run_exits_2_with_a_hint() {
-    let out = release_verify().arg("/nonexistent/release").output().unwrap();
+    let out = release_verify()
+        .arg("/nonexistent/release")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("release-verify: error:"), "{stderr}");
@@ -154,11 +164,13 @@ fn expected_assets_and_relaxations() {
     let malformed = workspace_root().join("fixtures/release-cases/malformed-line");
     let (code, report) = run_json(&[malformed.as_os_str(), "--no-strict".as_ref()]);
     assert_eq!(code, 0);
-    assert!(report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["code"] == "sums-line-malformed" && c["status"] == "warn"));
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "sums-line-malformed" && c["status"] == "warn")
+    );
 }
 
 fn make_release(files: &[(&str, &[u8])]) -> tempfile::TempDir {
@@ -168,7 +180,11 @@ fn make_release(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         fixtures::write(&dir.path().join(name), data).unwrap();
         map.insert((*name).to_owned(), evidence_core::Sha256Digest::of(data));
     }
-    std::fs::write(dir.path().join("SHA256SUMS"), evidence_core::sums::write(&map)).unwrap();
+    std::fs::write(
+        dir.path().join("SHA256SUMS"),
+        evidence_core::sums::write(&map),
+    )
+    .unwrap();
     dir
 }
 
@@ -181,14 +197,22 @@ fn hard_links_fifos_and_non_utf8_names_fail_at_runtime() {
     assert!(failing_codes(&report).contains(&"sums-hardlink".to_owned()));
 
     let dir = make_release(&[("a.bin", b"a")]);
-    assert!(Command::new("mkfifo").arg(dir.path().join("pipe")).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
     let (code, report) = run_json(&[dir.path().as_os_str()]);
     assert_eq!(code, 1);
     assert!(failing_codes(&report).contains(&"sums-special-file".to_owned()));
 
     use std::os::unix::ffi::OsStrExt as _;
     let dir = make_release(&[("a.bin", b"a")]);
-    let bad = dir.path().join(std::ffi::OsStr::from_bytes(b"bad-\xff.bin"));
+    let bad = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"bad-\xff.bin"));
     std::fs::write(bad, b"x").unwrap();
     let (code, report) = run_json(&[dir.path().as_os_str()]);
     assert_eq!(code, 1);
@@ -211,7 +235,10 @@ fn a_symlinked_folder_is_never_followed() {
     assert_eq!(code, 1);
     let fails = failing_codes(&report);
     assert!(fails.contains(&"sums-symlink".to_owned()), "{fails:?}");
-    assert!(fails.contains(&"sums-entry-missing".to_owned()), "{fails:?}");
+    assert!(
+        fails.contains(&"sums-entry-missing".to_owned()),
+        "{fails:?}"
+    );
 }
 
 /// The interop samples beside the workspace (present in CI).
@@ -249,7 +276,11 @@ fn files_written_by_coreutils_shasum_and_openssl_verify() {
         let bytes = std::fs::read(interop(&format!("coreutils/{file}"))).unwrap();
         let parsed = evidence_core::sums::parse(&bytes, &Default::default()).unwrap();
         assert_eq!(parsed.entries.len(), listed, "{file}");
-        assert!(parsed.bad_lines.is_empty(), "{file}: {:?}", parsed.bad_lines);
+        assert!(
+            parsed.bad_lines.is_empty(),
+            "{file}: {:?}",
+            parsed.bad_lines
+        );
         for name in all {
             if !parsed.entries.iter().any(|e| e.name == name) {
                 args.push("--allow-unlisted".into());
@@ -296,7 +327,11 @@ fn coreutils_and_shasum_accept_what_we_write() {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     } else {
         eprintln!("note: sha256sum not installed; coreutils interop skipped");
     }
@@ -314,4 +349,3 @@ fn help_teaches_usage() {
         assert!(text.contains(needle), "--help lacks {needle}");
     }
 }
-

@@ -11,7 +11,9 @@ fn main() -> ExitCode {
         match arg.as_str() {
             "--check" => check = true,
             "-h" | "--help" => {
-                println!("usage: generate-fixtures [--check] [OUT_DIR]\n\nWrites every fixture under OUT_DIR (default: the workspace's fixtures/).\nWith --check, generates into a temporary directory and reports any difference from OUT_DIR.");
+                println!(
+                    "usage: generate-fixtures [--check] [OUT_DIR]\n\nWrites every fixture under OUT_DIR (default: the workspace's fixtures/).\nWith --check, generates into a temporary directory and reports any difference from OUT_DIR."
+                );
                 return ExitCode::SUCCESS;
             }
             other => out = Some(std::path::PathBuf::from(other)),
@@ -31,7 +33,9 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("fixtures are out of date: run `cargo run -p evidence-tests --bin generate-fixtures`");
+            eprintln!(
+                "fixtures are out of date: run `cargo run -p evidence-tests --bin generate-fixtures`"
+            );
             ExitCode::FAILURE
         }
         Err(e) => {
