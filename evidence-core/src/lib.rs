@@ -19,6 +19,7 @@ pub mod path;
 pub mod release;
 pub mod report;
 pub mod sums;
+pub mod timestamp;
 pub mod tree;
 
 pub use digest::Sha256Digest;
