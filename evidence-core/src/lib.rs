@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod digest;
 pub mod hash;
 pub mod path;

@@ -1,0 +1,203 @@
+//! Atomic outputs (DESIGN 4 rule 11): everything is written under a temporary name beside the
+//! destination and renamed into place only when complete, so a crash or a failed check never
+//! leaves a half-written file or bundle at the destination. Temporaries are removed when
+//! dropped without being persisted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+/// A temporary name in `target`'s folder: `.NAME.tmp-PID-RANDOM`.
+fn temp_name(target: &Path) -> io::Result<PathBuf> {
+    let name = target
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "destination has no file name"))?;
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+    let mut temp = std::ffi::OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".tmp-{}-{}", std::process::id(), hex::encode(random)));
+    Ok(parent.join(temp))
+}
+
+/// Fails if `target` exists (as anything, including a dangling symlink).
+pub fn refuse_existing(target: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(target) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} already exists", target.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes sure a rename into `dir` survives a crash.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    File::open(dir)?.sync_all()
+}
+
+/// A temporary folder beside a destination folder.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl TempDir {
+    /// Creates an empty temporary folder beside `target` (mode 0755 minus umask).
+    pub fn beside(target: &Path) -> io::Result<Self> {
+        let path = temp_name(target)?;
+        fs::create_dir(&path)?;
+        Ok(Self {
+            path,
+            persisted: false,
+        })
+    }
+
+    /// The temporary folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the folder to `target`, which must not exist.
+    pub fn persist(mut self, target: &Path) -> io::Result<()> {
+        refuse_existing(target)?;
+        sync_dir(&self.path)?;
+        fs::rename(&self.path, target)?;
+        self.persisted = true;
+        sync_dir(target.parent().unwrap_or(Path::new(".")))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A temporary file beside a destination file.
+#[derive(Debug)]
+pub struct TempFile {
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// Creates an empty temporary file beside `target` with mode 0644 (minus umask).
+    pub fn beside(target: &Path) -> io::Result<Self> {
+        Self::beside_with_mode(target, 0o644)
+    }
+
+    /// Creates an empty temporary file beside `target` with the given mode, set at creation
+    /// (so a private key is never readable by others, even briefly).
+    pub fn beside_with_mode(target: &Path, mode: u32) -> io::Result<Self> {
+        let path = temp_name(target)?;
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)?;
+        Ok(Self {
+            path,
+            persisted: false,
+        })
+    }
+
+    /// The temporary file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens the temporary file for writing.
+    pub fn file(&self) -> io::Result<File> {
+        OpenOptions::new().write(true).open(&self.path)
+    }
+
+    /// Writes `bytes` as the whole content.
+    pub fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write as _;
+        let mut f = self.file()?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+
+    /// Renames the file to `target`, replacing nothing: fails if `target` exists.
+    pub fn persist(self, target: &Path) -> io::Result<()> {
+        refuse_existing(target)?;
+        self.persist_replacing(target)
+    }
+
+    /// Renames the file to `target`, atomically replacing an existing file.
+    pub fn persist_replacing(mut self, target: &Path) -> io::Result<()> {
+        File::open(&self.path)?.sync_all()?;
+        fs::rename(&self.path, target)?;
+        self.persisted = true;
+        sync_dir(target.parent().unwrap_or(Path::new(".")))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_temporaries_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        {
+            let t = TempDir::beside(&target).unwrap();
+            fs::write(t.path().join("x"), b"x").unwrap();
+            let f = TempFile::beside(&dir.path().join("file")).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn persist_never_replaces_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        fs::create_dir(&target).unwrap();
+        let t = TempDir::beside(&target).unwrap();
+        assert_eq!(
+            t.persist(&target).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        let file = dir.path().join("f");
+        fs::write(&file, b"old").unwrap();
+        let f = TempFile::beside(&file).unwrap();
+        f.write_all(b"new").unwrap();
+        let f2 = TempFile::beside(&file).unwrap();
+        f2.write_all(b"newer").unwrap();
+        assert!(f.persist(&file).is_err());
+        f2.persist_replacing(&file).unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"newer");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn private_mode_is_set_at_creation() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let f = TempFile::beside_with_mode(&dir.path().join("k"), 0o600).unwrap();
+        let mode = fs::metadata(f.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
