@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization as _;
@@ -277,11 +278,6 @@ impl<'a> PathSet<'a> {
     /// [`PathSet::insert`] with the collision key computed by the caller (for example in
     /// parallel). `key` must be `collision_key_cow(path)`.
     pub fn insert_key(&mut self, key: Cow<'a, str>, id: usize) -> Option<Clash> {
-        match self.keys.get(key.as_ref()) {
-            Some(&(with, Slot::File)) => return Some(Clash::SameKey { with }),
-            Some(&(with, Slot::Folder)) => return Some(Clash::FileAndFolder { with }),
-            None => {}
-        }
         // Every proper prefix of this path is a folder and must not be a file seen before.
         // Folders are recorded with all their ancestors, so the walk up stops at the first
         // folder already known.
@@ -298,6 +294,20 @@ impl<'a> PathSet<'a> {
             }
             end = slash;
         }
+        if missing.is_empty() {
+            // The path itself may be known already, as a file or as a folder.
+            return match self.keys.entry(key) {
+                Entry::Occupied(slot) => Some(match *slot.get() {
+                    (with, Slot::File) => Clash::SameKey { with },
+                    (with, Slot::Folder) => Clash::FileAndFolder { with },
+                }),
+                Entry::Vacant(slot) => {
+                    slot.insert((id, Slot::File));
+                    None
+                }
+            };
+        }
+        // A folder of this path was unknown, so the path itself cannot be known either.
         for slash in missing {
             let prefix = match &key {
                 Cow::Borrowed(text) => text.get(..slash).map(Cow::Borrowed),

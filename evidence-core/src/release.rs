@@ -263,6 +263,8 @@ pub fn verify_release(
             });
         }
     };
+    // Everything later works from the parsed entries; the raw bytes are no longer needed.
+    drop(bytes);
     for check in sums::parse_checks(&parsed, &sums_display, opts.strict) {
         report.push(check.in_section(section::CHECKSUMS));
     }

@@ -739,9 +739,9 @@ pub fn verify_listing(
         }
     }
 
+    let mut coverage: Vec<Check> = Vec::new();
     // Exact coverage: every regular file is listed, allowed, or metadata. Judged now so the
     // listing can be dropped before hashing; reported after the entries.
-    let mut coverage = Vec::new();
     for (entry, _) in listing.entries.iter().zip(&listed).filter(|(_, l)| !**l) {
         let (Ok(path), EntryKind::File) = (&entry.path, entry.kind) else {
             continue;
@@ -769,6 +769,7 @@ pub fn verify_listing(
             );
         }
     }
+
     drop(listed);
     drop(listing);
 
@@ -784,39 +785,28 @@ pub fn verify_listing(
         opts.limits.max_file_bytes,
         opts.progress,
     );
-    let mut matched = Vec::with_capacity(jobs.len());
-    for (&(index, _), result) in jobs.iter().zip(results) {
+    // Judging is independent per entry: write the checks in place, on all cores.
+    checks.par_extend(jobs.par_iter().zip(&results).map(|(&(index, _), result)| {
         let Some(entry) = parsed.entries.get(index) else {
-            continue;
+            return Check::fail(SUMS_ENTRY_UNREADABLE, "internal: entry vanished");
         };
-        let at = |check: Check| {
-            check
-                .with_path(printable(&entry.name).into_owned())
-                .with_line(entry.line)
-        };
-        match result {
-            Ok(h) if h.digest == entry.digest => {
-                checks.push(at(Check::pass(SUMS_ENTRY_MATCH, "digest matches")));
+        judge(entry, result)
+    }));
+    let mut matched: Vec<(ArtifactPath, HashedFile)> = jobs
+        .par_iter()
+        .zip(&results)
+        .filter_map(|(&(index, _), result)| {
+            let entry = parsed.entries.get(index)?;
+            match result {
                 // Only names that passed `ArtifactPath::check` became jobs.
-                matched.push((ArtifactPath::from_checked(entry.name.clone()), h));
+                Ok(h) if h.digest == entry.digest => {
+                    Some((ArtifactPath::from_checked(entry.name.clone()), *h))
+                }
+                _ => None,
             }
-            Ok(h) => checks.push(at(Check::fail(
-                SUMS_ENTRY_MISMATCH,
-                "content does not match the listed digest",
-            )
-            .with("expected", entry.digest.to_string())
-            .with("actual", h.digest.to_string()))),
-            Err(HashError::TooLarge { limit, .. }) => checks.push(at(Check::fail(
-                crate::report::codes::INPUT_TOO_LARGE,
-                format!("file is larger than the limit of {limit} bytes"),
-            ))),
-            Err(HashError::HardLinked { nlink, .. }) => checks.push(at(Check::fail(
-                SUMS_HARDLINK,
-                format!("file has {nlink} hard links; its content can change through another name"),
-            ))),
-            Err(e) => checks.push(at(Check::fail(SUMS_ENTRY_UNREADABLE, e.to_string()))),
-        }
-    }
+        })
+        .collect();
+    drop(results);
     coverage.sort_by(|a, b| a.path.cmp(&b.path));
     out.metadata_found.sort();
     checks.append(&mut coverage);
@@ -824,6 +814,31 @@ pub fn verify_listing(
     matched.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     out.matched = matched.into_iter().collect();
     out
+}
+
+/// The check for one hashed entry.
+fn judge(entry: &SumsEntry, result: &Result<HashedFile, HashError>) -> Check {
+    let check = match result {
+        Ok(h) if h.digest == entry.digest => Check::pass(SUMS_ENTRY_MATCH, "digest matches"),
+        Ok(h) => Check::fail(
+            SUMS_ENTRY_MISMATCH,
+            "content does not match the listed digest",
+        )
+        .with("expected", entry.digest.to_string())
+        .with("actual", h.digest.to_string()),
+        Err(HashError::TooLarge { limit, .. }) => Check::fail(
+            crate::report::codes::INPUT_TOO_LARGE,
+            format!("file is larger than the limit of {limit} bytes"),
+        ),
+        Err(HashError::HardLinked { nlink, .. }) => Check::fail(
+            SUMS_HARDLINK,
+            format!("file has {nlink} hard links; its content can change through another name"),
+        ),
+        Err(e) => Check::fail(SUMS_ENTRY_UNREADABLE, e.to_string()),
+    };
+    check
+        .with_path(printable(&entry.name).into_owned())
+        .with_line(entry.line)
 }
 
 /// An entry's collision key and its index in the listing (if present), or why its name is
