@@ -14,8 +14,10 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod canonical;
 pub mod digest;
 pub mod hash;
+pub mod json;
 pub mod path;
 pub mod release;
 pub mod report;

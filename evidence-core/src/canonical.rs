@@ -1,0 +1,325 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS): the one byte form of a JSON value that is
+//! hashed or signed (DESIGN section 3, "Canonical JSON").
+//!
+//! - no white space;
+//! - object members sorted by the UTF-16 code units of their names (RFC 8785 section 3.2.3);
+//! - strings escaped as ECMAScript's `JSON.stringify` does: `"` `\` and U+0000..U+001F only,
+//!   with the short forms `\b \t \n \f \r` and lower-case `\u00xx` for the rest (3.2.2.2);
+//! - numbers as ECMAScript's `Number.prototype.toString` (3.2.2.3): shortest round-trip digits,
+//!   no exponent for magnitudes in [1e-6, 1e21), `e+N`/`e-N` otherwise, `-0` as `0`.
+//!   Non-finite numbers and integers a double cannot hold exactly are refused.
+
+use serde::Serialize;
+use serde_json::{Number, Value};
+
+/// Why a value has no canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CanonicalError {
+    /// A number is not finite, or an integer is not exactly representable as an IEEE double.
+    #[error("number {0} cannot be represented exactly as an IEEE 754 double")]
+    Number(String),
+    /// The value could not be turned into JSON.
+    #[error("cannot serialise: {0}")]
+    Serialize(String),
+}
+
+/// The canonical bytes of a JSON value.
+pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
+    let mut out = Vec::new();
+    write_value(value, &mut out)?;
+    Ok(out)
+}
+
+/// The canonical bytes of any serialisable value.
+pub fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
+    let value =
+        serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
+    to_canonical_vec(&value)
+}
+
+/// True if `bytes` are strict JSON (see [`crate::json`]) already in canonical form.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    let limits = crate::json::JsonLimits {
+        max_bytes: bytes.len() as u64,
+        ..crate::json::JsonLimits::default()
+    };
+    crate::json::parse_strict(bytes, &limits)
+        .ok()
+        .and_then(|v| to_canonical_vec(&v).ok())
+        .is_some_and(|c| c == bytes)
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(n, out)?,
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            // RFC 8785 3.2.3: sort by UTF-16 code units, whatever order the map keeps.
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (key, item)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                write_value(item, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// RFC 8785 3.2.2.2 string serialisation.
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            c if u32::from(c) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Largest integer every smaller one of which a double holds exactly: 2^53.
+const MAX_SAFE: u64 = 1 << 53;
+
+fn write_number(n: &Number, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    if let Some(u) = n.as_u64() {
+        // Integers above 2^53 are canonical only if the double holding them is exact.
+        if u > MAX_SAFE && (u as f64) as u128 != u128::from(u) {
+            return Err(CanonicalError::Number(u.to_string()));
+        }
+        return write_f64(u as f64, out, n);
+    }
+    if let Some(i) = n.as_i64() {
+        if i.unsigned_abs() > MAX_SAFE && (i as f64) as i128 != i128::from(i) {
+            return Err(CanonicalError::Number(i.to_string()));
+        }
+        return write_f64(i as f64, out, n);
+    }
+    match n.as_f64() {
+        Some(f) => write_f64(f, out, n),
+        None => Err(CanonicalError::Number(n.to_string())),
+    }
+}
+
+/// ECMAScript `Number.prototype.toString` for a finite double (ECMA-262 7.1.12.1).
+fn write_f64(x: f64, out: &mut Vec<u8>, original: &Number) -> Result<(), CanonicalError> {
+    if !x.is_finite() {
+        return Err(CanonicalError::Number(original.to_string()));
+    }
+    if x == 0.0 {
+        out.push(b'0');
+        return Ok(());
+    }
+    if x < 0.0 {
+        out.push(b'-');
+    }
+    // Rust's `{:e}` prints the shortest digits that round-trip: "d[.ddd]e<exp>".
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let k = digits.len() as i64;
+    // x = digits × 10^(n - k)
+    let n = exp + 1;
+    let text = if k <= n && n <= 21 {
+        let zeros = usize::try_from(n - k).unwrap_or(0);
+        format!("{digits}{}", "0".repeat(zeros))
+    } else if 0 < n && n <= 21 {
+        let (int, frac) = digits.split_at(usize::try_from(n).unwrap_or(0).min(digits.len()));
+        format!("{int}.{frac}")
+    } else if -6 < n && n <= 0 {
+        let zeros = usize::try_from(-n).unwrap_or(0);
+        format!("0.{}{digits}", "0".repeat(zeros))
+    } else {
+        let e = n - 1;
+        let sign = if e < 0 { '-' } else { '+' };
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        if rest.is_empty() {
+            format!("{first}e{sign}{}", e.abs())
+        } else {
+            format!("{first}.{rest}e{sign}{}", e.abs())
+        }
+    };
+    out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn canon(v: &Value) -> String {
+        String::from_utf8(to_canonical_vec(v).unwrap()).unwrap()
+    }
+
+    fn num(text: &str) -> String {
+        canon(&serde_json::from_str::<Value>(text).unwrap())
+    }
+
+    #[test]
+    fn rfc8785_number_examples() {
+        // RFC 8785 Appendix B (IEEE 754 value, as parsed from its shortest decimal form).
+        let cases = [
+            ("0", "0"),
+            ("-0.0", "0"),
+            ("1e-7", "1e-7"),
+            ("0.000001", "0.000001"),
+            ("1e+30", "1e+30"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("4.50", "4.5"),
+            ("2e-3", "0.002"),
+            ("333333333.33333329", "333333333.3333333"),
+            ("9007199254740992", "9007199254740992"),
+            ("-9007199254740992", "-9007199254740992"),
+            ("295147905179352830000", "295147905179352830000"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("5e-324", "5e-324"),
+            ("-1.5", "-1.5"),
+            ("123456789.0", "123456789"),
+            ("0.1", "0.1"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(num(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn rfc8785_sample_object() {
+        // The sample of RFC 8785 section 3.2.2 (numbers, strings, literals).
+        let input = r#"{
+          "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+          "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+          "literals": [null, true, false]
+        }"#;
+        let v: Value = serde_json::from_str(input).unwrap();
+        assert_eq!(
+            canon(&v),
+            "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],\"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}"
+        );
+    }
+
+    #[test]
+    fn members_sort_by_utf16_code_units() {
+        // RFC 8785 3.2.3 example: U+1F600 (surrogates D83D DE00) sorts before U+FB33.
+        let v = json!({
+            "\u{20ac}": "Euro Sign",
+            "\r": "Carriage Return",
+            "\u{fb33}": "Hebrew Letter Dalet With Dagesh",
+            "1": "One",
+            "\u{1f600}": "Emoji: Grinning Face",
+            "\u{80}": "Control",
+            "\u{f6}": "Latin Small Letter O With Diaeresis"
+        });
+        let text = canon(&v);
+        let order = [
+            "\\r",
+            "1",
+            "\u{80}",
+            "\u{f6}",
+            "\u{20ac}",
+            "\u{1f600}",
+            "\u{fb33}",
+        ];
+        let mut last = 0;
+        for k in order {
+            let at = text.find(&format!("\"{k}\":")).unwrap();
+            assert!(at >= last, "{k} out of order in {text}");
+            last = at;
+        }
+    }
+
+    #[test]
+    fn unrepresentable_integers_are_refused() {
+        let v: Value = serde_json::from_str("9007199254740993").unwrap();
+        assert!(matches!(
+            to_canonical_vec(&v),
+            Err(CanonicalError::Number(_))
+        ));
+        let v: Value = serde_json::from_str("18446744073709551615").unwrap();
+        assert!(matches!(
+            to_canonical_vec(&v),
+            Err(CanonicalError::Number(_))
+        ));
+    }
+
+    #[test]
+    fn is_canonical_detects_other_forms() {
+        assert!(is_canonical(br#"{"a":1,"b":[true,null]}"#));
+        assert!(!is_canonical(br#"{"b":1,"a":1}"#));
+        assert!(!is_canonical(br#"{"a": 1}"#));
+        assert!(!is_canonical(b"{\"a\":1}\n"));
+        assert!(!is_canonical(br#"{"a":1,"a":1}"#));
+        assert!(!is_canonical(br#"{"a":"\u0041"}"#));
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(|i| json!(i)),
+            (-1e300f64..1e300).prop_map(|f| json!(f)),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[\\x00-\\x20\"\\\\]{0,4}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_form_is_a_fixed_point_and_valid_json(v in arb_json()) {
+            let once = to_canonical_vec(&v).unwrap();
+            let parsed: Value = serde_json::from_slice(&once).unwrap();
+            let twice = to_canonical_vec(&parsed).unwrap();
+            prop_assert_eq!(&once, &twice);
+            prop_assert!(is_canonical(&once));
+        }
+
+        #[test]
+        fn numbers_round_trip_exactly(f in any::<f64>().prop_filter("finite", |f| f.is_finite())) {
+            let text = canon(&json!(f));
+            let back: f64 = text.parse().unwrap();
+            prop_assert_eq!(back, if f == 0.0 { 0.0 } else { f });
+        }
+    }
+}
