@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// A temporary name in `target`'s folder: `.NAME.tmp-PID-RANDOM`.
 fn temp_name(target: &Path) -> io::Result<PathBuf> {
-    let name = target
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "destination has no file name"))?;
+    let name = target.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "destination has no file name")
+    })?;
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -21,7 +21,11 @@ fn temp_name(target: &Path) -> io::Result<PathBuf> {
     getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
     let mut temp = std::ffi::OsString::from(".");
     temp.push(name);
-    temp.push(format!(".tmp-{}-{}", std::process::id(), hex::encode(random)));
+    temp.push(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        hex::encode(random)
+    ));
     Ok(parent.join(temp))
 }
 
@@ -39,7 +43,11 @@ pub fn refuse_existing(target: &Path) -> io::Result<()> {
 
 /// Makes sure a rename into `dir` survives a crash.
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     File::open(dir)?.sync_all()
 }
 

@@ -40,7 +40,9 @@ const MAX_SECONDS: i64 = 253_402_300_799;
 impl Timestamp {
     /// From Unix seconds; refuses times before 1970 or after 9999.
     pub fn from_unix(seconds: i64) -> Option<Self> {
-        (0..=MAX_SECONDS).contains(&seconds).then_some(Self(seconds))
+        (0..=MAX_SECONDS)
+            .contains(&seconds)
+            .then_some(Self(seconds))
     }
 
     /// Unix seconds.
@@ -50,7 +52,11 @@ impl Timestamp {
 
     /// The current time, truncated to whole seconds.
     pub fn now() -> Self {
-        Self(OffsetDateTime::now_utc().unix_timestamp().clamp(0, MAX_SECONDS))
+        Self(
+            OffsetDateTime::now_utc()
+                .unix_timestamp()
+                .clamp(0, MAX_SECONDS),
+        )
     }
 
     /// `SOURCE_DATE_EPOCH` when set (reproducible builds), else the current time.
@@ -157,7 +163,10 @@ mod tests {
     fn canonical_form_round_trips() {
         let t = Timestamp::parse("2026-11-22T09:30:00Z").unwrap();
         assert_eq!(t.to_string(), "2026-11-22T09:30:00Z");
-        assert_eq!(Timestamp::from_unix(0).unwrap().to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(0).unwrap().to_string(),
+            "1970-01-01T00:00:00Z"
+        );
     }
 
     #[test]
