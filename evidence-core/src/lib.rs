@@ -18,6 +18,7 @@ pub mod canonical;
 pub mod digest;
 pub mod hash;
 pub mod json;
+pub mod keys;
 pub mod path;
 pub mod release;
 pub mod report;

@@ -1,0 +1,748 @@
+//! Ed25519 keys, key ids, keyrings and trust policies (DESIGN section 3, "Keys", "Trust").
+//!
+//! - Private keys are PKCS#8 PEM (`openssl genpkey -algorithm ed25519`), written with mode 0600
+//!   set at creation; public keys are SPKI PEM (`openssl pkey -pubout`).
+//! - A key id is the lower-case hex SHA-256 of the 32 raw public-key bytes.
+//! - Verification is strict (`verify_strict`: canonical S, no small-order points), and weak
+//!   (small-order) public keys are refused when loaded.
+//! - Trust always comes from the caller: trusted key files or a keyring, with a threshold of at
+//!   least one distinct key (DESIGN 4 rules 4 and 5).
+
+use std::fmt;
+use std::io::Read as _;
+use std::num::NonZeroU32;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::{TempFile, refuse_existing};
+use crate::digest::Sha256Digest;
+
+/// Largest key or keyring file read: 1 MiB.
+pub const MAX_KEY_FILE_BYTES: u64 = 1 << 20;
+/// Most keys in a keyring.
+pub const MAX_KEYRING_KEYS: usize = 256;
+/// The schema string of a keyring file.
+pub const KEYRING_SCHEMA: &str = "evidence.keyring/v1";
+
+/// DER of a PKCS#8 v1 Ed25519 private key up to the 32-byte seed (RFC 8410 section 7):
+/// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
+const PKCS8_V1_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// Why a key operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Reading or writing a key file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not a PEM key of the expected kind.
+    #[error("{what}: not an Ed25519 {expected} ({reason})")]
+    Format {
+        /// Where the key came from.
+        what: String,
+        /// "PKCS#8 private key" or "SPKI public key".
+        expected: &'static str,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A public key is a small-order ("weak") point, which strict verification refuses.
+    #[error("{0}: weak (small-order) Ed25519 public key refused")]
+    WeakKey(String),
+    /// A private key file is readable by group or others.
+    #[error(
+        "{path}: private key file is readable by others (mode {mode:o}); run `chmod 600` on it"
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A destination file already exists.
+    #[error("{0} already exists; keys are never overwritten")]
+    Exists(PathBuf),
+    /// A signature did not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// A signature is not 64 bytes.
+    #[error("signature must be 64 bytes, found {0}")]
+    SignatureLength(usize),
+    /// The operating system's random number generator failed.
+    #[error("no randomness: {0}")]
+    Random(String),
+    /// A keyring file is malformed.
+    #[error("keyring: {0}")]
+    Keyring(String),
+    /// A threshold of zero was asked for.
+    #[error("a threshold of 0 checks nothing and is refused; use at least 1")]
+    ThresholdZero,
+    /// The threshold exceeds the number of distinct trusted keys.
+    #[error("threshold {threshold} exceeds the {keys} distinct trusted key(s)")]
+    ThresholdTooHigh {
+        /// The threshold asked for.
+        threshold: u32,
+        /// Distinct keys available.
+        keys: usize,
+    },
+    /// No trusted key was given.
+    #[error("no trusted key given")]
+    NoKeys,
+}
+
+/// A key id: the SHA-256 of the 32 raw public-key bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(pub [u8; 32]);
+
+impl KeyId {
+    /// Parses 64 hex digits (upper case accepted).
+    pub fn parse(text: &str) -> Option<Self> {
+        Sha256Digest::from_hex(text)
+            .ok()
+            .map(|d| Self(*d.as_bytes()))
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
+impl Serialize for KeyId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("key id must be 64 hex digits"))
+    }
+}
+
+/// An Ed25519 public key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.key_id())
+    }
+}
+
+impl PublicKey {
+    /// From the 32 raw bytes; refuses invalid encodings and weak (small-order) points.
+    pub fn from_raw(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        let key = VerifyingKey::from_bytes(bytes).map_err(|e| KeyError::Format {
+            what: "raw key".into(),
+            expected: "SPKI public key",
+            reason: e.to_string(),
+        })?;
+        Self::checked(key, "raw key")
+    }
+
+    fn checked(key: VerifyingKey, what: &str) -> Result<Self, KeyError> {
+        if key.is_weak() {
+            return Err(KeyError::WeakKey(what.to_owned()));
+        }
+        Ok(Self(key))
+    }
+
+    /// From SPKI PEM text.
+    pub fn from_spki_pem(text: &str) -> Result<Self, KeyError> {
+        let key = VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| KeyError::Format {
+            what: "public key".into(),
+            expected: "SPKI public key",
+            reason: e.to_string(),
+        })?;
+        Self::checked(key, "public key")
+    }
+
+    /// SPKI PEM text (LF line ends).
+    pub fn to_spki_pem(&self) -> String {
+        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+    }
+
+    /// Reads an SPKI PEM file.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = read_key_file(path)?;
+        Self::from_spki_pem(&text).map_err(|e| rename(e, path))
+    }
+
+    /// The 32 raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// The key id.
+    pub fn key_id(&self) -> KeyId {
+        KeyId(*Sha256Digest::of(self.as_bytes()).as_bytes())
+    }
+
+    /// Strict Ed25519 verification of `sig` over `msg`.
+    pub fn verify_strict(&self, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        let bytes: [u8; 64] = sig
+            .try_into()
+            .map_err(|_| KeyError::SignatureLength(sig.len()))?;
+        let signature = Signature::from_bytes(&bytes);
+        self.0
+            .verify_strict(msg, &signature)
+            .map_err(|_| KeyError::BadSignature)
+    }
+}
+
+/// An Ed25519 private key (zeroised when dropped; never printed).
+pub struct PrivateKey(SigningKey);
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKey(public {})", self.public().key_id())
+    }
+}
+
+impl PrivateKey {
+    /// A new key from the operating system's randomness.
+    pub fn generate() -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+        let key = SigningKey::from_bytes(&seed);
+        seed.fill(0);
+        Ok(Self(key))
+    }
+
+    /// From a 32-byte seed (tests and deterministic fixtures only).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(seed))
+    }
+
+    /// From PKCS#8 PEM text.
+    pub fn from_pkcs8_pem(text: &str) -> Result<Self, KeyError> {
+        SigningKey::from_pkcs8_pem(text.trim())
+            .map(Self)
+            .map_err(|e| KeyError::Format {
+                what: "private key".into(),
+                expected: "PKCS#8 private key",
+                reason: e.to_string(),
+            })
+    }
+
+    /// PKCS#8 v1 PEM text, exactly the form `openssl genpkey -algorithm ed25519` writes (RFC
+    /// 8410: the 32-byte seed only, no public key), zeroised when dropped. OpenSSL 3.0 refuses
+    /// the v2 form with an embedded public key, so that form is never written.
+    pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<String>, KeyError> {
+        use base64::Engine as _;
+        let mut der = zeroize::Zeroizing::new(Vec::with_capacity(48));
+        der.extend_from_slice(&PKCS8_V1_ED25519_PREFIX);
+        der.extend_from_slice(&self.0.to_bytes());
+        let body = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der));
+        let mut pem = zeroize::Zeroizing::new(String::with_capacity(120));
+        pem.push_str("-----BEGIN PRIVATE KEY-----\n");
+        pem.push_str(&body);
+        pem.push_str("\n-----END PRIVATE KEY-----\n");
+        Ok(pem)
+    }
+
+    /// Reads a PKCS#8 PEM file; refuses one readable by group or others.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let meta = std::fs::metadata(path).map_err(|source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::Permissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+        let text = zeroize::Zeroizing::new(read_key_file(path)?);
+        Self::from_pkcs8_pem(&text).map_err(|e| rename(e, path))
+    }
+
+    /// Writes PKCS#8 PEM to `path` (which must not exist) with mode 0600, atomically.
+    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if refuse_existing(path).is_err() {
+            return Err(KeyError::Exists(path.to_owned()));
+        }
+        let pem = self.to_pkcs8_pem()?;
+        let temp = TempFile::beside_with_mode(path, 0o600).map_err(io)?;
+        temp.write_all(pem.as_bytes()).map_err(io)?;
+        temp.persist(path).map_err(io)
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+
+    /// Signs `msg` (Ed25519 is deterministic: same key and message, same signature).
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg).to_bytes()
+    }
+}
+
+/// Writes `PREFIX.key` (PKCS#8 PEM, mode 0600) and `PREFIX.pub` (SPKI PEM) for a new key;
+/// refuses to overwrite either.
+pub fn generate_key_pair(prefix: &Path) -> Result<(PrivateKey, KeyId), KeyError> {
+    let with_ext = |ext: &str| {
+        let mut p = prefix.as_os_str().to_owned();
+        p.push(ext);
+        PathBuf::from(p)
+    };
+    let key_path = with_ext(".key");
+    let pub_path = with_ext(".pub");
+    for p in [&key_path, &pub_path] {
+        if refuse_existing(p).is_err() {
+            return Err(KeyError::Exists(p.clone()));
+        }
+    }
+    let key = PrivateKey::generate()?;
+    key.save(&key_path)?;
+    let public = key.public();
+    let write_pub = || -> std::io::Result<()> {
+        let temp = TempFile::beside(&pub_path)?;
+        temp.write_all(public.to_spki_pem().as_bytes())?;
+        temp.persist(&pub_path)
+    };
+    if let Err(source) = write_pub() {
+        let _ = std::fs::remove_file(&key_path);
+        return Err(KeyError::Io {
+            path: pub_path,
+            source,
+        });
+    }
+    Ok((key, public.key_id()))
+}
+
+fn read_key_file(path: &Path) -> Result<String, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    file.take(MAX_KEY_FILE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    Ok(text)
+}
+
+fn rename(e: KeyError, path: &Path) -> KeyError {
+    match e {
+        KeyError::Format {
+            expected, reason, ..
+        } => KeyError::Format {
+            what: path.display().to_string(),
+            expected,
+            reason,
+        },
+        KeyError::WeakKey(_) => KeyError::WeakKey(path.display().to_string()),
+        other => other,
+    }
+}
+
+/// A public key with the name a keyring or key file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedKey {
+    /// The name (keyring name, or the file name it was loaded from).
+    pub name: String,
+    /// The key.
+    pub key: PublicKey,
+}
+
+/// A keyring file (`evidence.keyring/v1`):
+///
+/// ```json
+/// {"schema": "evidence.keyring/v1", "threshold": 2,
+///  "keys": [{"name": "alice", "public_key": "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n"}]}
+/// ```
+///
+/// Strict JSON; unknown members refused; names 1-64 printable characters, unique; keys SPKI PEM,
+/// unique by key id; `threshold` between 1 and the number of keys; at most 256 keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyring {
+    /// The named keys.
+    pub keys: Vec<NamedKey>,
+    /// How many distinct keys must sign.
+    pub threshold: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyringFile {
+    schema: String,
+    threshold: u32,
+    keys: Vec<KeyringEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyringEntry {
+    name: String,
+    public_key: String,
+}
+
+impl Keyring {
+    /// Parses keyring bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, KeyError> {
+        let limits = crate::json::JsonLimits {
+            max_bytes: MAX_KEY_FILE_BYTES,
+            ..crate::json::JsonLimits::default()
+        };
+        let file: KeyringFile = crate::json::from_slice_strict(bytes, &limits)
+            .map_err(|e| KeyError::Keyring(e.to_string()))?;
+        if file.schema != KEYRING_SCHEMA {
+            return Err(KeyError::Keyring(format!(
+                "schema must be {KEYRING_SCHEMA:?}, found {:?}",
+                crate::report::printable(&file.schema)
+            )));
+        }
+        if file.keys.len() > MAX_KEYRING_KEYS {
+            return Err(KeyError::Keyring(format!(
+                "more than {MAX_KEYRING_KEYS} keys"
+            )));
+        }
+        let mut keys: Vec<NamedKey> = Vec::with_capacity(file.keys.len());
+        for entry in file.keys {
+            let name_ok = !entry.name.is_empty()
+                && entry.name.chars().count() <= 64
+                && !entry.name.chars().any(char::is_control);
+            if !name_ok {
+                return Err(KeyError::Keyring(format!(
+                    "key name {:?} must be 1-64 printable characters",
+                    crate::report::printable(&entry.name)
+                )));
+            }
+            let key = PublicKey::from_spki_pem(&entry.public_key).map_err(|e| {
+                KeyError::Keyring(format!(
+                    "key {:?}: {e}",
+                    crate::report::printable(&entry.name)
+                ))
+            })?;
+            if keys.iter().any(|k| k.name == entry.name) {
+                return Err(KeyError::Keyring(format!(
+                    "name {:?} appears twice",
+                    entry.name
+                )));
+            }
+            if let Some(other) = keys.iter().find(|k| k.key == key) {
+                return Err(KeyError::Keyring(format!(
+                    "keys {:?} and {:?} are the same key",
+                    other.name, entry.name
+                )));
+            }
+            keys.push(NamedKey {
+                name: entry.name,
+                key,
+            });
+        }
+        if file.threshold == 0 {
+            return Err(KeyError::ThresholdZero);
+        }
+        if file.threshold as usize > keys.len() {
+            return Err(KeyError::ThresholdTooHigh {
+                threshold: file.threshold,
+                keys: keys.len(),
+            });
+        }
+        Ok(Self {
+            keys,
+            threshold: file.threshold,
+        })
+    }
+
+    /// Reads a keyring file.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = read_key_file(path)?;
+        Self::parse(text.as_bytes()).map_err(|e| match e {
+            KeyError::Keyring(m) => KeyError::Keyring(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// The keyring as file bytes (pretty JSON, trailing newline).
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        let file = KeyringFile {
+            schema: KEYRING_SCHEMA.to_owned(),
+            threshold: self.threshold,
+            keys: self
+                .keys
+                .iter()
+                .map(|k| KeyringEntry {
+                    name: k.name.clone(),
+                    public_key: k.key.to_spki_pem(),
+                })
+                .collect(),
+        };
+        let mut out = serde_json::to_vec_pretty(&file).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
+/// Who is trusted, and how many distinct trusted keys must sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustPolicy {
+    /// Distinct trusted keys.
+    pub keys: Vec<NamedKey>,
+    /// Distinct keys required.
+    pub threshold: NonZeroU32,
+}
+
+impl TrustPolicy {
+    /// A policy over `keys` (duplicates by key id are merged, keeping the first name).
+    /// Threshold 0 is refused, as is one above the number of distinct keys.
+    pub fn new(keys: Vec<NamedKey>, threshold: u32) -> Result<Self, KeyError> {
+        let threshold = NonZeroU32::new(threshold).ok_or(KeyError::ThresholdZero)?;
+        let mut distinct: Vec<NamedKey> = Vec::with_capacity(keys.len());
+        for k in keys {
+            if !distinct.iter().any(|d| d.key == k.key) {
+                distinct.push(k);
+            }
+        }
+        if distinct.is_empty() {
+            return Err(KeyError::NoKeys);
+        }
+        if threshold.get() as usize > distinct.len() {
+            return Err(KeyError::ThresholdTooHigh {
+                threshold: threshold.get(),
+                keys: distinct.len(),
+            });
+        }
+        Ok(Self {
+            keys: distinct,
+            threshold,
+        })
+    }
+
+    /// A policy from a keyring and its threshold.
+    pub fn from_keyring(ring: &Keyring) -> Result<Self, KeyError> {
+        Self::new(ring.keys.clone(), ring.threshold)
+    }
+
+    /// A policy from SPKI PEM files (each named after its file); threshold defaults to 1.
+    pub fn from_key_files(files: &[PathBuf], threshold: Option<u32>) -> Result<Self, KeyError> {
+        let keys = files
+            .iter()
+            .map(|f| {
+                Ok(NamedKey {
+                    name: f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| f.display().to_string()),
+                    key: PublicKey::load(f)?,
+                })
+            })
+            .collect::<Result<Vec<_>, KeyError>>()?;
+        Self::new(keys, threshold.unwrap_or(1))
+    }
+
+    /// A policy trusting one key.
+    pub fn single(name: &str, key: PublicKey) -> Self {
+        Self {
+            keys: vec![NamedKey {
+                name: name.to_owned(),
+                key,
+            }],
+            threshold: NonZeroU32::MIN,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interop(name: &str) -> PathBuf {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/interop/openssl"
+        ))
+        .join(name)
+    }
+
+    #[test]
+    fn openssl_written_keys_load_and_verify() {
+        let public = PublicKey::load(&interop("signer.pub.pem")).unwrap();
+        let text = std::fs::read_to_string(interop("signer.key.pem")).unwrap();
+        let private = PrivateKey::from_pkcs8_pem(&text).unwrap();
+        assert_eq!(private.public(), public);
+        let msg = std::fs::read(interop("message.txt")).unwrap();
+        let sig = std::fs::read(interop("message.sig")).unwrap();
+        public.verify_strict(&msg, &sig).unwrap();
+        assert!(matches!(
+            public.verify_strict(b"other", &sig),
+            Err(KeyError::BadSignature)
+        ));
+        assert!(matches!(
+            public.verify_strict(&msg, &sig[..63]),
+            Err(KeyError::SignatureLength(63))
+        ));
+        assert_eq!(
+            public.key_id().to_string(),
+            "d8327948c25b6b5fdb10a7118e91820e60504393c834ca449e4f1ee2cc6737be"
+        );
+    }
+
+    #[test]
+    fn private_key_pem_is_the_openssl_form() {
+        let text = std::fs::read_to_string(interop("signer.key.pem")).unwrap();
+        let key = PrivateKey::from_pkcs8_pem(&text).unwrap();
+        assert_eq!(key.to_pkcs8_pem().unwrap().as_str(), text);
+    }
+
+    #[test]
+    fn pem_round_trips() {
+        let key = PrivateKey::from_seed(&[7; 32]);
+        let pem = key.to_pkcs8_pem().unwrap();
+        let back = PrivateKey::from_pkcs8_pem(&pem).unwrap();
+        assert_eq!(back.public(), key.public());
+        let public = PublicKey::from_spki_pem(&key.public().to_spki_pem()).unwrap();
+        assert_eq!(public, key.public());
+        assert!(format!("{key:?}").starts_with("PrivateKey(public "));
+    }
+
+    #[test]
+    fn key_pairs_are_written_with_private_mode_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("op");
+        let (key, id) = generate_key_pair(&prefix).unwrap();
+        let key_file = dir.path().join("op.key");
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            PublicKey::load(&dir.path().join("op.pub"))
+                .unwrap()
+                .key_id(),
+            id
+        );
+        assert_eq!(PrivateKey::load(&key_file).unwrap().public(), key.public());
+        assert!(matches!(
+            generate_key_pair(&prefix),
+            Err(KeyError::Exists(_))
+        ));
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            PrivateKey::load(&key_file),
+            Err(KeyError::Permissions { mode: 0o644, .. })
+        ));
+    }
+
+    #[test]
+    fn openssl_accepts_our_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, _) = generate_key_pair(&dir.path().join("k")).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["pkey", "-in"])
+            .arg(dir.path().join("k.key"))
+            .arg("-pubout")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let theirs = PublicKey::from_spki_pem(&String::from_utf8(out.stdout).unwrap()).unwrap();
+        assert_eq!(theirs, PublicKey::load(&dir.path().join("k.pub")).unwrap());
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        // The identity point (small order).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(matches!(
+            PublicKey::from_raw(&identity),
+            Err(KeyError::WeakKey(_))
+        ));
+    }
+
+    fn ring_json(threshold: u32, keys: &[(&str, &PrivateKey)]) -> Vec<u8> {
+        let entries: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(n, k)| serde_json::json!({"name": n, "public_key": k.public().to_spki_pem()}))
+            .collect();
+        serde_json::to_vec(&serde_json::json!({
+            "schema": KEYRING_SCHEMA, "threshold": threshold, "keys": entries
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn keyrings_parse_and_refuse_bad_thresholds_and_duplicates() {
+        let a = PrivateKey::from_seed(&[1; 32]);
+        let b = PrivateKey::from_seed(&[2; 32]);
+        let ring = Keyring::parse(&ring_json(2, &[("alice", &a), ("bob", &b)])).unwrap();
+        assert_eq!(ring.threshold, 2);
+        assert_eq!(Keyring::parse(&ring.to_json_bytes()).unwrap(), ring);
+        assert!(matches!(
+            Keyring::parse(&ring_json(0, &[("alice", &a)])),
+            Err(KeyError::ThresholdZero)
+        ));
+        assert!(matches!(
+            Keyring::parse(&ring_json(3, &[("alice", &a), ("bob", &b)])),
+            Err(KeyError::ThresholdTooHigh {
+                threshold: 3,
+                keys: 2
+            })
+        ));
+        assert!(matches!(
+            Keyring::parse(&ring_json(1, &[("alice", &a), ("alice2", &a)])),
+            Err(KeyError::Keyring(m)) if m.contains("same key")
+        ));
+        assert!(matches!(
+            Keyring::parse(&ring_json(1, &[("alice", &a), ("alice", &b)])),
+            Err(KeyError::Keyring(m)) if m.contains("twice")
+        ));
+        assert!(matches!(
+            Keyring::parse(
+                br#"{"schema":"evidence.keyring/v1","threshold":1,"keys":[],"extra":1}"#
+            ),
+            Err(KeyError::Keyring(_))
+        ));
+    }
+
+    #[test]
+    fn trust_policies_count_distinct_keys() {
+        let a = PrivateKey::from_seed(&[1; 32]);
+        let named = |n: &str, k: &PrivateKey| NamedKey {
+            name: n.into(),
+            key: k.public(),
+        };
+        let p = TrustPolicy::new(vec![named("a", &a), named("a-again", &a)], 1).unwrap();
+        assert_eq!(p.keys.len(), 1);
+        assert!(matches!(
+            TrustPolicy::new(vec![named("a", &a), named("a-again", &a)], 2),
+            Err(KeyError::ThresholdTooHigh {
+                threshold: 2,
+                keys: 1
+            })
+        ));
+        assert!(matches!(
+            TrustPolicy::new(vec![named("a", &a)], 0),
+            Err(KeyError::ThresholdZero)
+        ));
+        assert!(matches!(TrustPolicy::new(vec![], 1), Err(KeyError::NoKeys)));
+    }
+}
