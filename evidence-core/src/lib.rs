@@ -16,6 +16,7 @@
 pub mod atomic;
 pub mod canonical;
 pub mod digest;
+pub mod dsse;
 pub mod hash;
 pub mod json;
 pub mod keys;
