@@ -10,6 +10,8 @@
 pub mod fixtures;
 
 use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 
 /// The workspace root (the directory holding `fixtures/`).
 pub fn workspace_root() -> PathBuf {
@@ -20,4 +22,47 @@ pub fn workspace_root() -> PathBuf {
 /// `../shared/interop` beside the workspace (present in CI).
 pub fn interop_dir() -> PathBuf {
     workspace_root().join("../shared/interop")
+}
+
+/// A command running one of the workspace's binaries (`evidence`, `release-verify`).
+///
+/// Integration tests of this package do not get `CARGO_BIN_EXE_*` for binaries of other
+/// packages, and `cargo test --workspace` does not build them on a fresh checkout, so the first
+/// call builds them with the cargo running the tests, into the same target folder and profile.
+pub fn bin(name: &str) -> Command {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = BUILT.get_or_init(build_binaries);
+    match dir {
+        Ok(dir) => Command::new(dir.join(name)),
+        Err(e) => panic!("cannot build the workspace binaries: {e}"),
+    }
+}
+
+fn build_binaries() -> Result<PathBuf, String> {
+    // The test executable lives in <target>/<profile>/deps/.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or("unexpected test executable location")?
+        .to_path_buf();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.current_dir(workspace_root()).args([
+        "build",
+        "--quiet",
+        "--bins",
+        "-p",
+        "evidence-cli",
+        "-p",
+        "release-verify",
+    ]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("cargo build exited with {status}"));
+    }
+    Ok(profile_dir)
 }

@@ -3,13 +3,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt as _;
 use evidence_tests::fixtures::{self, Expectation};
 use evidence_tests::workspace_root;
 use serde_json::Value;
 
 fn release_verify() -> Command {
-    Command::cargo_bin("release-verify").unwrap()
+    evidence_tests::bin("release-verify")
 }
 
 fn run_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
