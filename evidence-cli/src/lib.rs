@@ -10,3 +10,4 @@ pub mod commands;
 pub mod exit;
 pub mod output;
 pub mod progress;
+pub mod trust;

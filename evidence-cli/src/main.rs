@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use evidence_cli::commands::bundle::{self, BundleCommand};
+use evidence_cli::commands::key::{self, KeyCommand};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
 use evidence_cli::exit::{self, CliError, Outcome};
 
@@ -17,6 +19,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Ed25519 signing keys: generate a pair, print a key id.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Evidence bundles: create, sign, verify, pack, unpack, inspect.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Release integrity: verify a release directory.
     #[command(subcommand)]
     Release(ReleaseCommand),
@@ -30,6 +38,8 @@ enum ReleaseCommand {
 
 fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
+        Command::Key(command) => key::run(&command),
+        Command::Bundle(command) => bundle::run(&command),
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
     }
 }

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod bundle;
 pub mod canonical;
 pub mod digest;
 pub mod dsse;

@@ -1,3 +1,5 @@
 //! One module per subcommand: parse arguments, call one library function, render the report.
 
+pub mod bundle;
+pub mod key;
 pub mod release_verify;

@@ -1,0 +1,64 @@
+//! Trust arguments shared by every command that verifies signatures: trusted keys come from the
+//! caller (files or a keyring), never from the evidence (DESIGN 4 rule 5).
+
+use std::path::PathBuf;
+
+use evidence_core::keys::{Keyring, TrustPolicy};
+
+use crate::exit::CliError;
+
+/// `--trusted-key`, `--keyring`, `--threshold`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TrustArgs {
+    /// A trusted Ed25519 public key (SPKI PEM, as `openssl pkey -pubout` writes); repeatable.
+    #[arg(long = "trusted-key", value_name = "PUBFILE")]
+    pub trusted_keys: Vec<PathBuf>,
+
+    /// A keyring file (names, public keys and a threshold; see docs/FORMAT.md).
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+
+    /// How many distinct trusted keys must have signed (default: the keyring's threshold, else 1).
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<u32>,
+}
+
+impl TrustArgs {
+    /// True when the caller named any trusted key.
+    pub fn given(&self) -> bool {
+        !self.trusted_keys.is_empty() || self.keyring.is_some()
+    }
+
+    /// The trust policy, or `None` when no key was named. A threshold of 0, a threshold above the
+    /// number of distinct keys, or `--threshold` without keys are usage errors (exit 2).
+    pub fn policy(&self) -> Result<Option<TrustPolicy>, CliError> {
+        if !self.given() {
+            if self.threshold.is_some() {
+                return Err(
+                    CliError::new("--threshold needs --trusted-key or --keyring")
+                        .hint("name the keys that count toward the threshold"),
+                );
+            }
+            return Ok(None);
+        }
+        let mut keys = Vec::new();
+        let mut threshold = self.threshold;
+        if let Some(path) = &self.keyring {
+            let ring = Keyring::load(path).map_err(|e| {
+                CliError::from(e).hint("check the keyring file against docs/FORMAT.md")
+            })?;
+            threshold = threshold.or(Some(ring.threshold));
+            keys.extend(ring.keys);
+        }
+        let from_files = TrustPolicy::from_key_files(&self.trusted_keys, Some(1)).map_err(|e| {
+            CliError::from(e)
+                .hint("pass SPKI PEM public keys (`evidence key generate` writes PREFIX.pub)")
+        })?;
+        keys.extend(from_files.keys);
+        let policy = TrustPolicy::new(keys, threshold.unwrap_or(1)).map_err(|e| {
+            CliError::from(e)
+                .hint("the threshold must be between 1 and the number of distinct trusted keys")
+        })?;
+        Ok(Some(policy))
+    }
+}

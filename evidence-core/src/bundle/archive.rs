@@ -1,0 +1,792 @@
+//! The archive form of a bundle: a deterministic gzip'd tar.
+//!
+//! Layout (DESIGN section 3, "Archive"): entries in the order `manifest.json`,
+//! `manifest.dsse.json` (if signed), `SHA256SUMS`, then `payload/` and everything below it sorted
+//! by path bytes (folders as `path/`, so a folder precedes its contents). Only regular files and
+//! folders; mtime = the manifest's `created_at`; uid/gid 0; empty user and group names; mode
+//! 0644 (files) or 0755 (folders); GNU long-name records for paths over 100 bytes; gzip header
+//! without a name and with mtime 0.
+//!
+//! Verification streams the archive once, hashing each entry as it passes, and writes nothing.
+//! Unpacking runs the same stream, writing entries into a fresh temporary folder beside the
+//! target, and renames it into place only if every check passed; entries are never unpacked
+//! with `tar::Archive::unpack` and never through links (DESIGN 4 rule 6).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::{Compression, GzBuilder};
+use serde_json::json;
+
+use super::codes::*;
+use super::manifest::Manifest;
+use super::verify::{MetadataChecks, PayloadChecks, finish};
+use super::{
+    BundleVerification, ENVELOPE_FILE, MANIFEST_FILE, PAYLOAD_DIR, SUMS_FILE, VerifiedBundle,
+    VerifyOptions, section,
+};
+use crate::digest::{Sha256Digest, Sha256Hasher};
+use crate::hash::HashedFile;
+use crate::path::{ArtifactPath, PathRules};
+use crate::report::{Check, Report, printable};
+use crate::timestamp::Timestamp;
+
+/// Default most entries in an archive.
+pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
+/// Default most bytes unpacked from one archive: 64 GiB.
+pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 64 << 30;
+/// Default largest single entry: 16 GiB.
+pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 16 << 30;
+/// Default highest compression ratio tolerated once more than [`RATIO_GRACE_BYTES`] were
+/// unpacked. Real evidence (logs, JSON) compresses 5-50 times; a bomb, thousands of times.
+pub const DEFAULT_MAX_RATIO: u64 = 250;
+/// Bytes unpacked before the compression ratio is enforced.
+pub const RATIO_GRACE_BYTES: u64 = 16 << 20;
+
+/// Hard limits on archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ArchiveLimits {
+    /// Most entries.
+    pub max_entries: usize,
+    /// Most bytes of file content in total.
+    pub max_total_bytes: u64,
+    /// Largest single entry.
+    pub max_entry_bytes: u64,
+    /// Highest ratio of decompressed to compressed bytes (checked after a grace amount).
+    pub max_ratio: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: DEFAULT_MAX_ENTRIES,
+            max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+            max_ratio: DEFAULT_MAX_RATIO,
+        }
+    }
+}
+
+/// Why packing or unpacking could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The destination already exists.
+    #[error("{0} already exists; choose a new destination")]
+    Exists(PathBuf),
+    /// The bundle to pack does not verify; nothing was written.
+    #[error("the bundle does not verify; nothing was written")]
+    NotVerified(Box<Report>),
+    /// A file changed between verification and packing; nothing was written.
+    #[error("{0} changed while it was being packed; nothing was written")]
+    Changed(String),
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Packs a verified bundle folder into a deterministic `.tar.gz` at `out` (atomically: written
+/// beside it, then renamed). The folder is verified first (integrity; signatures are carried,
+/// not judged) and every file is hashed again as it is written into the archive.
+pub fn pack(dir: &Path, out: &Path) -> Result<super::BundleId, ArchiveError> {
+    if fs::symlink_metadata(out).is_ok() {
+        return Err(ArchiveError::Exists(out.to_owned()));
+    }
+    let verification = super::verify::verify_dir(dir, &VerifyOptions::default());
+    let Some(bundle) = verification.bundle else {
+        return Err(ArchiveError::NotVerified(Box::new(verification.report)));
+    };
+    let bundle = bundle.into_inner();
+    let envelope = match fs::read(dir.join(ENVELOPE_FILE)) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err(&dir.join(ENVELOPE_FILE))(e)),
+    };
+    let sums = fs::read(dir.join(SUMS_FILE)).map_err(io_err(&dir.join(SUMS_FILE)))?;
+    let temp = crate::atomic::TempFile::beside(out).map_err(io_err(out))?;
+    {
+        let file = temp.file().map_err(io_err(temp.path()))?;
+        let gz = GzBuilder::new()
+            .mtime(0)
+            .write(BufWriter::new(file), Compression::default());
+        write_archive(gz, dir, &bundle, envelope.as_deref(), &sums)?;
+    }
+    temp.persist(out).map_err(io_err(out))?;
+    Ok(bundle.id)
+}
+
+fn write_archive(
+    gz: GzEncoder<BufWriter<File>>,
+    dir: &Path,
+    bundle: &VerifiedBundle,
+    envelope: Option<&[u8]>,
+    sums: &[u8],
+) -> Result<(), ArchiveError> {
+    let out_err = |e: io::Error| ArchiveError::Io {
+        path: dir.to_owned(),
+        source: e,
+    };
+    let mtime = Timestamp::parse(&bundle.manifest.created_at)
+        .map(|t| u64::try_from(t.unix()).unwrap_or(0))
+        .unwrap_or(0);
+    let mut tar = tar::Builder::new(gz);
+    let mut append = |path: &str, data: &mut dyn Read, size: u64, dir_entry: bool| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(if dir_entry {
+            tar::EntryType::Directory
+        } else {
+            tar::EntryType::Regular
+        });
+        header.set_mode(if dir_entry { 0o755 } else { 0o644 });
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(mtime);
+        header.set_size(size);
+        header.set_username("")?;
+        header.set_groupname("")?;
+        tar.append_data(&mut header, path, data)
+    };
+    append(
+        MANIFEST_FILE,
+        &mut bundle.manifest_bytes.as_slice(),
+        bundle.manifest_bytes.len() as u64,
+        false,
+    )
+    .map_err(out_err)?;
+    if let Some(env) = envelope {
+        append(ENVELOPE_FILE, &mut &env[..], env.len() as u64, false).map_err(out_err)?;
+    }
+    append(SUMS_FILE, &mut &sums[..], sums.len() as u64, false).map_err(out_err)?;
+    for entry in payload_order(&bundle.manifest) {
+        match entry {
+            Ordered::Dir(path) => {
+                append(&format!("{path}/"), &mut io::empty(), 0, true).map_err(out_err)?;
+            }
+            Ordered::File(f) => {
+                let disk = dir.join(&f.path);
+                let file = crate::hash::open_no_follow(&disk).map_err(io_err(&disk))?;
+                let mut reader = HashingReader::new(file.take(f.size));
+                append(&f.path, &mut reader, f.size, false).map_err(out_err)?;
+                // The bytes written must be the bytes verified (DESIGN 4 rule 3).
+                let (digest, n) = reader.finish();
+                if n != f.size || Manifest::file_digest(f) != Some(digest) {
+                    return Err(ArchiveError::Changed(f.path.clone()));
+                }
+            }
+        }
+    }
+    let gz = tar.into_inner().map_err(out_err)?;
+    let mut writer = gz.finish().map_err(out_err)?;
+    writer.flush().map_err(out_err)?;
+    let file = writer.into_inner().map_err(|e| out_err(e.into_error()))?;
+    file.sync_all().map_err(out_err)?;
+    Ok(())
+}
+
+/// A payload entry in archive order.
+enum Ordered<'a> {
+    Dir(String),
+    File(&'a super::FileEntry),
+}
+
+/// `payload/` and every folder and file below it, sorted by path bytes with folders as
+/// `path/`.
+fn payload_order(manifest: &Manifest) -> Vec<Ordered<'_>> {
+    let mut folders = std::collections::BTreeSet::new();
+    folders.insert(PAYLOAD_DIR.to_owned());
+    for f in &manifest.files {
+        let mut end = f.path.len();
+        while let Some(slash) = f.path.get(..end).and_then(|p| p.rfind('/')) {
+            if let Some(folder) = f.path.get(..slash) {
+                folders.insert(folder.to_owned());
+            }
+            end = slash;
+        }
+    }
+    let mut keyed: Vec<(String, Ordered<'_>)> = folders
+        .into_iter()
+        .map(|d| (format!("{d}/"), Ordered::Dir(d)))
+        .collect();
+    keyed.extend(
+        manifest
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), Ordered::File(f))),
+    );
+    keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    keyed.into_iter().map(|(_, e)| e).collect()
+}
+
+/// Verifies a `.tar.gz` bundle in one streaming pass, writing nothing to disk.
+pub fn verify_archive(path: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
+    let mut report = archive_report(path);
+    match File::open(path) {
+        Ok(file) => stream(file, opts, None, report),
+        Err(e) => {
+            report.push(
+                Check::fail(
+                    BUNDLE_LAYOUT_INVALID,
+                    format!("cannot open the archive: {e}"),
+                )
+                .in_section(section::MANIFEST),
+            );
+            BundleVerification {
+                report,
+                bundle: None,
+            }
+        }
+    }
+}
+
+/// Verifies and unpacks a `.tar.gz` bundle into `out`, which must not exist. Entries are
+/// written into a temporary folder beside `out` while they are verified; the folder is renamed
+/// to `out` only if every check passed, and removed otherwise.
+pub fn unpack(
+    archive: &Path,
+    out: &Path,
+    opts: &VerifyOptions<'_>,
+) -> Result<BundleVerification, ArchiveError> {
+    if fs::symlink_metadata(out).is_ok() {
+        return Err(ArchiveError::Exists(out.to_owned()));
+    }
+    let file = File::open(archive).map_err(io_err(archive))?;
+    let temp = crate::atomic::TempDir::beside(out).map_err(io_err(out))?;
+    let verification = stream(file, opts, Some(temp.path()), archive_report(archive));
+    if verification.report.ok() {
+        temp.persist(out).map_err(io_err(out))?;
+    }
+    Ok(verification)
+}
+
+fn archive_report(path: &Path) -> Report {
+    Report::new(json!({
+        "kind": "bundle",
+        "bundle": path.display().to_string(),
+        "form": "archive",
+    }))
+}
+
+/// Counts compressed bytes read, to bound the compression ratio.
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Bytes of tar header counted per entry toward the expansion ratio, so that a stream of
+/// millions of empty entries is bounded like one large entry.
+const HEADER_BYTES: u64 = 512;
+
+/// What has been unpacked so far, against the limits.
+struct Budget {
+    limits: ArchiveLimits,
+    compressed: Arc<AtomicU64>,
+    /// Content bytes of every entry so far.
+    content: u64,
+    /// Content plus header bytes: what the compressed stream expanded to.
+    expanded: u64,
+}
+
+impl Budget {
+    /// Accounts for `n` more bytes; `Err` names the limit crossed.
+    fn take(&mut self, n: u64) -> Result<(), String> {
+        self.content = self.content.saturating_add(n);
+        self.expanded = self.expanded.saturating_add(n);
+        if self.content > self.limits.max_total_bytes {
+            return Err(format!(
+                "more than {} bytes of content in total",
+                self.limits.max_total_bytes
+            ));
+        }
+        let packed = self.compressed.load(Ordering::Relaxed).max(1);
+        if self.expanded > RATIO_GRACE_BYTES && self.expanded / packed > self.limits.max_ratio {
+            return Err(format!(
+                "compression ratio above {}:1 after {} bytes: refusing a likely gzip bomb",
+                self.limits.max_ratio, self.expanded
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where the stream is in the required entry order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Start,
+    AfterManifest,
+    AfterEnvelope,
+    Payload,
+}
+
+/// Why the stream stopped early: the code and detail of the failing check, and the entry.
+struct Stop {
+    code: crate::report::CheckCode,
+    detail: String,
+    entry: Option<String>,
+}
+
+impl Stop {
+    fn new(code: crate::report::CheckCode, detail: impl Into<String>, entry: &str) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            entry: Some(entry.to_owned()),
+        }
+    }
+
+    fn into_check(self) -> Check {
+        let check = Check::fail(self.code, self.detail).in_section(section::PAYLOAD);
+        match self.entry {
+            Some(p) => check.with_path(printable(&p).into_owned()),
+            None => check,
+        }
+    }
+}
+
+/// A listed-or-not payload file as it passed.
+type Seen = (
+    String,
+    Result<(HashedFile, Option<Vec<u8>>), crate::hash::HashError>,
+);
+
+/// The state of one streaming pass.
+struct Stream<'o, 'p> {
+    opts: &'o VerifyOptions<'o>,
+    sink: Option<&'p Path>,
+    stage: Stage,
+    last_payload_key: Option<String>,
+    entries: usize,
+    budget: Budget,
+    manifest_bytes: Option<Vec<u8>>,
+    envelope_bytes: Option<Vec<u8>>,
+    meta: Option<MetadataChecks>,
+    files: Vec<Seen>,
+    folders: HashSet<String>,
+}
+
+fn stream(
+    file: File,
+    opts: &VerifyOptions<'_>,
+    sink: Option<&Path>,
+    mut report: Report,
+) -> BundleVerification {
+    let compressed = Arc::new(AtomicU64::new(0));
+    let reader = CountingReader {
+        inner: BufReader::with_capacity(1 << 20, file),
+        count: compressed.clone(),
+    };
+    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let mut state = Stream {
+        opts,
+        sink,
+        stage: Stage::Start,
+        last_payload_key: None,
+        entries: 0,
+        budget: Budget {
+            limits: opts.limits.archive,
+            compressed,
+            content: 0,
+            expanded: 0,
+        },
+        manifest_bytes: None,
+        envelope_bytes: None,
+        meta: None,
+        files: Vec::new(),
+        folders: HashSet::new(),
+    };
+    let stopped = state.run(&mut archive, &mut report).err();
+    let complete = stopped.is_none();
+    if let Some(stop) = stopped {
+        report.push(stop.into_check());
+    } else if state.stage != Stage::Payload {
+        report.push(
+            Check::fail(
+                BUNDLE_LAYOUT_INVALID,
+                "the archive lacks manifest.json or SHA256SUMS at its start",
+            )
+            .in_section(section::MANIFEST),
+        );
+    }
+    let meta = match state.meta.take() {
+        Some(meta) => meta,
+        None => MetadataChecks::run(
+            state.manifest_bytes.as_deref(),
+            state.envelope_bytes.as_deref(),
+            None,
+            opts,
+            &mut report,
+        ),
+    };
+    let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts.capture);
+    let mut folders: Vec<&String> = state.folders.iter().collect();
+    folders.sort();
+    for folder in folders {
+        if folder != PAYLOAD_DIR && !payload.needs_folder(folder) {
+            report.push(
+                Check::fail(
+                    BUNDLE_ENTRY_FORBIDDEN,
+                    "folder that no listed file needs (planted)",
+                )
+                .with_path(printable(folder).into_owned())
+                .in_section(section::PAYLOAD),
+            );
+        }
+    }
+    for (name, result) in state.files {
+        match payload.expect(&name) {
+            Some(index) => payload.observe(index, result, &mut report),
+            None => report.push(
+                Check::fail(BUNDLE_FILE_UNLISTED, "file is not listed in the manifest")
+                    .with_path(printable(&name).into_owned())
+                    .in_section(section::PAYLOAD),
+            ),
+        }
+    }
+    // After an early stop, files never reached are not reported one by one as missing: the
+    // archive failed as a whole.
+    let captured = if complete {
+        payload.finish(&mut report)
+    } else {
+        BTreeMap::new()
+    };
+    finish(report, meta, captured)
+}
+
+impl Stream<'_, '_> {
+    fn run<R: Read>(
+        &mut self,
+        archive: &mut tar::Archive<R>,
+        report: &mut Report,
+    ) -> Result<(), Stop> {
+        let entries = archive.entries().map_err(|e| Stop {
+            code: BUNDLE_ARCHIVE_INVALID,
+            detail: format!("not a tar archive: {e}"),
+            entry: None,
+        })?;
+        for item in entries {
+            let mut entry = item.map_err(|e| Stop {
+                code: BUNDLE_ARCHIVE_INVALID,
+                detail: format!("corrupt archive: {e}"),
+                entry: None,
+            })?;
+            self.entry(&mut entry, report)?;
+        }
+        Ok(())
+    }
+
+    fn entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        report: &mut Report,
+    ) -> Result<(), Stop> {
+        let limits = self.opts.limits.archive;
+        let raw_path = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw_path).into_owned();
+        self.entries += 1;
+        if self.entries > limits.max_entries {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_LIMIT,
+                format!("more than {} entries", limits.max_entries),
+                &shown,
+            ));
+        }
+        self.budget.expanded = self.budget.expanded.saturating_add(HEADER_BYTES);
+        self.budget
+            .take(0)
+            .map_err(|d| Stop::new(BUNDLE_ARCHIVE_LIMIT, d, &shown))?;
+        let kind = entry.header().entry_type();
+        let is_dir = kind == tar::EntryType::Directory;
+        if !(kind == tar::EntryType::Regular || kind == tar::EntryType::Continuous || is_dir) {
+            return Err(Stop::new(
+                BUNDLE_ENTRY_FORBIDDEN,
+                format!("entry of type {kind:?}: only regular files and folders are allowed"),
+                &shown,
+            ));
+        }
+        // A PAX size that disagrees with the header's own size makes two readers see two
+        // different archives.
+        let header_size = entry.header().entry_size().unwrap_or(u64::MAX);
+        if header_size != entry.size() {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                format!(
+                    "extended header size {} disagrees with the header's {header_size}",
+                    entry.size()
+                ),
+                &shown,
+            ));
+        }
+        if is_dir && entry.size() != 0 {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "a folder entry with content",
+                &shown,
+            ));
+        }
+        if entry.size() > limits.max_entry_bytes {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_LIMIT,
+                format!(
+                    "entry is larger than the limit of {} bytes",
+                    limits.max_entry_bytes
+                ),
+                &shown,
+            ));
+        }
+        let text = std::str::from_utf8(&raw_path)
+            .map_err(|_| Stop::new(BUNDLE_PATH_UNSAFE, "entry name is not UTF-8", &shown))?;
+        let name = if is_dir {
+            text.strip_suffix('/').unwrap_or(text)
+        } else {
+            text
+        };
+        ArtifactPath::check(name, PathRules::Strict).map_err(|e| {
+            Stop::new(
+                BUNDLE_PATH_UNSAFE,
+                format!("entry name refused: {e}"),
+                &shown,
+            )
+        })?;
+        let name = name.to_owned();
+
+        // Metadata entries come first, in a fixed order.
+        let next = match (name.as_str(), is_dir, self.stage) {
+            (MANIFEST_FILE, false, Stage::Start) => Some(Stage::AfterManifest),
+            (ENVELOPE_FILE, false, Stage::AfterManifest) => Some(Stage::AfterEnvelope),
+            (SUMS_FILE, false, Stage::AfterManifest | Stage::AfterEnvelope) => Some(Stage::Payload),
+            _ => None,
+        };
+        if let Some(next) = next {
+            let bytes = read_entry(entry, self.opts.limits.max_metadata_bytes).map_err(|e| {
+                Stop::new(
+                    BUNDLE_ARCHIVE_INVALID,
+                    format!("cannot read entry: {e}"),
+                    &shown,
+                )
+            })?;
+            self.budget
+                .take(bytes.len() as u64)
+                .map_err(|d| Stop::new(BUNDLE_ARCHIVE_LIMIT, d, &shown))?;
+            if let Some(dir) = self.sink {
+                write_file(dir, &name, &bytes).map_err(|e| {
+                    Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
+                })?;
+            }
+            match next {
+                Stage::AfterManifest => self.manifest_bytes = Some(bytes),
+                Stage::AfterEnvelope => self.envelope_bytes = Some(bytes),
+                _ => {
+                    self.meta = Some(MetadataChecks::run(
+                        self.manifest_bytes.as_deref(),
+                        self.envelope_bytes.as_deref(),
+                        Some(&bytes),
+                        self.opts,
+                        report,
+                    ));
+                }
+            }
+            self.stage = next;
+            return Ok(());
+        }
+        if self.stage != Stage::Payload {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "entries must start with manifest.json, [manifest.dsse.json,] SHA256SUMS",
+                &shown,
+            ));
+        }
+        // Payload entries: strictly increasing by path bytes (folders as `path/`), which also
+        // rules out duplicates; each folder entry comes before what it holds.
+        let key = if is_dir {
+            format!("{name}/")
+        } else {
+            name.clone()
+        };
+        if self
+            .last_payload_key
+            .as_deref()
+            .is_some_and(|last| last.as_bytes() >= key.as_bytes())
+        {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "payload entries are out of order or repeated",
+                &shown,
+            ));
+        }
+        self.last_payload_key = Some(key);
+        if let Some((parent, _)) = name.rsplit_once('/')
+            && !self.folders.contains(parent)
+        {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "entry comes before (or without) the entry of its folder",
+                &shown,
+            ));
+        }
+        if is_dir {
+            if let Some(dir) = self.sink {
+                fs::create_dir(dir.join(&name)).map_err(|e| {
+                    Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
+                })?;
+            }
+            self.folders.insert(name);
+            return Ok(());
+        }
+        let capture = self.opts.capture.contains(&name.as_str());
+        let dest = self.sink.map(|d| d.join(&name));
+        let hashed =
+            copy_entry(entry, dest, capture, self.opts, &mut self.budget).map_err(|e| match e {
+                CopyError::Limit(detail) => Stop::new(BUNDLE_ARCHIVE_LIMIT, detail, &shown),
+                CopyError::Io(e) => Stop::new(
+                    BUNDLE_ARCHIVE_INVALID,
+                    format!("cannot read entry: {e}"),
+                    &shown,
+                ),
+            })?;
+        self.files.push((name, Ok(hashed)));
+        Ok(())
+    }
+}
+
+fn read_entry<R: Read>(entry: &mut R, limit: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    entry
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than the limit of {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(name))?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+enum CopyError {
+    Limit(String),
+    Io(io::Error),
+}
+
+/// Streams one entry through SHA-256, optionally into a new file and/or memory, within the
+/// budget.
+fn copy_entry<R: Read>(
+    entry: &mut R,
+    dest: Option<PathBuf>,
+    capture: bool,
+    opts: &VerifyOptions<'_>,
+    budget: &mut Budget,
+) -> Result<(HashedFile, Option<Vec<u8>>), CopyError> {
+    let mut out = match dest {
+        Some(p) => Some(
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p)
+                .map_err(CopyError::Io)?,
+        ),
+        None => None,
+    };
+    let mut kept = capture.then(Vec::new);
+    let mut hasher = Sha256Hasher::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut size = 0u64;
+    loop {
+        let n = match entry.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Io(e)),
+        };
+        size = size.saturating_add(n as u64);
+        budget.take(n as u64).map_err(CopyError::Limit)?;
+        let chunk = buf.get(..n).unwrap_or_default();
+        hasher.update(chunk);
+        opts.progress.advance(n as u64);
+        if let Some(f) = out.as_mut() {
+            f.write_all(chunk).map_err(CopyError::Io)?;
+        }
+        if let Some(k) = kept.as_mut() {
+            if k.len() as u64 + n as u64 > opts.limits.max_capture_bytes {
+                kept = None;
+            } else {
+                k.extend_from_slice(chunk);
+            }
+        }
+    }
+    if let Some(f) = out {
+        f.sync_all().map_err(CopyError::Io)?;
+    }
+    Ok((
+        HashedFile {
+            digest: hasher.finish(),
+            size,
+        },
+        kept,
+    ))
+}
+
+/// A reader that hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256Hasher,
+    count: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256Hasher::new(),
+            count: 0,
+        }
+    }
+
+    fn finish(self) -> (Sha256Digest, u64) {
+        (self.hasher.finish(), self.count)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        self.count = self.count.saturating_add(n as u64);
+        Ok(n)
+    }
+}

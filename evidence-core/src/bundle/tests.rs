@@ -1,0 +1,613 @@
+//! Bundle creation, co-signing, verification and archive tests. Each negative test names the
+//! check code (or error variant) it expects.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use super::archive::{self, ArchiveError, ArchiveLimits};
+use super::build::{self, BuildError, BuildOptions, Input};
+use super::codes::*;
+use super::verify::verify_dir;
+use super::*;
+use crate::keys::{NamedKey, PrivateKey, TrustPolicy};
+use crate::report::{CheckCode, Status};
+use crate::timestamp::Timestamp;
+
+fn key(n: u8) -> PrivateKey {
+    PrivateKey::from_seed(&[n; 32])
+}
+
+fn trust(keys: &[&PrivateKey], threshold: u32) -> TrustPolicy {
+    TrustPolicy::new(
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| NamedKey {
+                name: format!("key{i}"),
+                key: k.public(),
+            })
+            .collect(),
+        threshold,
+    )
+    .unwrap()
+}
+
+/// An input folder with a nested file and a top-level file.
+fn inputs(root: &Path) -> Vec<Input> {
+    let dir = root.join("logs");
+    fs::create_dir_all(dir.join("app")).unwrap();
+    fs::write(dir.join("app/server.log"), "GET /health 200\n").unwrap();
+    fs::write(dir.join("boot.txt"), "booted\n").unwrap();
+    fs::write(root.join("status.json"), "{\"status\":\"ok\"}\n").unwrap();
+    vec![Input::Path(dir), Input::Path(root.join("status.json"))]
+}
+
+fn options<'a>(sign: &[&'a PrivateKey]) -> BuildOptions<'a> {
+    let mut opts = BuildOptions::new("deployment");
+    opts.created_at = Some(Timestamp::parse("2026-11-22T09:30:00Z").unwrap());
+    opts.subject = BTreeMap::from([
+        ("target".to_owned(), "https://api.example".to_owned()),
+        ("commit".to_owned(), "3f2c1e9".to_owned()),
+    ]);
+    opts.sign = sign.to_vec();
+    opts
+}
+
+/// A fresh signed bundle at `<tmp>/b`.
+fn signed_bundle(tmp: &Path, signer: &PrivateKey) -> PathBuf {
+    let src = tmp.join("src");
+    fs::create_dir_all(&src).unwrap();
+    let out = tmp.join("b");
+    build::create(&out, &inputs(&src), &options(&[signer])).unwrap();
+    out
+}
+
+fn verify(dir: &Path, policy: Option<&TrustPolicy>) -> BundleVerification {
+    verify_dir(
+        dir,
+        &VerifyOptions {
+            trust: policy,
+            ..VerifyOptions::default()
+        },
+    )
+}
+
+fn failing(v: &BundleVerification) -> Vec<&str> {
+    v.report.failures().map(|c| &*c.code).collect()
+}
+
+#[track_caller]
+fn assert_fails_with(v: &BundleVerification, code: CheckCode) {
+    assert!(!v.report.ok(), "{}", v.report.to_text(true));
+    assert!(v.bundle.is_none());
+    assert!(
+        v.report.with_code(code).any(|c| c.status == Status::Fail),
+        "expected a failing {} check, got {:?}",
+        code.code,
+        failing(v)
+    );
+}
+
+fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn created_bundles_verify_and_are_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = key(1);
+    let src = tmp.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    let ins = inputs(&src);
+    let a = build::create(&tmp.path().join("a"), &ins, &options(&[&k])).unwrap();
+    let b = build::create(&tmp.path().join("b"), &ins, &options(&[&k])).unwrap();
+    assert_eq!(a.id, b.id);
+    assert_eq!(
+        tree_bytes(&tmp.path().join("a")),
+        tree_bytes(&tmp.path().join("b"))
+    );
+    let paths: Vec<&str> = a.manifest.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "payload/logs/app/server.log",
+            "payload/logs/boot.txt",
+            "payload/status.json"
+        ]
+    );
+
+    let policy = trust(&[&k], 1);
+    let v = verify(&tmp.path().join("a"), Some(&policy));
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let bundle = v.bundle.unwrap();
+    assert_eq!(bundle.id, a.id);
+    assert_eq!(bundle.signers.len(), 1);
+    assert_eq!(bundle.signers[0].key_id, k.public().key_id());
+    assert!(v.report.has(BUNDLE_THRESHOLD_MET));
+    // The creation time is reported as a claim, never as a pass.
+    assert!(
+        v.report
+            .with_code(BUNDLE_CREATED_AT_CLAIM)
+            .all(|c| c.status == Status::Skip)
+    );
+
+    // A different creation time gives a different id.
+    let mut later = options(&[&k]);
+    later.created_at = Some(Timestamp::parse("2026-11-22T09:30:01Z").unwrap());
+    let c = build::create(&tmp.path().join("c"), &ins, &later).unwrap();
+    assert_ne!(c.id, a.id);
+}
+
+#[test]
+fn coreutils_checks_a_bundle_on_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let out = std::process::Command::new("sha256sum")
+        .args(["-c", "--strict", "SHA256SUMS"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).matches(": OK").count(),
+        4
+    );
+}
+
+#[test]
+fn without_trust_only_integrity_is_checked_and_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let v = verify(&dir, None);
+    assert!(v.report.ok());
+    assert!(
+        v.report
+            .with_code(BUNDLE_SIGNATURE_UNCHECKED)
+            .all(|c| c.status == Status::Warn)
+    );
+    assert!(!v.bundle.unwrap().is_signed());
+}
+
+#[test]
+fn creation_refuses_links_specials_collisions_and_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/a.txt"), "a").unwrap();
+    symlink("/etc/hostname", src.join("d/host")).unwrap();
+    let opts = options(&[]);
+    let out = tmp.path().join("out");
+    let err = build::create(&out, &[Input::Path(src.join("d"))], &opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BuildError::Unsupported {
+                what: "symbolic link",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = build::create(&out, &[Input::Path(src.join("d/host"))], &opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BuildError::Unsupported {
+                what: "symbolic link",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    fs::remove_file(src.join("d/host")).unwrap();
+
+    let fifo = src.join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = build::create(&out, &[Input::Path(fifo)], &opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BuildError::Unsupported {
+                what: "special file",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    fs::write(src.join("README"), "x").unwrap();
+    fs::create_dir_all(src.join("other")).unwrap();
+    fs::write(src.join("other/readme"), "y").unwrap();
+    let err = build::create(
+        &out,
+        &[
+            Input::Path(src.join("README")),
+            Input::PathAs {
+                path: src.join("other/readme"),
+                at: "readme".into(),
+            },
+        ],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(matches!(err, BuildError::Collision { .. }), "{err}");
+
+    fs::create_dir_all(src.join("empty")).unwrap();
+    let err = build::create(&out, &[Input::Path(src.join("empty"))], &opts).unwrap_err();
+    assert!(matches!(err, BuildError::Empty), "{err}");
+
+    let err = build::create(
+        &out,
+        &[Input::Bytes {
+            at: "../escape".into(),
+            bytes: vec![],
+        }],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(matches!(err, BuildError::BadName { .. }), "{err}");
+
+    // Nothing was left behind: no destination, no temporary folder.
+    assert!(!out.exists());
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // An existing destination is never overwritten.
+    fs::create_dir_all(&out).unwrap();
+    let err = build::create(&out, &[Input::Path(src.join("README"))], &opts).unwrap_err();
+    assert!(matches!(err, BuildError::Exists(_)), "{err}");
+}
+
+#[test]
+fn cosigning_keeps_the_id_and_reaches_a_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (key(1), key(2));
+    let dir = signed_bundle(tmp.path(), &a);
+    let id = BundleId::of_manifest(&fs::read(dir.join(MANIFEST_FILE)).unwrap());
+    let policy = trust(&[&a, &b], 2);
+    assert_fails_with(&verify(&dir, Some(&policy)), BUNDLE_THRESHOLD_NOT_MET);
+    assert_eq!(build::cosign(&dir, &b).unwrap(), id);
+    let envelope = fs::read(dir.join(ENVELOPE_FILE)).unwrap();
+    assert_eq!(
+        build::cosign(&dir, &b).unwrap(),
+        id,
+        "signing twice changes nothing"
+    );
+    assert_eq!(fs::read(dir.join(ENVELOPE_FILE)).unwrap(), envelope);
+    let v = verify(&dir, Some(&policy));
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    assert_eq!(v.bundle.unwrap().id, id);
+
+    // A tampered bundle is never co-signed.
+    fs::write(dir.join("payload/status.json"), "{}").unwrap();
+    assert!(matches!(
+        build::cosign(&dir, &key(3)),
+        Err(BuildError::NotVerified(_))
+    ));
+}
+
+#[test]
+fn directory_tampering_is_reported_by_its_code() {
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    type Tamper = fn(&Path);
+    let cases: Vec<(&str, Tamper, CheckCode)> = vec![
+        (
+            "flip a byte",
+            |d| fs::write(d.join("payload/status.json"), "{\"status\":\"no\"}\n").unwrap(),
+            BUNDLE_FILE_MISMATCH,
+        ),
+        (
+            "truncate",
+            |d| fs::write(d.join("payload/logs/boot.txt"), "boot").unwrap(),
+            BUNDLE_FILE_MISMATCH,
+        ),
+        (
+            "delete",
+            |d| fs::remove_file(d.join("payload/logs/boot.txt")).unwrap(),
+            BUNDLE_FILE_MISSING,
+        ),
+        (
+            "plant a file",
+            |d| fs::write(d.join("payload/extra.sh"), "x").unwrap(),
+            BUNDLE_FILE_UNLISTED,
+        ),
+        (
+            "plant at the top",
+            |d| fs::write(d.join("NOTES"), "x").unwrap(),
+            BUNDLE_FILE_UNLISTED,
+        ),
+        (
+            "plant an empty folder",
+            |d| fs::create_dir(d.join("payload/empty")).unwrap(),
+            BUNDLE_ENTRY_FORBIDDEN,
+        ),
+        (
+            "plant a symlink",
+            |d| symlink("/etc/hostname", d.join("payload/host")).unwrap(),
+            BUNDLE_ENTRY_FORBIDDEN,
+        ),
+        (
+            "hard-link a payload file",
+            |d| fs::hard_link(d.join("payload/status.json"), d.join("status-link")).unwrap(),
+            BUNDLE_ENTRY_FORBIDDEN,
+        ),
+        (
+            "strip the signature",
+            |d| fs::remove_file(d.join(ENVELOPE_FILE)).unwrap(),
+            BUNDLE_SIGNATURE_MISSING,
+        ),
+        (
+            "re-sign by a stranger",
+            |d| {
+                fs::remove_file(d.join(ENVELOPE_FILE)).unwrap();
+                build::cosign(d, &key(9)).unwrap();
+            },
+            BUNDLE_SIGNER_UNTRUSTED,
+        ),
+        (
+            "break the envelope",
+            |d| fs::write(d.join(ENVELOPE_FILE), "{}").unwrap(),
+            BUNDLE_ENVELOPE_INVALID,
+        ),
+        (
+            "edit SHA256SUMS",
+            |d| {
+                let sums = fs::read_to_string(d.join(SUMS_FILE)).unwrap();
+                fs::write(
+                    d.join(SUMS_FILE),
+                    sums.replacen("payload/status.json", "payload/status.jsonx", 1),
+                )
+                .unwrap()
+            },
+            BUNDLE_SUMS_MISMATCH,
+        ),
+        (
+            "remove SHA256SUMS",
+            |d| fs::remove_file(d.join(SUMS_FILE)).unwrap(),
+            BUNDLE_LAYOUT_INVALID,
+        ),
+        (
+            "reformat the manifest",
+            |d| {
+                let m = fs::read_to_string(d.join(MANIFEST_FILE)).unwrap();
+                fs::write(d.join(MANIFEST_FILE), format!("{m}\n")).unwrap()
+            },
+            BUNDLE_MANIFEST_INVALID,
+        ),
+        (
+            "edit the manifest subject",
+            |d| {
+                let m = fs::read_to_string(d.join(MANIFEST_FILE)).unwrap();
+                fs::write(d.join(MANIFEST_FILE), m.replace("3f2c1e9", "0000000")).unwrap()
+            },
+            BUNDLE_SIGNATURE_INVALID,
+        ),
+    ];
+    for (name, tamper, code) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = signed_bundle(tmp.path(), &signer);
+        assert!(verify(&dir, Some(&policy)).report.ok());
+        tamper(&dir);
+        let v = verify(&dir, Some(&policy));
+        assert!(
+            v.report.with_code(code).any(|c| c.status == Status::Fail),
+            "{name}: expected {}, got {:?}",
+            code.code,
+            failing(&v)
+        );
+        assert!(v.bundle.is_none(), "{name}");
+    }
+}
+
+#[test]
+fn allow_unsigned_warns_but_a_forgery_still_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    let dir = signed_bundle(tmp.path(), &signer);
+    fs::remove_file(dir.join(ENVELOPE_FILE)).unwrap();
+    let opts = VerifyOptions {
+        trust: Some(&policy),
+        signatures: SignatureRequirement::AllowUnsigned,
+        ..VerifyOptions::default()
+    };
+    let v = verify_dir(&dir, &opts);
+    assert!(v.report.ok());
+    assert!(
+        v.report
+            .with_code(BUNDLE_SIGNATURE_MISSING)
+            .all(|c| c.status == Status::Warn)
+    );
+    // A signature by a stranger labelled with the trusted key's id is a forgery.
+    build::cosign(&dir, &key(9)).unwrap();
+    let text = fs::read_to_string(dir.join(ENVELOPE_FILE)).unwrap();
+    let stranger_id = key(9).public().key_id().to_string();
+    let forged = text.replace(&stranger_id, &signer.public().key_id().to_string());
+    fs::write(dir.join(ENVELOPE_FILE), forged).unwrap();
+    assert_fails_with(&verify_dir(&dir, &opts), BUNDLE_SIGNATURE_INVALID);
+}
+
+#[test]
+fn unsafe_and_colliding_manifest_paths_have_their_own_codes() {
+    use crate::canonical::to_canonical_vec;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let original: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST_FILE)).unwrap()).unwrap();
+    let rewrite = |files: serde_json::Value| {
+        let mut m = original.clone();
+        m["files"] = files;
+        fs::write(dir.join(MANIFEST_FILE), to_canonical_vec(&m).unwrap()).unwrap();
+        verify(&dir, None)
+    };
+    let entry =
+        |path: &str| serde_json::json!({"path": path, "size": 1, "sha256": "00".repeat(32)});
+    let v = rewrite(serde_json::json!([entry("payload/../etc/passwd")]));
+    assert_fails_with(&v, BUNDLE_PATH_UNSAFE);
+    let v = rewrite(serde_json::json!([entry("SHA256SUMS")]));
+    assert_fails_with(&v, BUNDLE_PATH_UNSAFE);
+    let v = rewrite(serde_json::json!([
+        entry("payload/README"),
+        entry("payload/readme")
+    ]));
+    assert_fails_with(&v, BUNDLE_PATH_COLLISION);
+    let v = rewrite(serde_json::json!([]));
+    assert_fails_with(&v, BUNDLE_EMPTY);
+}
+
+#[test]
+fn archives_are_deterministic_and_verify_without_unpacking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    let dir = signed_bundle(tmp.path(), &signer);
+    let a = tmp.path().join("a.tar.gz");
+    let b = tmp.path().join("b.tar.gz");
+    let id = archive::pack(&dir, &a).unwrap();
+    archive::pack(&dir, &b).unwrap();
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    assert!(matches!(
+        archive::pack(&dir, &a),
+        Err(ArchiveError::Exists(_))
+    ));
+
+    let opts = VerifyOptions {
+        trust: Some(&policy),
+        ..VerifyOptions::default()
+    };
+    let v = archive::verify_archive(&a, &opts);
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    assert_eq!(v.bundle.unwrap().id, id);
+
+    let out = tmp.path().join("unpacked");
+    let v = archive::unpack(&a, &out, &opts).unwrap();
+    assert!(v.report.ok());
+    assert_eq!(tree_bytes(&out), tree_bytes(&dir));
+
+    // A stranger's trust policy: the archive fails and nothing is unpacked.
+    let stranger = trust(&[&key(9)], 1);
+    let out2 = tmp.path().join("refused");
+    let v = archive::unpack(
+        &a,
+        &out2,
+        &VerifyOptions {
+            trust: Some(&stranger),
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap();
+    assert_fails_with(&v, BUNDLE_SIGNER_UNTRUSTED);
+    assert!(!out2.exists());
+    assert_eq!(
+        fs::read_dir(tmp.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+            .count(),
+        0,
+        "no temporary folder is left behind"
+    );
+
+    // A tampered bundle is never packed.
+    fs::write(dir.join("payload/status.json"), "{}").unwrap();
+    assert!(matches!(
+        archive::pack(&dir, &tmp.path().join("c.tar.gz")),
+        Err(ArchiveError::NotVerified(_))
+    ));
+}
+
+#[test]
+fn archive_bombs_and_oversized_entries_stop_at_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("zeros.bin");
+    fs::write(&src, vec![0u8; 24 << 20]).unwrap();
+    let dir = tmp.path().join("b");
+    build::create(&dir, &[Input::Path(src)], &options(&[])).unwrap();
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    assert!(fs::metadata(&packed).unwrap().len() < 200 << 10);
+    let v = archive::verify_archive(&packed, &VerifyOptions::default());
+    assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
+    assert!(
+        v.report
+            .with_code(BUNDLE_ARCHIVE_LIMIT)
+            .any(|c| c.detail.contains("gzip bomb"))
+    );
+
+    let limits = BundleLimits {
+        archive: ArchiveLimits {
+            max_ratio: u64::MAX,
+            max_entry_bytes: 1 << 20,
+            ..ArchiveLimits::default()
+        },
+        ..BundleLimits::default()
+    };
+    let v = archive::verify_archive(
+        &packed,
+        &VerifyOptions {
+            limits,
+            ..VerifyOptions::default()
+        },
+    );
+    assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
+    assert!(
+        v.report
+            .with_code(BUNDLE_ARCHIVE_LIMIT)
+            .any(|c| c.detail.contains("larger than the limit"))
+    );
+}
+
+#[test]
+fn captured_files_are_the_verified_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let capture = ["payload/status.json"];
+    let opts = VerifyOptions {
+        capture: &capture,
+        ..VerifyOptions::default()
+    };
+    let v = verify_dir(&dir, &opts);
+    let bundle = v.bundle.unwrap();
+    assert_eq!(
+        bundle
+            .captured
+            .get("payload/status.json")
+            .map(Vec::as_slice),
+        Some(&b"{\"status\":\"ok\"}\n"[..])
+    );
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let v = archive::verify_archive(&packed, &opts);
+    assert_eq!(v.bundle.unwrap().captured, bundle.captured);
+}
