@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use evidence_cli::commands::bundle::{self, BundleCommand};
 use evidence_cli::commands::key::{self, KeyCommand};
+use evidence_cli::commands::release_seal::{self, SealArgs};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
 use evidence_cli::exit::{self, CliError, Outcome};
 
@@ -25,15 +26,17 @@ enum Command {
     /// Evidence bundles: create, sign, verify, pack, unpack, inspect.
     #[command(subcommand)]
     Bundle(BundleCommand),
-    /// Release integrity: verify a release directory.
+    /// Release integrity: seal a release directory, verify one.
     #[command(subcommand)]
     Release(ReleaseCommand),
 }
 
 #[derive(Debug, Subcommand)]
 enum ReleaseCommand {
-    /// Verify a release directory against its SHA256SUMS (same as `release-verify`).
+    /// Verify a release directory: checksums, signatures, provenance (same as `release-verify`).
     Verify(ReleaseVerifyArgs),
+    /// Write SHA256SUMS, its signature and signed SLSA provenance for a release directory.
+    Seal(SealArgs),
 }
 
 fn run(cli: Cli) -> Result<Outcome, CliError> {
@@ -41,6 +44,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Key(command) => key::run(&command),
         Command::Bundle(command) => bundle::run(&command),
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
+        Command::Release(ReleaseCommand::Seal(args)) => release_seal::run(&args),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod hash;
 pub mod json;
 pub mod keys;
 pub mod path;
+pub mod provenance;
 pub mod release;
 pub mod report;
 pub mod sums;

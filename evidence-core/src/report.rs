@@ -46,6 +46,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::sums::codes::ALL,
         crate::release::codes::ALL,
         crate::bundle::codes::ALL,
+        crate::provenance::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }

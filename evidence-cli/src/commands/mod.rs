@@ -2,4 +2,5 @@
 
 pub mod bundle;
 pub mod key;
+pub mod release_seal;
 pub mod release_verify;

@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
-use evidence_core::release::{self, ReleaseOptions};
+use evidence_core::provenance::ProvenancePolicy;
+use evidence_core::release::{self, MinisignKey, ReleaseOptions};
 
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
+use crate::trust::TrustArgs;
 
 /// Arguments of the release verification step.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,26 +44,120 @@ pub struct ReleaseVerifyArgs {
     pub no_strict: bool,
 
     #[command(flatten)]
+    pub trust: TrustArgs,
+
+    /// A minisign public key; SHA256SUMS.minisig must then exist and verify.
+    #[arg(long, value_name = "FILE")]
+    pub minisign_key: Option<PathBuf>,
+
+    /// A provenance file to use instead of the discovered *.intoto.jsonl and PROVENANCE.json
+    /// (repeatable): .intoto.jsonl, a DSSE envelope, a bare statement, or PROVENANCE.json.
+    #[arg(long, value_name = "FILE")]
+    pub provenance: Vec<PathBuf>,
+
+    /// Require a signed SLSA statement whose builder id is ID.
+    #[arg(
+        long,
+        value_name = "ID",
+        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    )]
+    pub builder_id: Option<String>,
+
+    /// Require the source repository URI (`github.com/acme/widget` matches
+    /// `git+https://github.com/acme/widget.git`).
+    #[arg(
+        long,
+        value_name = "URI",
+        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    )]
+    pub source_uri: Option<String>,
+
+    /// Require the source ref: a tag or branch (`v1.4.2`, `main`) or a full ref.
+    #[arg(
+        long,
+        value_name = "REF",
+        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    )]
+    pub source_ref: Option<String>,
+
+    /// Require the source commit (full hex).
+    #[arg(
+        long,
+        value_name = "SHA",
+        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    )]
+    pub source_commit: Option<String>,
+
+    /// Require the build type URI.
+    #[arg(
+        long,
+        value_name = "URI",
+        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    )]
+    pub build_type: Option<String>,
+
+    /// An asset that must be attested by a signed statement (repeatable; default: every asset).
+    #[arg(
+        long = "artifact",
+        value_name = "NAME",
+        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    )]
+    pub artifacts: Vec<String>,
+
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
 const AFTER_HELP: &str = "\
 Checks, in one report:
-  checksums  the checksum file parses (GNU, BSD --tag or OpenSSL form, strict by default);
-             every listed file exists and matches; every regular file at any depth is listed;
-             no symlinks, hard links, devices or escaping names. SHA256SUMS, SHA256SUMS.dsse.json,
-             SHA256SUMS.minisig, *.sig and *.intoto.jsonl at the top level are metadata.
-  release    at least one asset verified, no zero-byte assets, every --expect'ed asset present.
+  checksums   the checksum file parses (GNU, BSD --tag or OpenSSL form, strict by default);
+              every listed file exists and matches; every regular file at any depth is listed;
+              no symlinks, hard links, devices or escaping names. SHA256SUMS, SHA256SUMS.dsse.json,
+              SHA256SUMS.minisig, PROVENANCE.json, *.sig and *.intoto.jsonl at the top level are
+              metadata.
+  signatures  SHA256SUMS.dsse.json (DSSE over the exact SHA256SUMS bytes) against --trusted-key or
+              --keyring, SHA256SUMS.minisig against --minisign-key. With a key given, a missing or
+              invalid signature fails; without one, a signature present is reported as unchecked.
+  provenance  *.intoto.jsonl (or --provenance): in-toto Statement v1 with SLSA provenance v1, signed
+              by trusted keys; every asset (or each --artifact) must be a subject by SHA-256; the
+              policy flags are checked against signed statements only. PROVENANCE.json
+              (zero.release_provenance.v1) is unsigned evidence: its digests are cross-checked.
+  release     at least one asset verified, no zero-byte assets, every --expect'ed asset present.
 
 Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run.
 
 Examples:
   release-verify dist/
   release-verify dist/ --expect app-linux-x86_64.tar.gz --json > report.json
+  release-verify downloads/ --trusted-key release.pub \\
+      --builder-id https://github.com/acme/widget/.github/workflows/release.yml@refs/tags/v1.4.2 \\
+      --source-uri github.com/acme/widget --source-ref v1.4.2
+  release-verify downloads/ --minisign-key minisign.pub
   release-verify downloads/ --sums downloads/checksums.txt --allow-unlisted notes.txt";
 
 /// Runs the release verification step; `tool` names the binary in the report.
 pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
+    let trust = args.trust.policy()?;
+    let policy = ProvenancePolicy {
+        builder_id: args.builder_id.clone(),
+        source_uri: args.source_uri.clone(),
+        source_ref: args.source_ref.clone(),
+        source_commit: args.source_commit.clone(),
+        build_type: args.build_type.clone(),
+        artifacts: args.artifacts.clone(),
+    };
+    if policy.is_set() && trust.is_none() {
+        return Err(CliError::new(
+            "a provenance policy can only be checked against a statement signed by a trusted key",
+        )
+        .hint("add --trusted-key FILE or --keyring FILE"));
+    }
+    let minisign_key = args
+        .minisign_key
+        .as_deref()
+        .map(MinisignKey::load)
+        .transpose()
+        .map_err(|e| CliError::from(e).hint("pass the minisign.pub the project publishes"))?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let opts = ReleaseOptions {
         sums: args.sums.clone(),
@@ -71,6 +167,10 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
         allow_empty: args.allow_empty,
         strict: !args.no_strict,
         progress: &progress,
+        trust: trust.as_ref(),
+        minisign_key: minisign_key.as_ref(),
+        provenance: args.provenance.clone(),
+        policy,
         ..ReleaseOptions::default()
     };
     let result = release::verify_release(&args.dir, &opts);

@@ -6,10 +6,18 @@
 //!
 //! 1. `checksums`: locate and read the checksum file once (its exact bytes are what every later
 //!    stage uses), parse it, hash every listed file, demand exact coverage of the directory;
-//! 2. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
+//! 2. `signatures`: `SHA256SUMS.dsse.json` and `SHA256SUMS.minisig` over those exact bytes,
+//!    against the caller's keys ([`signatures`]);
+//! 3. `provenance` and `cross-checks`: in-toto/SLSA statements (`*.intoto.jsonl` or
+//!    `--provenance`) and the predecessor's `PROVENANCE.json`, whose subjects and digest claims
+//!    must agree with the verified assets ([`crate::provenance`]);
+//! 4. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
 //!    present and verified.
 //!
 //! Only when every check holds does the caller get a [`Verified`] asset list.
+
+pub mod seal;
+pub mod signatures;
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -19,10 +27,16 @@ use serde_json::json;
 
 use crate::Verified;
 use crate::digest::Sha256Digest;
+use crate::dsse::{DsseLimits, SignatureCodes};
 use crate::hash::{self, HashedFile, NoProgress, Progress};
+use crate::keys::TrustPolicy;
 use crate::path::ArtifactPath;
-use crate::report::{Check, Report, check_codes, codes::INPUT_TOO_LARGE, codes::INPUT_UNREADABLE};
+use crate::provenance::{self, AssetDigest, ProvenanceFile, ProvenanceLimits, ProvenancePolicy};
+use crate::report::{
+    Check, Report, Status, check_codes, codes::INPUT_TOO_LARGE, codes::INPUT_UNREADABLE,
+};
 use crate::sums::{self, SumsLimits, TreeOptions};
+pub use signatures::MinisignKey;
 
 /// Check codes of this module.
 pub mod codes {
@@ -36,9 +50,46 @@ pub mod codes {
             "A listed asset is zero bytes long, which usually means a broken upload (skipped with --allow-empty).";
         RELEASE_EXPECTED_ASSET = "release-expected-asset":
             "An asset the caller expects (--expect) is listed and verified.";
+        RELEASE_SUMS_SIGNATURE_VERIFIED = "release-sums-signature-verified":
+            "A signature over the exact checksum file verified under a trusted key.";
+        RELEASE_SUMS_SIGNATURE_MISSING = "release-sums-signature-missing":
+            "A trusted key was given but the checksum file has no DSSE signature (SHA256SUMS.dsse.json).";
+        RELEASE_SUMS_SIGNATURE_INVALID = "release-sums-signature-invalid":
+            "The checksum file's signature does not verify: forged, relabelled, made for another payload type, or the file was rewritten after signing.";
+        RELEASE_SUMS_SIGNER_UNTRUSTED = "release-sums-signer-untrusted":
+            "The checksum file is signed by keys that are not trusted.";
+        RELEASE_SUMS_SIGNATURE_DUPLICATE = "release-sums-signature-duplicate":
+            "A second signature by an already counted key; it does not count again.";
+        RELEASE_SUMS_THRESHOLD_MET = "release-sums-threshold-met":
+            "Enough distinct trusted keys signed the checksum file.";
+        RELEASE_SUMS_THRESHOLD_NOT_MET = "release-sums-threshold-not-met":
+            "Fewer distinct trusted keys signed the checksum file than required.";
+        RELEASE_SUMS_ENVELOPE_INVALID = "release-sums-envelope-invalid":
+            "SHA256SUMS.dsse.json is not a valid DSSE envelope.";
+        RELEASE_SUMS_SIGNATURE_UNCHECKED = "release-sums-signature-unchecked":
+            "A signature file is present but no key to check it was given: the checksum file is not authenticated.";
+        RELEASE_MINISIGN_VERIFIED = "release-minisign-verified":
+            "The minisign signature of the checksum file verified with the given minisign key.";
+        RELEASE_MINISIGN_INVALID = "release-minisign-invalid":
+            "The minisign signature is malformed, made by another key, or does not verify over the checksum file.";
+        RELEASE_MINISIGN_MISSING = "release-minisign-missing":
+            "A minisign key was given but there is no SHA256SUMS.minisig.";
+        RELEASE_FILE_CHANGED = "release-file-changed":
+            "A file read for a later stage (SBOM) no longer has the digest verified moments before: it changed during verification.";
     }
 }
 use codes::*;
+
+/// The codes checksum file signatures are reported under.
+pub const SIGNATURE_CODES: SignatureCodes = SignatureCodes {
+    verified: RELEASE_SUMS_SIGNATURE_VERIFIED,
+    missing: RELEASE_SUMS_SIGNATURE_MISSING,
+    invalid: RELEASE_SUMS_SIGNATURE_INVALID,
+    untrusted: RELEASE_SUMS_SIGNER_UNTRUSTED,
+    duplicate: RELEASE_SUMS_SIGNATURE_DUPLICATE,
+    threshold_met: RELEASE_SUMS_THRESHOLD_MET,
+    threshold_not_met: RELEASE_SUMS_THRESHOLD_NOT_MET,
+};
 
 /// The default checksum file name.
 pub const SUMS_FILE: &str = "SHA256SUMS";
@@ -47,6 +98,8 @@ pub const SUMS_FILE: &str = "SHA256SUMS";
 pub mod section {
     /// Checksum file parsing, digests and coverage.
     pub const CHECKSUMS: &str = "checksums";
+    /// Signatures over the checksum file.
+    pub const SIGNATURES: &str = "signatures";
     /// Release-level rules (assets present, non-empty, expected).
     pub const RELEASE: &str = "release";
 }
@@ -60,10 +113,13 @@ pub fn is_metadata_name(name: &str) -> bool {
     }
     matches!(
         name,
-        SUMS_FILE | "SHA256SUMS.dsse.json" | "SHA256SUMS.minisig"
+        SUMS_FILE | "SHA256SUMS.dsse.json" | "SHA256SUMS.minisig" | LEGACY_PROVENANCE_FILE
     ) || name.ends_with(".sig")
         || name.ends_with(".intoto.jsonl")
 }
+
+/// The predecessor's provenance file, read as unsigned evidence when present.
+pub const LEGACY_PROVENANCE_FILE: &str = "PROVENANCE.json";
 
 /// What to verify and how strictly.
 pub struct ReleaseOptions<'a> {
@@ -83,6 +139,19 @@ pub struct ReleaseOptions<'a> {
     pub limits: SumsLimits,
     /// Receives hashing progress.
     pub progress: &'a dyn Progress,
+    /// Keys trusted to sign the checksum file and the provenance; `None` checks integrity
+    /// only and says so.
+    pub trust: Option<&'a TrustPolicy>,
+    /// A minisign key for `SHA256SUMS.minisig`.
+    pub minisign_key: Option<&'a MinisignKey>,
+    /// Provenance files to use instead of the discovered `*.intoto.jsonl`.
+    pub provenance: Vec<PathBuf>,
+    /// What the provenance must say; any requirement makes a signed statement mandatory.
+    pub policy: ProvenancePolicy,
+    /// Envelope limits (checksum file signatures).
+    pub dsse_limits: DsseLimits,
+    /// Provenance limits.
+    pub provenance_limits: ProvenanceLimits,
 }
 
 impl Default for ReleaseOptions<'_> {
@@ -96,6 +165,12 @@ impl Default for ReleaseOptions<'_> {
             strict: true,
             limits: SumsLimits::default(),
             progress: &NoProgress,
+            trust: None,
+            minisign_key: None,
+            provenance: Vec::new(),
+            policy: ProvenancePolicy::default(),
+            dsse_limits: DsseLimits::default(),
+            provenance_limits: ProvenanceLimits::default(),
         }
     }
 }
@@ -110,6 +185,9 @@ impl std::fmt::Debug for ReleaseOptions<'_> {
             .field("allow_empty", &self.allow_empty)
             .field("strict", &self.strict)
             .field("limits", &self.limits)
+            .field("trust", &self.trust.is_some())
+            .field("provenance", &self.provenance)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +200,14 @@ pub enum ReleaseError {
     #[error("{path}: {reason}")]
     Directory {
         /// The directory given.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file named explicitly (`--provenance`) does not exist or cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Argument {
+        /// The file given.
         path: PathBuf,
         /// What is wrong.
         reason: String,
@@ -174,8 +260,7 @@ pub fn verify_release(
         Some(p) => (p.clone(), p.display().to_string(), true),
         None => (dir.join(SUMS_FILE), SUMS_FILE.to_owned(), false),
     };
-    // The checksum file, when it lives inside the directory, is metadata under whatever name.
-    let sums_rel = relative_inside(dir, &sums_path);
+    let named_provenance = read_explicit_provenance(opts)?;
 
     let mut report = Report::new(json!({
         "kind": "release",
@@ -263,13 +348,19 @@ pub fn verify_release(
             });
         }
     };
-    // Everything later works from the parsed entries; the raw bytes are no longer needed.
-    drop(bytes);
+    // The signature stage needs the exact bytes; otherwise everything later works from the
+    // parsed entries and the raw bytes are no longer needed.
+    let signed_bytes = signatures::needed(&sums_path, opts).then_some(bytes);
     for check in sums::parse_checks(&parsed, &sums_display, opts.strict) {
         report.push(check.in_section(section::CHECKSUMS));
     }
 
-    let is_metadata = |name: &str| is_metadata_name(name) || sums_rel.as_deref() == Some(name);
+    let (sums_dsse, sums_minisig) = signatures::signature_paths(&sums_path);
+    let own_metadata: Vec<String> = [&sums_path, &sums_dsse, &sums_minisig]
+        .iter()
+        .filter_map(|p| relative_inside_named(dir, p))
+        .collect();
+    let is_metadata = |name: &str| is_metadata_name(name) || own_metadata.iter().any(|m| m == name);
     let tree_opts = TreeOptions {
         ignore_missing: opts.ignore_missing,
         allow_unlisted: &opts.allow_unlisted,
@@ -281,7 +372,81 @@ pub fn verify_release(
     let tree = sums::verify_listing(listing, &parsed, &tree_opts, &mut report.checks);
     report.set_section(first, section::CHECKSUMS);
 
-    // Stage 2: release-level rules.
+    // Stage 3 is computed before stage 2 is reported: a checksum file without a signature is
+    // acceptable when signed provenance attests every asset by its digest instead.
+    let assets: BTreeMap<String, AssetDigest> = tree
+        .matched
+        .iter()
+        .map(|(path, h)| {
+            (
+                path.as_str().to_owned(),
+                AssetDigest {
+                    sha256: h.digest,
+                    size: h.size,
+                },
+            )
+        })
+        .collect();
+    let mut statements = named_provenance.statements;
+    let mut legacy = named_provenance.legacy;
+    if opts.provenance.is_empty() {
+        let mut found: Vec<&String> = tree.metadata_found.iter().collect();
+        found.sort();
+        for name in found {
+            let is_statement = name.ends_with(".intoto.jsonl");
+            if !is_statement && name != LEGACY_PROVENANCE_FILE {
+                continue;
+            }
+            match read_limited(&dir.join(name), opts.provenance_limits.max_bytes) {
+                Ok(bytes) => {
+                    let file = ProvenanceFile {
+                        name: name.clone(),
+                        bytes,
+                    };
+                    if is_statement {
+                        statements.push(file);
+                    } else {
+                        legacy = Some(file);
+                    }
+                }
+                Err(e) => report.push(
+                    Check::fail(INPUT_UNREADABLE, format!("cannot read: {}", e.describe()))
+                        .with_path(name.clone())
+                        .in_section(provenance::section::PROVENANCE),
+                ),
+            }
+        }
+    }
+    let provenance_checks = provenance::verify(&provenance::ProvenanceInputs {
+        files: &statements,
+        legacy: legacy.as_ref(),
+        assets: &assets,
+        trust: opts.trust,
+        policy: &opts.policy,
+        limits: opts.provenance_limits,
+    });
+    let attested = opts.trust.is_some()
+        && !assets.is_empty()
+        && assets.keys().all(|name| {
+            provenance_checks.iter().any(|c| {
+                c.is(provenance::codes::PROVENANCE_SUBJECT_MATCH)
+                    && c.status == Status::Pass
+                    && c.path.as_deref() == Some(name.as_str())
+            })
+        });
+
+    // Stage 2: signatures over the exact checksum bytes.
+    if let Some(bytes) = signed_bytes {
+        for check in signatures::check(&sums_path, &bytes, opts, attested) {
+            report.push(check);
+        }
+    }
+    // Stage 3: provenance, its subjects and claims against the verified assets.
+    for check in provenance_checks {
+        report.push(check);
+    }
+
+    // Stage 4: release-level rules.
     release_rules(&mut report, &tree.matched, opts);
 
     let verified = report.ok().then(|| {
@@ -291,6 +456,39 @@ pub fn verify_release(
         })
     });
     Ok(ReleaseVerification { report, verified })
+}
+
+/// Provenance files named on the command line, read before any hashing so a wrong path stops
+/// the run at once.
+struct ExplicitProvenance {
+    statements: Vec<ProvenanceFile>,
+    legacy: Option<ProvenanceFile>,
+}
+
+fn read_explicit_provenance(opts: &ReleaseOptions<'_>) -> Result<ExplicitProvenance, ReleaseError> {
+    let mut out = ExplicitProvenance {
+        statements: Vec::new(),
+        legacy: None,
+    };
+    for path in &opts.provenance {
+        let bytes = read_limited(path, opts.provenance_limits.max_bytes).map_err(|e| {
+            ReleaseError::Argument {
+                path: path.clone(),
+                reason: e.describe(),
+            }
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let file = ProvenanceFile { name, bytes };
+        if file.name == LEGACY_PROVENANCE_FILE {
+            out.legacy = Some(file);
+        } else {
+            out.statements.push(file);
+        }
+    }
+    Ok(out)
 }
 
 fn release_rules(
@@ -348,16 +546,26 @@ fn release_rules(
     }
 }
 
-fn relative_inside(dir: &Path, file: &Path) -> Option<String> {
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+impl ReadError {
+    fn describe(&self) -> String {
+        match self {
+            ReadError::Io(e) => e.to_string(),
+            ReadError::TooLarge => "larger than the limit".to_owned(),
+        }
+    }
+}
+
+/// `file`'s path relative to `dir` when it lives inside it (whether or not it exists).
+fn relative_inside_named(dir: &Path, file: &Path) -> Option<String> {
     let dir = std::fs::canonicalize(dir).ok()?;
     let parent = std::fs::canonicalize(file.parent()?).ok()?;
     let rel = parent.strip_prefix(&dir).ok()?.join(file.file_name()?);
     rel.to_str().map(str::to_owned)
-}
-
-enum ReadError {
-    Io(std::io::Error),
-    TooLarge,
 }
 
 /// Reads a whole (small) file, refusing more than `limit` bytes, without following a final

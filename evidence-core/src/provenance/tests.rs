@@ -1,0 +1,532 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::*;
+use crate::keys::{NamedKey, PrivateKey, PublicKey};
+use crate::report::{CheckCode, Status};
+
+fn interop(path: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/interop")).join(path)
+}
+
+fn key(n: u8) -> PrivateKey {
+    PrivateKey::from_seed(&[n; 32])
+}
+
+fn trust(k: &PrivateKey) -> TrustPolicy {
+    TrustPolicy::new(
+        vec![NamedKey {
+            name: "ci".into(),
+            key: k.public(),
+        }],
+        1,
+    )
+    .unwrap()
+}
+
+fn asset(data: &[u8]) -> AssetDigest {
+    AssetDigest {
+        sha256: Sha256Digest::of(data),
+        size: data.len() as u64,
+    }
+}
+
+fn assets() -> BTreeMap<String, AssetDigest> {
+    BTreeMap::from([
+        ("app.tar.gz".to_owned(), asset(b"app")),
+        ("SBOM.spdx.json".to_owned(), asset(b"{}")),
+    ])
+}
+
+const COMMIT: &str = "3f2c1e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+
+/// A statement whose subjects are `subjects` (name, sha256 hex).
+fn statement(subjects: &[(&str, String)]) -> Value {
+    json!({
+        "_type": STATEMENT_V1,
+        "subject": subjects.iter().map(|(n, d)| json!({"name": n, "digest": {"sha256": d}})).collect::<Vec<_>>(),
+        "predicateType": SLSA_PROVENANCE_V1,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "https://example.com/buildtypes/make@v1",
+                "externalParameters": {"source": "git+https://github.com/acme/widget@refs/tags/v1.4.2"},
+                "resolvedDependencies": [{
+                    "uri": "git+https://github.com/acme/widget@refs/tags/v1.4.2",
+                    "digest": {"gitCommit": COMMIT}
+                }]
+            },
+            "runDetails": {"builder": {"id": "https://ci.example/builders/release@v1"}}
+        }
+    })
+}
+
+fn good_statement() -> Value {
+    statement(&[
+        ("app.tar.gz", Sha256Digest::of(b"app").to_hex()),
+        ("SBOM.spdx.json", Sha256Digest::of(b"{}").to_hex()),
+    ])
+}
+
+fn signed(value: &Value, keys: &[&PrivateKey]) -> ProvenanceFile {
+    let payload = serde_json::to_vec(value).unwrap();
+    let env = Envelope::sign(dsse::PAYLOAD_TYPE_IN_TOTO, &payload, keys);
+    ProvenanceFile {
+        name: "release.intoto.jsonl".into(),
+        bytes: env.to_json_line(),
+    }
+}
+
+fn run(
+    files: &[ProvenanceFile],
+    legacy: Option<&ProvenanceFile>,
+    trust: Option<&TrustPolicy>,
+    policy: &ProvenancePolicy,
+) -> Vec<Check> {
+    verify(&ProvenanceInputs {
+        files,
+        legacy,
+        assets: &assets(),
+        trust,
+        policy,
+        limits: ProvenanceLimits::default(),
+    })
+}
+
+fn status_of(checks: &[Check], code: CheckCode) -> Vec<Status> {
+    checks
+        .iter()
+        .filter(|c| c.is(code))
+        .map(|c| c.status)
+        .collect()
+}
+
+#[track_caller]
+fn assert_fails(checks: &[Check], code: CheckCode) {
+    assert!(
+        status_of(checks, code).contains(&Status::Fail),
+        "expected a failing {}:\n{checks:#?}",
+        code.code
+    );
+}
+
+fn no_failures(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.status != Status::Fail)
+}
+
+fn full_policy() -> ProvenancePolicy {
+    ProvenancePolicy {
+        builder_id: Some("https://ci.example/builders/release@v1".into()),
+        source_uri: Some("github.com/acme/widget".into()),
+        source_ref: Some("v1.4.2".into()),
+        source_commit: Some(COMMIT.to_uppercase()),
+        build_type: Some("https://example.com/buildtypes/make@v1".into()),
+        artifacts: vec![],
+    }
+}
+
+#[test]
+fn the_interop_statement_verifies_against_its_subject() {
+    let public = PublicKey::load(&interop("openssl/signer.pub.pem")).unwrap();
+    let policy = TrustPolicy::single("signer", public);
+    let plain = std::fs::read(interop("coreutils/tree/plain.bin")).unwrap();
+    let assets = BTreeMap::from([("plain.bin".to_owned(), asset(&plain))]);
+    let provenance = ProvenancePolicy {
+        builder_id: Some("https://example.com/builders/ci@v1".into()),
+        source_uri: Some("https://example.com/acme/widget".into()),
+        source_ref: Some("v1.2.3".into()),
+        source_commit: Some("a".repeat(40)),
+        ..ProvenancePolicy::default()
+    };
+    for name in [
+        "dsse/provenance.intoto.jsonl",
+        "dsse/provenance.intoto.dsse.json",
+    ] {
+        let file = ProvenanceFile {
+            name: name.rsplit('/').next().unwrap().to_owned(),
+            bytes: std::fs::read(interop(name)).unwrap(),
+        };
+        let checks = verify(&ProvenanceInputs {
+            files: std::slice::from_ref(&file),
+            legacy: None,
+            assets: &assets,
+            trust: Some(&policy),
+            policy: &provenance,
+            limits: ProvenanceLimits::default(),
+        });
+        assert!(no_failures(&checks), "{name}: {checks:#?}");
+        for code in [
+            PROVENANCE_PARSED,
+            PROVENANCE_THRESHOLD_MET,
+            PROVENANCE_SUBJECT_MATCH,
+            PROVENANCE_BUILDER_ID,
+            PROVENANCE_SOURCE_URI,
+            PROVENANCE_SOURCE_REF,
+            PROVENANCE_SOURCE_COMMIT,
+        ] {
+            assert_eq!(
+                status_of(&checks, code),
+                vec![Status::Pass],
+                "{name} {}",
+                code.code
+            );
+        }
+    }
+}
+
+#[test]
+fn a_signed_statement_meeting_the_policy_passes() {
+    let k = key(1);
+    let checks = run(
+        &[signed(&good_statement(), &[&k])],
+        None,
+        Some(&trust(&k)),
+        &full_policy(),
+    );
+    assert!(no_failures(&checks), "{checks:#?}");
+    assert_eq!(status_of(&checks, PROVENANCE_SUBJECT_MATCH).len(), 2);
+    assert_eq!(
+        status_of(&checks, PROVENANCE_BUILD_TYPE),
+        vec![Status::Pass]
+    );
+}
+
+#[test]
+fn policy_violations_report_what_was_seen() {
+    let k = key(1);
+    let file = signed(&good_statement(), &[&k]);
+    let cases: Vec<(ProvenancePolicy, CheckCode, &str)> = vec![
+        (
+            ProvenancePolicy {
+                builder_id: Some("https://evil.example/builder".into()),
+                ..ProvenancePolicy::default()
+            },
+            PROVENANCE_BUILDER_ID,
+            "https://ci.example/builders/release@v1",
+        ),
+        (
+            ProvenancePolicy {
+                source_ref: Some("v1.4.3".into()),
+                ..ProvenancePolicy::default()
+            },
+            PROVENANCE_SOURCE_REF,
+            "refs/tags/v1.4.2",
+        ),
+        (
+            ProvenancePolicy {
+                source_ref: Some("main".into()),
+                ..ProvenancePolicy::default()
+            },
+            PROVENANCE_SOURCE_REF,
+            "refs/tags/v1.4.2",
+        ),
+        (
+            ProvenancePolicy {
+                source_uri: Some("github.com/acme/widget-fork".into()),
+                ..ProvenancePolicy::default()
+            },
+            PROVENANCE_SOURCE_URI,
+            "git+https://github.com/acme/widget",
+        ),
+        (
+            ProvenancePolicy {
+                source_commit: Some("0".repeat(40)),
+                ..ProvenancePolicy::default()
+            },
+            PROVENANCE_SOURCE_COMMIT,
+            COMMIT,
+        ),
+        (
+            ProvenancePolicy {
+                build_type: Some("https://other".into()),
+                ..ProvenancePolicy::default()
+            },
+            PROVENANCE_BUILD_TYPE,
+            "https://example.com/buildtypes/make@v1",
+        ),
+    ];
+    for (policy, code, seen) in cases {
+        let checks = run(std::slice::from_ref(&file), None, Some(&trust(&k)), &policy);
+        let check = checks.iter().find(|c| c.is(code)).unwrap();
+        assert_eq!(check.status, Status::Fail, "{}", code.code);
+        assert!(
+            check.data["actual"].to_string().contains(seen),
+            "{}: {check:?}",
+            code.code
+        );
+    }
+}
+
+#[test]
+fn statements_by_strangers_or_unsigned_never_satisfy_a_policy() {
+    let (k, stranger) = (key(1), key(9));
+    let policy = full_policy();
+    let checks = run(
+        &[signed(&good_statement(), &[&stranger])],
+        None,
+        Some(&trust(&k)),
+        &policy,
+    );
+    assert_fails(&checks, PROVENANCE_SIGNER_UNTRUSTED);
+    assert_fails(&checks, PROVENANCE_MISSING);
+    assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
+    assert!(status_of(&checks, PROVENANCE_BUILDER_ID).is_empty());
+
+    let bare = ProvenanceFile {
+        name: "provenance.json".into(),
+        bytes: serde_json::to_vec(&good_statement()).unwrap(),
+    };
+    let checks = run(&[bare], None, Some(&trust(&k)), &policy);
+    assert_fails(&checks, PROVENANCE_SIGNATURE_MISSING);
+    assert_fails(&checks, PROVENANCE_MISSING);
+
+    // An envelope made for another kind of document counts for nothing.
+    let env = Envelope::sign(
+        dsse::PAYLOAD_TYPE_BUNDLE_MANIFEST,
+        &serde_json::to_vec(&good_statement()).unwrap(),
+        &[&k],
+    );
+    let other = ProvenanceFile {
+        name: "x.dsse.json".into(),
+        bytes: env.to_json_bytes(),
+    };
+    let checks = run(&[other], None, Some(&trust(&k)), &policy);
+    assert_fails(&checks, PROVENANCE_SIGNATURE_INVALID);
+    assert_fails(&checks, PROVENANCE_MISSING);
+}
+
+#[test]
+fn without_trust_statements_are_read_and_said_to_be_unchecked() {
+    let k = key(1);
+    let checks = run(
+        &[signed(&good_statement(), &[&k])],
+        None,
+        None,
+        &ProvenancePolicy::default(),
+    );
+    assert!(no_failures(&checks), "{checks:#?}");
+    assert_eq!(
+        status_of(&checks, PROVENANCE_SIGNATURE_UNCHECKED),
+        vec![Status::Warn]
+    );
+}
+
+#[test]
+fn subjects_must_describe_the_assets_bytes() {
+    let k = key(1);
+    let t = trust(&k);
+    let none = ProvenancePolicy::default();
+    // The statement lies about app.tar.gz's digest.
+    let lying = statement(&[
+        ("app.tar.gz", Sha256Digest::of(b"other").to_hex()),
+        ("SBOM.spdx.json", Sha256Digest::of(b"{}").to_hex()),
+    ]);
+    let checks = run(&[signed(&lying, &[&k])], None, Some(&t), &none);
+    assert_fails(&checks, PROVENANCE_SUBJECT_MISMATCH);
+    assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
+
+    // Only one asset attested; the other is required by default.
+    let partial = statement(&[("app.tar.gz", Sha256Digest::of(b"app").to_hex())]);
+    let checks = run(&[signed(&partial, &[&k])], None, Some(&t), &none);
+    let unattested: Vec<_> = checks
+        .iter()
+        .filter(|c| c.is(PROVENANCE_ARTIFACT_UNATTESTED))
+        .map(|c| c.path.clone().unwrap())
+        .collect();
+    assert_eq!(unattested, ["SBOM.spdx.json"]);
+    // ... unless --artifact narrows what must be attested.
+    let narrowed = ProvenancePolicy {
+        artifacts: vec!["./app.tar.gz".into()],
+        ..ProvenancePolicy::default()
+    };
+    assert!(no_failures(&run(
+        &[signed(&partial, &[&k])],
+        None,
+        Some(&t),
+        &narrowed
+    )));
+
+    // About something else entirely.
+    let elsewhere = statement(&[("other.bin", Sha256Digest::of(b"x").to_hex())]);
+    let checks = run(&[signed(&elsewhere, &[&k])], None, Some(&t), &none);
+    assert_fails(&checks, PROVENANCE_NO_SUBJECT_MATCHED);
+
+    // Weak digests never count.
+    let mut weak = good_statement();
+    weak["subject"][0]["digest"] = json!({"sha1": "a".repeat(40), "md5": "b".repeat(32)});
+    let checks = run(&[signed(&weak, &[&k])], None, Some(&t), &none);
+    assert_eq!(
+        status_of(&checks, PROVENANCE_SUBJECT_WEAK_DIGEST),
+        vec![Status::Warn]
+    );
+    assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
+}
+
+#[test]
+fn malformed_statements_and_limits_fail_cleanly() {
+    let k = key(1);
+    let t = trust(&k);
+    let none = ProvenancePolicy::default();
+    let file = |bytes: Vec<u8>| ProvenanceFile {
+        name: "p.json".into(),
+        bytes,
+    };
+    let mut v0 = good_statement();
+    v0["_type"] = json!("https://in-toto.io/Statement/v0.1");
+    let duplicate = br#"{"_type":"https://in-toto.io/Statement/v1","_type":"x","subject":[],"predicateType":"p"}"#;
+    let mut many = good_statement();
+    many["subject"] = json!(vec![
+        json!({"name": "x", "digest": {"sha256": "0".repeat(64)}});
+        10_001
+    ]);
+    let empty = statement(&[]);
+    for (what, bytes) in [
+        ("v0.1", serde_json::to_vec(&v0).unwrap()),
+        ("duplicate key", duplicate.to_vec()),
+        ("too many subjects", serde_json::to_vec(&many).unwrap()),
+        ("no subjects", serde_json::to_vec(&empty).unwrap()),
+        ("not json", b"\xff\xfe".to_vec()),
+        ("empty jsonl", Vec::new()),
+    ] {
+        let checks = run(&[file(bytes)], None, None, &none);
+        assert_fails(&checks, PROVENANCE_INVALID);
+        let _ = what;
+    }
+    let empty_lines = ProvenanceFile {
+        name: "x.intoto.jsonl".into(),
+        bytes: b"\n\n".to_vec(),
+    };
+    assert_fails(
+        &run(&[empty_lines], None, Some(&t), &none),
+        PROVENANCE_INVALID,
+    );
+}
+
+fn legacy(assets: Value, commit: &str) -> ProvenanceFile {
+    ProvenanceFile {
+        name: "PROVENANCE.json".into(),
+        bytes: serde_json::to_vec(&json!({
+            "schema_version": LEGACY_SCHEMA,
+            "generated_at": "2026-11-20T10:00:00Z",
+            "release": {"assets": assets, "checksums": "SHA256SUMS", "sbom": "SBOM.spdx.json", "version": "1.4.2"},
+            "source": {"repository": "https://github.com/acme/widget", "branch": "main", "commit": commit, "dirty": false, "tag": "v1.4.2"},
+            "policy": {"live_trading": false}
+        }))
+        .unwrap(),
+    }
+}
+
+fn legacy_assets(app_digest: &str, app_size: u64) -> Value {
+    json!([
+        {"name": "app.tar.gz", "sha256": app_digest, "size": app_size},
+        {"name": "SBOM.spdx.json", "sha256": Sha256Digest::of(b"{}").to_hex(), "size": 2}
+    ])
+}
+
+#[test]
+fn the_predecessors_provenance_is_cross_checked_never_trusted() {
+    let k = key(1);
+    let t = trust(&k);
+    let good = legacy(legacy_assets(&Sha256Digest::of(b"app").to_hex(), 3), COMMIT);
+    let checks = run(&[], Some(&good), Some(&t), &ProvenancePolicy::default());
+    assert!(no_failures(&checks), "{checks:#?}");
+    assert_eq!(
+        status_of(&checks, PROVENANCE_LEGACY_UNSIGNED),
+        vec![Status::Warn]
+    );
+    assert_eq!(status_of(&checks, PROVENANCE_LEGACY_ASSET_MATCH).len(), 2);
+
+    // It never satisfies a signature requirement.
+    let checks = run(&[], Some(&good), Some(&t), &full_policy());
+    assert_fails(&checks, PROVENANCE_MISSING);
+    let commit = checks
+        .iter()
+        .find(|c| c.is(PROVENANCE_SOURCE_COMMIT))
+        .unwrap();
+    assert_eq!(commit.status, Status::Pass);
+    assert_eq!(commit.data["signed"], false);
+
+    // Lies about a digest, a size, an asset that does not exist.
+    let lying = legacy(
+        legacy_assets(&Sha256Digest::of(b"evil").to_hex(), 3),
+        COMMIT,
+    );
+    assert_fails(
+        &run(&[], Some(&lying), None, &ProvenancePolicy::default()),
+        PROVENANCE_LEGACY_ASSET_MISMATCH,
+    );
+    let resized = legacy(legacy_assets(&Sha256Digest::of(b"app").to_hex(), 4), COMMIT);
+    assert_fails(
+        &run(&[], Some(&resized), None, &ProvenancePolicy::default()),
+        PROVENANCE_LEGACY_ASSET_MISMATCH,
+    );
+    let ghost = legacy(
+        json!([{"name": "ghost.bin", "sha256": "0".repeat(64), "size": 1}]),
+        COMMIT,
+    );
+    assert_fails(
+        &run(&[], Some(&ghost), None, &ProvenancePolicy::default()),
+        PROVENANCE_LEGACY_ASSET_MISMATCH,
+    );
+
+    // Lies about the commit: against the policy, and against the signed provenance.
+    let other_commit = legacy(
+        legacy_assets(&Sha256Digest::of(b"app").to_hex(), 3),
+        &"1".repeat(40),
+    );
+    let policy = ProvenancePolicy {
+        source_commit: Some(COMMIT.into()),
+        ..ProvenancePolicy::default()
+    };
+    let checks = run(
+        &[signed(&good_statement(), &[&k])],
+        Some(&other_commit),
+        Some(&t),
+        &policy,
+    );
+    assert_fails(&checks, PROVENANCE_LEGACY_SOURCE_MISMATCH);
+    let by_legacy: Vec<_> = checks
+        .iter()
+        .filter(|c| c.is(PROVENANCE_SOURCE_COMMIT))
+        .map(|c| (c.status, c.data["signed"].clone()))
+        .collect();
+    assert_eq!(
+        by_legacy,
+        vec![(Status::Pass, json!(true)), (Status::Fail, json!(false))]
+    );
+
+    // Not the predecessor's schema, or not JSON at all.
+    let mut wrong = good.clone();
+    wrong.bytes = String::from_utf8(wrong.bytes)
+        .unwrap()
+        .replace(LEGACY_SCHEMA, "zero.release_provenance.v2")
+        .into_bytes();
+    assert_fails(
+        &run(&[], Some(&wrong), None, &ProvenancePolicy::default()),
+        PROVENANCE_LEGACY_INVALID,
+    );
+}
+
+#[test]
+fn uris_and_refs_compare_as_documented() {
+    assert_eq!(
+        normalize_uri("git+https://github.com/acme/widget.git/"),
+        "github.com/acme/widget"
+    );
+    assert_eq!(
+        normalize_uri("github.com/acme/widget"),
+        "github.com/acme/widget"
+    );
+    assert!(ref_matches("refs/tags/v1", "v1"));
+    assert!(ref_matches("refs/heads/main", "main"));
+    assert!(ref_matches("refs/tags/v1", "refs/tags/v1"));
+    assert!(!ref_matches("refs/tags/v1", "refs/heads/v1"));
+    assert!(!ref_matches("refs/tags/v10", "v1"));
+}
+
+#[test]
+fn nothing_to_check_is_a_skip_not_a_pass() {
+    let checks = run(&[], None, None, &ProvenancePolicy::default());
+    assert_eq!(status_of(&checks, PROVENANCE_ABSENT), vec![Status::Skip]);
+    assert_eq!(checks.len(), 1);
+}
