@@ -174,10 +174,6 @@ fn verify_options<'a>(
     }
 }
 
-fn is_archive(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
-}
-
 fn must_exist(path: &Path, what: &str) -> Result<(), CliError> {
     if std::fs::symlink_metadata(path).is_err() {
         return Err(CliError::new(format!("{}: no such {what}", path.display()))
@@ -214,11 +210,7 @@ pub fn run(command: &BundleCommand) -> Result<Outcome, CliError> {
             let policy = args.trust.policy()?;
             let progress = HashProgress::new(args.output.quiet || args.output.json);
             let opts = verify_options(policy.as_ref(), args.allow_unsigned, &progress);
-            let verification = if is_archive(&args.bundle) {
-                archive::verify_archive(&args.bundle, &opts)
-            } else {
-                bundle::verify::verify_dir(&args.bundle, &opts)
-            };
+            let verification = bundle::verify_path(&args.bundle, &opts);
             progress.finish();
             output::emit(verification.report, "evidence", &args.output)
         }

@@ -545,3 +545,26 @@ pub fn cosign(dir: &Path, key: &PrivateKey) -> Result<BundleId, BuildError> {
         .map_err(io_at(&envelope_path))?;
     Ok(bundle.id)
 }
+
+/// Builds a bundle and writes it only as a deterministic `.tar.gz` at `out` (which must not
+/// exist): the folder is built in a temporary place beside `out`, packed, and removed.
+pub fn create_archive(
+    out: &Path,
+    inputs: &[Input],
+    opts: &BuildOptions<'_>,
+) -> Result<Built, BuildError> {
+    if fs::symlink_metadata(out).is_ok() {
+        return Err(BuildError::Exists(out.to_owned()));
+    }
+    let staging = TempDir::beside(out).map_err(io_at(out))?;
+    let folder = staging.path().join("bundle");
+    let built = create(&folder, inputs, opts)?;
+    super::archive::pack(&folder, out).map_err(|e| match e {
+        super::archive::ArchiveError::Exists(p) => BuildError::Exists(p),
+        other => BuildError::Io {
+            path: out.to_owned(),
+            source: io::Error::other(other.to_string()),
+        },
+    })?;
+    Ok(built)
+}

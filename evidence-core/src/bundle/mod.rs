@@ -247,5 +247,16 @@ pub struct BundleVerification {
     pub bundle: Option<Verified<VerifiedBundle>>,
 }
 
+/// Verifies a bundle folder, or a `.tar.gz` archive of one (any path that is a regular file),
+/// without following a link named as the bundle itself.
+pub fn verify_path(path: &std::path::Path, opts: &VerifyOptions<'_>) -> BundleVerification {
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+    if is_file {
+        archive::verify_archive(path, opts)
+    } else {
+        verify::verify_dir(path, opts)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -611,3 +611,39 @@ fn captured_files_are_the_verified_bytes() {
     let v = archive::verify_archive(&packed, &opts);
     assert_eq!(v.bundle.unwrap().captured, bundle.captured);
 }
+
+#[test]
+fn bundles_can_be_written_straight_to_an_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = key(1);
+    let out = tmp.path().join("permit.tar.gz");
+    let built = build::create_archive(
+        &out,
+        &[Input::Bytes {
+            at: "permit.json".into(),
+            bytes: b"{}".to_vec(),
+        }],
+        &options(&[&k]),
+    )
+    .unwrap();
+    let policy = trust(&[&k], 1);
+    let v = super::verify_path(
+        &out,
+        &VerifyOptions {
+            trust: Some(&policy),
+            ..VerifyOptions::default()
+        },
+    );
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    assert_eq!(v.bundle.unwrap().id, built.id);
+    // Only the archive is left: no staging folder.
+    let names: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["permit.tar.gz"]);
+    assert!(matches!(
+        build::create_archive(&out, &[], &options(&[])),
+        Err(BuildError::Exists(_))
+    ));
+}
