@@ -22,6 +22,7 @@ pub mod keys;
 pub mod path;
 pub mod release;
 pub mod report;
+pub mod sbom;
 pub mod sums;
 pub mod timestamp;
 pub mod tree;
