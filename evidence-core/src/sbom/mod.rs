@@ -404,10 +404,16 @@ fn judge_asset(element: &str, asset: &str, checksums: &[Checksum], digest: &Sha2
         )
         .with("sha256", digest.to_string())
     };
-    let check = check
-        .in_section(section::CROSS_CHECKS)
-        .with_path(element)
-        .with("asset", asset);
+    about(
+        check.in_section(section::CROSS_CHECKS).with("asset", asset),
+        element,
+    )
+}
+
+/// Names the element a check is about: `path`, and `spdx_id` too when it is an SPDXID (not a
+/// position such as `files[2]`).
+fn about(check: Check, element: &str) -> Check {
+    let check = check.with_path(element);
     if is_spdx_ref(element) {
         check.with("spdx_id", element)
     } else {

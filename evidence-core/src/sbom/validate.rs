@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::codes::*;
 use super::license::{self, DOCUMENT_REF_PREFIX, LICENSE_REF_PREFIX, SimpleLicense};
 use super::model::{Checksum, SpdxDocument};
-use super::{excerpt, is_idstring, is_spdx_ref, label, purl, section};
+use super::{about, excerpt, is_idstring, is_spdx_ref, label, purl, section};
 use crate::report::{Check, CheckCode, Status};
 use crate::timestamp::Timestamp;
 
@@ -132,14 +132,10 @@ struct Validator<'a> {
 /// A check in the `sbom` section about the element `path` (an SPDXID, or where the element
 /// is when it has none).
 fn check(code: CheckCode, status: Status, path: &str, detail: String) -> Check {
-    let check = Check::new(code, status, detail)
-        .in_section(section::SBOM)
-        .with_path(path);
-    if is_spdx_ref(path) {
-        check.with("spdx_id", path)
-    } else {
-        check
-    }
+    about(
+        Check::new(code, status, detail).in_section(section::SBOM),
+        path,
+    )
 }
 
 fn fail(code: CheckCode, path: &str, detail: String) -> Check {
