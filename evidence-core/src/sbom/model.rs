@@ -4,7 +4,8 @@
 //! ignored, so vendor extensions, `$schema`, `revieweds`, annotations and every valid
 //! `referenceCategory` spelling pass through), strict on the fields it does: each must have the
 //! JSON type the SPDX 2.3 schema gives it, or the document is refused with the location of the
-//! offending element. Required string fields are read as possibly absent so that a missing one
+//! offending element. Fields no rule reads are deliberately absent, so their types never
+//! matter. Required string fields are read as possibly absent so that a missing one
 //! becomes a check naming the element rather than a parse failure; an absent field and an
 //! empty string are treated alike.
 
@@ -67,9 +68,6 @@ pub struct CreationInfo {
     /// `created`: `YYYY-MM-DDThh:mm:ssZ`. A claim by the author, never trusted.
     #[serde(default)]
     pub created: String,
-    /// `licenseListVersion`.
-    #[serde(default)]
-    pub license_list_version: Option<String>,
 }
 
 /// One entry of `externalDocumentRefs`.
@@ -112,9 +110,6 @@ pub struct Package {
     /// `name`.
     #[serde(default)]
     pub name: String,
-    /// `versionInfo`.
-    #[serde(default)]
-    pub version_info: Option<String>,
     /// `packageFileName`: the file the package was distributed as.
     #[serde(default)]
     pub package_file_name: Option<String>,

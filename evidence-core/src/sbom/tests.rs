@@ -84,6 +84,9 @@ fn valid_documents_spdx_rs_refuses_pass() {
         d["$schema"] = "https://spdx.org/schema/2.3".into();
         d["revieweds"] = serde_json::json!([{"reviewDate": "2010-02-10T00:00:00Z"}]);
         d["x-vendor-extension"] = serde_json::json!({"anything": [1, 2]});
+        // Fields no rule reads may have any type.
+        d["creationInfo"]["licenseListVersion"] = 3.17.into();
+        d["packages"][0]["versionInfo"] = 2.into();
         d["packages"][2]["externalRefs"]
             .as_array_mut()
             .unwrap()
