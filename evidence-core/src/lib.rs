@@ -25,6 +25,7 @@ pub mod path;
 pub mod provenance;
 pub mod release;
 pub mod report;
+pub mod sbom;
 pub mod sums;
 pub mod timestamp;
 pub mod tree;

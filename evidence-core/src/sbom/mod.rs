@@ -1,0 +1,507 @@
+//! SPDX 2.3 JSON software bills of materials: parse, validate, cross-check against a release.
+//!
+//! Three stages (DESIGN section 2):
+//!
+//! 1. **raw**: [`parse`] reads the bytes with the strict JSON reader ([`crate::json`]:
+//!    duplicate keys refused at any depth, size, depth and value-count limits), then enforces
+//!    the SBOM limits ([`SbomLimits`]: elements, relationships, string length) and reads the
+//!    fields this module checks into an [`SpdxDocument`];
+//! 2. **checked**: [`validate`] applies the SPDX 2.3 rules `docs/FORMAT.md` lists (version,
+//!    data license, SPDXIDs, namespace, creation info, references, relationships, DESCRIBES,
+//!    checksums, license expressions, purls). Every problem is its own check naming the
+//!    element's SPDXID; a document with no failure gets one `sbom-valid` pass with counts;
+//! 3. **verified**: [`cross_check`] compares the SHA-256 the SBOM gives for each release asset
+//!    it names with the asset's SHA-256 from the verified SHA256SUMS.
+//!
+//! [`verify_sbom`] runs all three into one [`Report`].
+//!
+//! # Why not `spdx-rs`
+//!
+//! The project card names `spdx-rs` as the parser. Version 0.5.5 (the latest, released
+//! 2023-09-19, nothing since) parses the official SPDX 2.3 example, but refuses valid SPDX 2.3
+//! documents: a top-level `$schema` or `revieweds` member (both in the 2.3 JSON schema; its
+//! document struct denies unknown fields), and the `referenceCategory` `PERSISTENT-ID` (its
+//! enum spells it `PERSISTENT-I-D`). It also refuses a whole document for one bad license
+//! expression or unknown relationship type, so the error cannot name the element, and it
+//! accepts documents SPDX forbids (no creators, a `created` time with an offset or fractional
+//! seconds, lower-case `and`/`or` operators). We therefore read the fields we check with a
+//! serde model of our own ([`model`]), lenient on fields we do not check and strict on those
+//! we do.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::digest::Sha256Digest;
+use crate::json::{self, JsonError, JsonLimits};
+use crate::report::{Check, CheckCode, Report, check_codes, codes::INPUT_TOO_LARGE};
+
+pub mod license;
+pub mod model;
+pub mod purl;
+mod validate;
+
+pub use model::{
+    Checksum, CreationInfo, ExternalDocumentRef, ExternalRef, ExtractedLicense, File, Package,
+    Relationship, Snippet, SpdxDocument,
+};
+pub use validate::{
+    DATA_LICENSE, DOCUMENT_SPDXID, RELATIONSHIP_TYPES, SPDX_VERSION, SPDX_VERSION_OLD, validate,
+};
+
+/// Check codes of this module.
+pub mod codes {
+    use super::check_codes;
+    check_codes! {
+        SBOM_PARSED = "sbom-parsed":
+            "The SBOM was read as strict JSON within the limits and has the shape of an SPDX JSON document.";
+        SBOM_INVALID_JSON = "sbom-invalid-json":
+            "The SBOM is not strict JSON: a syntax error or a member name repeated in one object.";
+        SBOM_SCHEMA_INVALID = "sbom-schema-invalid":
+            "The SBOM is JSON but not an SPDX JSON document: not an object, or a checked field has the wrong JSON type.";
+        SBOM_VERSION_UNSUPPORTED = "sbom-version-unsupported":
+            "spdxVersion is not SPDX-2.3 (SPDX-2.2 is checked by the 2.3 rules with a warning).";
+        SBOM_DATA_LICENSE_INVALID = "sbom-data-license-invalid":
+            "dataLicense is not CC0-1.0.";
+        SBOM_SPDXID_INVALID = "sbom-spdxid-invalid":
+            "An SPDXID or DocumentRef id is malformed, or the document's SPDXID is not SPDXRef-DOCUMENT.";
+        SBOM_SPDXID_DUPLICATE = "sbom-spdxid-duplicate":
+            "Two elements (or two external document references) share one identifier.";
+        SBOM_FIELD_MISSING = "sbom-field-missing":
+            "A field SPDX 2.3 requires is missing or empty.";
+        SBOM_NAMESPACE_INVALID = "sbom-namespace-invalid":
+            "documentNamespace (or an external document's URI) is not an absolute URI without a fragment.";
+        SBOM_CREATION_INFO_INVALID = "sbom-creation-info-invalid":
+            "creationInfo is missing, has no creators, a creator without a Person:/Organization:/Tool: prefix, or a created time not in YYYY-MM-DDThh:mm:ssZ form.";
+        SBOM_RELATIONSHIP_DANGLING = "sbom-relationship-dangling":
+            "A relationship, documentDescribes, hasFiles or snippetFromFile names an element that does not exist.";
+        SBOM_RELATIONSHIP_TYPE_INVALID = "sbom-relationship-type-invalid":
+            "A relationshipType is not one of the SPDX 2.3 relationship types.";
+        SBOM_DESCRIBES_NOTHING = "sbom-describes-nothing":
+            "The document DESCRIBES no element.";
+        SBOM_CHECKSUM_INVALID = "sbom-checksum-invalid":
+            "A checksum names an algorithm outside the SPDX 2.3 list, or its value is not lower-case hex of the algorithm's length.";
+        SBOM_CHECKSUM_MISSING = "sbom-checksum-missing":
+            "A file has no SHA1 checksum, which SPDX 2.3 requires of every file.";
+        SBOM_LICENSE_INVALID = "sbom-license-invalid":
+            "A license field is not a valid SPDX license expression, NONE or NOASSERTION, or an extracted license id is malformed or repeated.";
+        SBOM_LICENSE_REF_UNDECLARED = "sbom-license-ref-undeclared":
+            "A license expression uses a LicenseRef- not defined in hasExtractedLicensingInfos, or a DocumentRef- not declared in externalDocumentRefs.";
+        SBOM_LICENSE_UNKNOWN = "sbom-license-unknown":
+            "A license or exception identifier is not on the SPDX License List this tool embeds.";
+        SBOM_PURL_INVALID = "sbom-purl-invalid":
+            "An external reference of type purl is not a valid package URL.";
+        SBOM_VALID = "sbom-valid":
+            "Every SPDX rule checked held; the detail gives the element counts.";
+        SBOM_ASSET_DIGEST_MATCH = "sbom-asset-digest-match":
+            "An SBOM element naming a release asset gives that asset's SHA-256.";
+        SBOM_ASSET_DIGEST_MISMATCH = "sbom-asset-digest-mismatch":
+            "An SBOM element naming a release asset gives a SHA-256 other than the asset's.";
+        SBOM_ASSET_DIGEST_MISSING = "sbom-asset-digest-missing":
+            "An SBOM element naming a release asset has no SHA256 checksum; weak digests never count.";
+        SBOM_ASSETS_UNMATCHED = "sbom-assets-unmatched":
+            "No SBOM element names any release asset, so the SBOM is not bound to the release.";
+    }
+}
+use codes::*;
+
+/// Report section names.
+pub mod section {
+    /// Parsing and SPDX rules.
+    pub const SBOM: &str = "sbom";
+    /// Comparisons between the SBOM and the release's verified checksums.
+    pub const CROSS_CHECKS: &str = "cross-checks";
+}
+
+/// Default largest SBOM: 64 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
+/// Default deepest JSON nesting (SPDX itself needs 6).
+pub const DEFAULT_MAX_DEPTH: usize = 32;
+/// Default most JSON values.
+pub const DEFAULT_MAX_VALUES: usize = 8_000_000;
+/// Default most packages, files and snippets together.
+pub const DEFAULT_MAX_ELEMENTS: usize = 1_000_000;
+/// Default most relationships.
+pub const DEFAULT_MAX_RELATIONSHIPS: usize = 2_000_000;
+/// Default longest string (or member name), in bytes. License texts are the longest strings.
+pub const DEFAULT_MAX_STRING_BYTES: usize = 1 << 20;
+
+/// Hard limits for [`parse`]. Exceeding one is `input-too-large`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SbomLimits {
+    /// Largest document, in bytes.
+    pub max_bytes: u64,
+    /// Deepest JSON nesting.
+    pub max_depth: usize,
+    /// Most JSON values.
+    pub max_values: usize,
+    /// Most packages, files and snippets together.
+    pub max_elements: usize,
+    /// Most relationships.
+    pub max_relationships: usize,
+    /// Longest string or member name, in bytes.
+    pub max_string_bytes: usize,
+}
+
+impl Default for SbomLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_values: DEFAULT_MAX_VALUES,
+            max_elements: DEFAULT_MAX_ELEMENTS,
+            max_relationships: DEFAULT_MAX_RELATIONSHIPS,
+            max_string_bytes: DEFAULT_MAX_STRING_BYTES,
+        }
+    }
+}
+
+/// Why an SBOM could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SbomError {
+    /// Not strict JSON, or over a JSON limit (bytes, depth, values).
+    #[error("{0}")]
+    Json(#[from] JsonError),
+    /// Over an SBOM limit.
+    #[error("the SBOM has more than {limit} {what}")]
+    Limit {
+        /// What was counted.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// JSON, but not of the SPDX shape.
+    #[error("{location}: {message}")]
+    Schema {
+        /// Where: `document`, `packages[3]`, `creationInfo`, ...
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl SbomError {
+    /// The check code this error is reported under.
+    pub fn code(&self) -> CheckCode {
+        match self {
+            SbomError::Json(
+                JsonError::TooLarge { .. }
+                | JsonError::TooDeep { .. }
+                | JsonError::TooManyValues { .. },
+            )
+            | SbomError::Limit { .. } => INPUT_TOO_LARGE,
+            SbomError::Json(_) => SBOM_INVALID_JSON,
+            SbomError::Schema { .. } => SBOM_SCHEMA_INVALID,
+        }
+    }
+
+    /// The failing check that reports this error.
+    pub fn to_check(&self) -> Check {
+        let mut check = Check::fail(self.code(), self.to_string()).in_section(section::SBOM);
+        match self {
+            SbomError::Json(
+                JsonError::Syntax { line, .. }
+                | JsonError::DuplicateKey { line, .. }
+                | JsonError::TooDeep { line, .. },
+            ) if *line > 0 => check = check.with_line(*line as u64),
+            SbomError::Schema { location, .. } => check = check.with_path(location.clone()),
+            _ => {}
+        }
+        check
+    }
+}
+
+/// Reads an SPDX JSON document (the raw stage; see the module documentation).
+pub fn parse(bytes: &[u8], limits: &SbomLimits) -> Result<SpdxDocument, SbomError> {
+    let json_limits = JsonLimits {
+        max_bytes: limits.max_bytes,
+        max_depth: limits.max_depth,
+        max_values: limits.max_values,
+    };
+    let value = json::parse_strict(bytes, &json_limits)?;
+    let Value::Object(mut map) = value else {
+        return Err(SbomError::Schema {
+            location: "document".into(),
+            message: "an SPDX JSON document is an object".into(),
+        });
+    };
+    check_limits(&map, limits)?;
+    let packages = take_list(&mut map, "packages")?;
+    let files = take_list(&mut map, "files")?;
+    let snippets = take_list(&mut map, "snippets")?;
+    let relationships = take_list(&mut map, "relationships")?;
+    let mut doc: SpdxDocument =
+        serde_json::from_value(Value::Object(map)).map_err(|e| SbomError::Schema {
+            location: "document".into(),
+            message: e.to_string(),
+        })?;
+    doc.packages = packages;
+    doc.files = files;
+    doc.snippets = snippets;
+    doc.relationships = relationships;
+    Ok(doc)
+}
+
+fn check_limits(map: &Map<String, Value>, limits: &SbomLimits) -> Result<(), SbomError> {
+    let count = |key: &str| map.get(key).and_then(Value::as_array).map_or(0, Vec::len);
+    let elements = count("packages") + count("files") + count("snippets");
+    if elements > limits.max_elements {
+        return Err(SbomError::Limit {
+            what: "packages, files and snippets",
+            limit: limits.max_elements as u64,
+        });
+    }
+    if count("relationships") > limits.max_relationships {
+        return Err(SbomError::Limit {
+            what: "relationships",
+            limit: limits.max_relationships as u64,
+        });
+    }
+    let too_long = SbomError::Limit {
+        what: "bytes in one string",
+        limit: limits.max_string_bytes as u64,
+    };
+    let mut stack: Vec<&Value> = map.values().collect();
+    if map.keys().any(|k| k.len() > limits.max_string_bytes) {
+        return Err(too_long);
+    }
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(s) if s.len() > limits.max_string_bytes => return Err(too_long),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(members) => {
+                if members.keys().any(|k| k.len() > limits.max_string_bytes) {
+                    return Err(too_long);
+                }
+                stack.extend(members.values());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Removes `key` from the document and reads each of its items, so an error names the item.
+fn take_list<T: DeserializeOwned>(
+    map: &mut Map<String, Value>,
+    key: &str,
+) -> Result<Vec<T>, SbomError> {
+    match map.remove(key) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let id = item
+                    .get("SPDXID")
+                    .and_then(Value::as_str)
+                    .map(|id| format!(" ({})", excerpt(id)))
+                    .unwrap_or_default();
+                serde_json::from_value(item).map_err(|e| SbomError::Schema {
+                    location: format!("{key}[{i}]{id}"),
+                    message: e.to_string(),
+                })
+            })
+            .collect(),
+        Some(_) => Err(SbomError::Schema {
+            location: key.to_owned(),
+            message: "expected an array".into(),
+        }),
+    }
+}
+
+/// Compares the SHA-256 that SBOM elements give for release assets with the assets' digests
+/// from the verified SHA256SUMS (`assets`: asset path relative to the release directory ->
+/// SHA-256).
+///
+/// An element names an asset when a file's `fileName`, or a package's `packageFileName`, equals
+/// the asset path after removing one leading `./`. Names are compared byte for byte; download
+/// URLs are not used, since their last segment need not be the file name. Each naming element
+/// gets one check: `sbom-asset-digest-match` when it has a `SHA256` checksum and every `SHA256`
+/// checksum it has equals the asset's; `sbom-asset-digest-mismatch` when one differs;
+/// `sbom-asset-digest-missing` when it has none (MD5 and SHA-1 never count, DESIGN rule 12).
+/// When no element names any asset the SBOM is not bound to the release:
+/// `sbom-assets-unmatched`.
+pub fn cross_check(doc: &SpdxDocument, assets: &BTreeMap<String, Sha256Digest>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let packages = doc.packages.iter().enumerate().filter_map(|(i, p)| {
+        let name = p.package_file_name.as_deref()?;
+        Some((label(&p.spdx_id, "packages", i), name, &p.checksums))
+    });
+    let files = doc.files.iter().enumerate().map(|(i, f)| {
+        (
+            label(&f.spdx_id, "files", i),
+            f.file_name.as_str(),
+            &f.checksums,
+        )
+    });
+    for (element, name, checksums) in packages.chain(files) {
+        let asset = name.strip_prefix("./").unwrap_or(name);
+        if let Some(digest) = assets.get(asset) {
+            checks.push(judge_asset(&element, asset, checksums, digest));
+        }
+    }
+    if checks.is_empty() {
+        checks.push(
+            Check::fail(
+                SBOM_ASSETS_UNMATCHED,
+                format!(
+                    "no package's packageFileName and no file's fileName names one of the {} release assets; the SBOM says nothing about this release",
+                    assets.len()
+                ),
+            )
+            .in_section(section::CROSS_CHECKS)
+            .with("assets", assets.len()),
+        );
+    }
+    checks
+}
+
+fn judge_asset(element: &str, asset: &str, checksums: &[Checksum], digest: &Sha256Digest) -> Check {
+    let sha256: Vec<&str> = checksums
+        .iter()
+        .filter(|c| c.algorithm == "SHA256")
+        .map(|c| c.checksum_value.as_str())
+        .collect();
+    let check = if sha256.is_empty() {
+        let algorithms: Vec<String> = checksums.iter().map(|c| excerpt(&c.algorithm)).collect();
+        Check::fail(
+            SBOM_ASSET_DIGEST_MISSING,
+            format!(
+                "names release asset {} but gives no SHA256 checksum{}; MD5 and SHA-1 never verify an asset",
+                crate::report::printable(asset),
+                if algorithms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (only {})", algorithms.join(", "))
+                }
+            ),
+        )
+        .with("algorithms", algorithms)
+    } else if let Some(wrong) = sha256
+        .iter()
+        .find(|v| Sha256Digest::from_hex(v).ok().as_ref() != Some(digest))
+    {
+        Check::fail(
+            SBOM_ASSET_DIGEST_MISMATCH,
+            format!(
+                "gives a SHA256 for release asset {} that differs from the asset's verified SHA-256",
+                crate::report::printable(asset)
+            ),
+        )
+        .with("expected", digest.to_string())
+        .with("actual", format!("sha256:{}", excerpt(wrong)))
+    } else {
+        Check::pass(
+            SBOM_ASSET_DIGEST_MATCH,
+            format!(
+                "SHA256 equals the verified digest of release asset {}",
+                crate::report::printable(asset)
+            ),
+        )
+        .with("sha256", digest.to_string())
+    };
+    about(
+        check.in_section(section::CROSS_CHECKS).with("asset", asset),
+        element,
+    )
+}
+
+/// Names the element a check is about: `path`, and `spdx_id` too when it is an SPDXID (not a
+/// position such as `files[2]`).
+fn about(check: Check, element: &str) -> Check {
+    let check = check.with_path(element);
+    if is_spdx_ref(element) {
+        check.with("spdx_id", element)
+    } else {
+        check
+    }
+}
+
+/// Parses, validates and (given the release's verified asset digests) cross-checks an SBOM,
+/// returning one report. The subject records the SHA-256 of the exact bytes judged.
+pub fn verify_sbom(
+    bytes: &[u8],
+    assets: Option<&BTreeMap<String, Sha256Digest>>,
+    limits: &SbomLimits,
+) -> Report {
+    let mut report = Report::new(json!({
+        "kind": "sbom",
+        "format": "SPDX JSON",
+        "sbom_sha256": Sha256Digest::of(bytes).to_string(),
+    }));
+    let doc = match parse(bytes, limits) {
+        Ok(doc) => doc,
+        Err(e) => {
+            report.push(e.to_check());
+            return report;
+        }
+    };
+    if let Value::Object(subject) = &mut report.subject {
+        subject.insert("spdx_version".into(), doc.spdx_version.clone().into());
+        subject.insert("name".into(), doc.name.clone().into());
+        subject.insert(
+            "document_namespace".into(),
+            doc.document_namespace.clone().into(),
+        );
+    }
+    report.push(
+        Check::pass(
+            SBOM_PARSED,
+            format!(
+                "{} packages, {} files, {} snippets, {} relationships",
+                doc.packages.len(),
+                doc.files.len(),
+                doc.snippets.len(),
+                doc.relationships.len()
+            ),
+        )
+        .in_section(section::SBOM),
+    );
+    report.checks.extend(validate(&doc));
+    if let Some(assets) = assets {
+        report.checks.extend(cross_check(&doc, assets));
+    }
+    report
+}
+
+/// The identifier to name an element by: its SPDXID, or `list[index]` when it has none.
+fn label(spdx_id: &str, list: &str, index: usize) -> String {
+    if spdx_id.is_empty() {
+        format!("{list}[{index}]")
+    } else {
+        excerpt(spdx_id)
+    }
+}
+
+/// Keeps a value quoted in a report short: at most 200 bytes, cut at a character boundary.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", text.get(..end).unwrap_or_default())
+}
+
+/// `idstring = 1*(ALPHA / DIGIT / "-" / ".")` (SPDX 2.3 clauses 6.3, 7.2, 8.2 and Annex D).
+pub(crate) fn is_idstring(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// `"SPDXRef-" idstring`.
+pub(crate) fn is_spdx_ref(text: &str) -> bool {
+    text.strip_prefix("SPDXRef-").is_some_and(is_idstring)
+}
+
+#[cfg(test)]
+mod tests;
