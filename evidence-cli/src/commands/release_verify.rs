@@ -50,6 +50,10 @@ pub struct ReleaseVerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub minisign_key: Option<PathBuf>,
 
+    /// An SPDX 2.3 JSON SBOM to use instead of the discovered SBOM.spdx.json.
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+
     /// A provenance file to use instead of the discovered *.intoto.jsonl and PROVENANCE.json
     /// (repeatable): .intoto.jsonl, a DSSE envelope, a bare statement, or PROVENANCE.json.
     #[arg(long, value_name = "FILE")]
@@ -118,6 +122,8 @@ Checks, in one report:
   signatures  SHA256SUMS.dsse.json (DSSE over the exact SHA256SUMS bytes) against --trusted-key or
               --keyring, SHA256SUMS.minisig against --minisign-key. With a key given, a missing or
               invalid signature fails; without one, a signature present is reported as unchecked.
+  sbom        SBOM.spdx.json (or --sbom): SPDX 2.3 rules as the SPDX tools check them; every
+              package or file checksum naming a release asset must equal its verified SHA-256.
   provenance  *.intoto.jsonl (or --provenance): in-toto Statement v1 with SLSA provenance v1, signed
               by trusted keys; every asset (or each --artifact) must be a subject by SHA-256; the
               policy flags are checked against signed statements only. PROVENANCE.json
@@ -169,6 +175,7 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
         progress: &progress,
         trust: trust.as_ref(),
         minisign_key: minisign_key.as_ref(),
+        sbom: args.sbom.clone(),
         provenance: args.provenance.clone(),
         policy,
         ..ReleaseOptions::default()

@@ -8,10 +8,12 @@
 //!    stage uses), parse it, hash every listed file, demand exact coverage of the directory;
 //! 2. `signatures`: `SHA256SUMS.dsse.json` and `SHA256SUMS.minisig` over those exact bytes,
 //!    against the caller's keys ([`signatures`]);
-//! 3. `provenance` and `cross-checks`: in-toto/SLSA statements (`*.intoto.jsonl` or
+//! 3. `sbom`: `SBOM.spdx.json` (or `--sbom`) validated as SPDX 2.3, its checksums of release
+//!    assets compared with the verified ones ([`crate::sbom`]);
+//! 4. `provenance` and `cross-checks`: in-toto/SLSA statements (`*.intoto.jsonl` or
 //!    `--provenance`) and the predecessor's `PROVENANCE.json`, whose subjects and digest claims
 //!    must agree with the verified assets ([`crate::provenance`]);
-//! 4. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
+//! 5. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
 //!    present and verified.
 //!
 //! Only when every check holds does the caller get a [`Verified`] asset list.
@@ -35,6 +37,7 @@ use crate::provenance::{self, AssetDigest, ProvenanceFile, ProvenanceLimits, Pro
 use crate::report::{
     Check, Report, Status, check_codes, codes::INPUT_TOO_LARGE, codes::INPUT_UNREADABLE,
 };
+use crate::sbom::{self, SbomLimits};
 use crate::sums::{self, SumsLimits, TreeOptions};
 pub use signatures::MinisignKey;
 
@@ -118,6 +121,9 @@ pub fn is_metadata_name(name: &str) -> bool {
         || name.ends_with(".intoto.jsonl")
 }
 
+/// The SBOM read when present (and no `--sbom` was given).
+pub const SBOM_FILE: &str = "SBOM.spdx.json";
+
 /// The predecessor's provenance file, read as unsigned evidence when present.
 pub const LEGACY_PROVENANCE_FILE: &str = "PROVENANCE.json";
 
@@ -144,6 +150,8 @@ pub struct ReleaseOptions<'a> {
     pub trust: Option<&'a TrustPolicy>,
     /// A minisign key for `SHA256SUMS.minisig`.
     pub minisign_key: Option<&'a MinisignKey>,
+    /// An SBOM to use instead of the discovered `SBOM.spdx.json`.
+    pub sbom: Option<PathBuf>,
     /// Provenance files to use instead of the discovered `*.intoto.jsonl`.
     pub provenance: Vec<PathBuf>,
     /// What the provenance must say; any requirement makes a signed statement mandatory.
@@ -152,6 +160,8 @@ pub struct ReleaseOptions<'a> {
     pub dsse_limits: DsseLimits,
     /// Provenance limits.
     pub provenance_limits: ProvenanceLimits,
+    /// SBOM limits.
+    pub sbom_limits: SbomLimits,
 }
 
 impl Default for ReleaseOptions<'_> {
@@ -167,10 +177,12 @@ impl Default for ReleaseOptions<'_> {
             progress: &NoProgress,
             trust: None,
             minisign_key: None,
+            sbom: None,
             provenance: Vec::new(),
             policy: ProvenancePolicy::default(),
             dsse_limits: DsseLimits::default(),
             provenance_limits: ProvenanceLimits::default(),
+            sbom_limits: SbomLimits::default(),
         }
     }
 }
@@ -261,6 +273,15 @@ pub fn verify_release(
         None => (dir.join(SUMS_FILE), SUMS_FILE.to_owned(), false),
     };
     let named_provenance = read_explicit_provenance(opts)?;
+    let named_sbom = match &opts.sbom {
+        Some(path) => Some(read_limited(path, opts.sbom_limits.max_bytes).map_err(|e| {
+            ReleaseError::Argument {
+                path: path.clone(),
+                reason: e.describe(),
+            }
+        })?),
+        None => None,
+    };
 
     let mut report = Report::new(json!({
         "kind": "release",
@@ -372,7 +393,7 @@ pub fn verify_release(
     let tree = sums::verify_listing(listing, &parsed, &tree_opts, &mut report.checks);
     report.set_section(first, section::CHECKSUMS);
 
-    // Stage 3 is computed before stage 2 is reported: a checksum file without a signature is
+    // Stage 4 is computed before stage 2 is reported: a checksum file without a signature is
     // acceptable when signed provenance attests every asset by its digest instead.
     let assets: BTreeMap<String, AssetDigest> = tree
         .matched
@@ -441,12 +462,14 @@ pub fn verify_release(
             report.push(check);
         }
     }
-    // Stage 3: provenance, its subjects and claims against the verified assets.
+    // Stage 3: the SBOM.
+    sbom_stage(dir, named_sbom, &tree.matched, opts, &mut report);
+    // Stage 4: provenance, its subjects and claims against the verified assets.
     for check in provenance_checks {
         report.push(check);
     }
 
-    // Stage 4: release-level rules.
+    // Stage 5: release-level rules.
     release_rules(&mut report, &tree.matched, opts);
 
     let verified = report.ok().then(|| {
@@ -456,6 +479,72 @@ pub fn verify_release(
         })
     });
     Ok(ReleaseVerification { report, verified })
+}
+
+/// Validates the SBOM and compares its asset checksums with the verified ones. A discovered
+/// `SBOM.spdx.json` is an asset: the bytes read must still have the digest just verified.
+fn sbom_stage(
+    dir: &Path,
+    named: Option<Vec<u8>>,
+    matched: &BTreeMap<ArtifactPath, HashedFile>,
+    opts: &ReleaseOptions<'_>,
+    report: &mut Report,
+) {
+    let (name, bytes) = match named {
+        Some(bytes) => (
+            opts.sbom
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            bytes,
+        ),
+        None => {
+            let Some(verified) = matched
+                .iter()
+                .find(|(p, _)| p.as_str() == SBOM_FILE)
+                .map(|(_, h)| h)
+            else {
+                return;
+            };
+            let bytes = match read_limited(&dir.join(SBOM_FILE), opts.sbom_limits.max_bytes) {
+                Ok(b) => b,
+                Err(e) => {
+                    report.push(
+                        Check::fail(INPUT_UNREADABLE, format!("cannot read: {}", e.describe()))
+                            .with_path(SBOM_FILE)
+                            .in_section(sbom::section::SBOM),
+                    );
+                    return;
+                }
+            };
+            // DESIGN 4 rule 3: the bytes judged are the bytes verified.
+            if Sha256Digest::of(&bytes) != verified.digest {
+                report.push(
+                    Check::fail(
+                        RELEASE_FILE_CHANGED,
+                        "the SBOM changed after its digest was verified",
+                    )
+                    .with_path(SBOM_FILE)
+                    .in_section(sbom::section::SBOM),
+                );
+                return;
+            }
+            (SBOM_FILE.to_owned(), bytes)
+        }
+    };
+    let assets: BTreeMap<String, Sha256Digest> = matched
+        .iter()
+        .map(|(p, h)| (p.as_str().to_owned(), h.digest))
+        .collect();
+    let sbom_report = sbom::verify_sbom(&bytes, Some(&assets), &opts.sbom_limits);
+    for check in sbom_report.checks {
+        let check = if check.path.is_none() {
+            check.with_path(name.clone())
+        } else {
+            check.with("sbom", name.clone())
+        };
+        report.push(check);
+    }
 }
 
 /// Provenance files named on the command line, read before any hashing so a wrong path stops
@@ -702,4 +791,75 @@ mod tests {
         assert!(!is_metadata_name("sub/app.sig"));
         assert!(!is_metadata_name("SBOM.spdx.json"));
     }
+
+    /// A minimal valid SPDX 2.3 document describing one package whose file name is `asset`
+    /// with SHA-256 `digest`.
+    fn spdx(asset: &str, digest: &Sha256Digest) -> Vec<u8> {
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "spdxVersion": "SPDX-2.3",
+            "dataLicense": "CC0-1.0",
+            "SPDXID": "SPDXRef-DOCUMENT",
+            "name": "app",
+            "documentNamespace": "https://example.com/spdx/app-1.4.2",
+            "creationInfo": {"creators": ["Tool: test"], "created": "2026-11-20T10:00:00Z"},
+            "packages": [{
+                "SPDXID": "SPDXRef-Package-app",
+                "name": "app",
+                "downloadLocation": "NOASSERTION",
+                "packageFileName": asset,
+                "filesAnalyzed": false,
+                "licenseConcluded": "MIT",
+                "licenseDeclared": "MIT",
+                "copyrightText": "NOASSERTION",
+                "checksums": [{"algorithm": "SHA256", "checksumValue": digest.to_hex()}]
+            }],
+            "relationships": [{
+                "spdxElementId": "SPDXRef-DOCUMENT",
+                "relationshipType": "DESCRIBES",
+                "relatedSpdxElement": "SPDXRef-Package-app"
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_sbom_is_validated_and_cross_checked() {
+        let good = spdx("app.tar.gz", &Sha256Digest::of(b"app"));
+        let dir = release(&[("app.tar.gz", b"app"), (SBOM_FILE, &good)]);
+        let out = verify_release(dir.path(), &ReleaseOptions::default()).unwrap();
+        assert!(out.report.ok(), "{}", out.report.to_text(true));
+        assert!(out.report.has(sbom::codes::SBOM_ASSET_DIGEST_MATCH));
+
+        let lying = spdx("app.tar.gz", &Sha256Digest::of(b"other"));
+        let dir = release(&[("app.tar.gz", b"app"), (SBOM_FILE, &lying)]);
+        let out = verify_release(dir.path(), &ReleaseOptions::default()).unwrap();
+        let c = out
+            .report
+            .with_code(sbom::codes::SBOM_ASSET_DIGEST_MISMATCH)
+            .next()
+            .unwrap();
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.data["sbom"], SBOM_FILE);
+
+        // Named on the command line, from outside the release.
+        let outside = tempfile::tempdir().unwrap();
+        let path = outside.path().join("sbom.json");
+        std::fs::write(&path, &lying).unwrap();
+        let dir = release(&[("app.tar.gz", b"app")]);
+        let opts = ReleaseOptions {
+            sbom: Some(path),
+            ..ReleaseOptions::default()
+        };
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert!(out.report.has(sbom::codes::SBOM_ASSET_DIGEST_MISMATCH));
+        let missing = ReleaseOptions {
+            sbom: Some(outside.path().join("nope.json")),
+            ..ReleaseOptions::default()
+        };
+        assert!(matches!(
+            verify_release(dir.path(), &missing),
+            Err(ReleaseError::Argument { .. })
+        ));
+    }
+
 }
