@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fake_service;
 pub mod fixtures;
 
 use std::path::PathBuf;
@@ -48,6 +49,25 @@ fn build_binaries() -> Result<PathBuf, String> {
         .to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
+    // The variables cargo sets for a test process describe this package; passed on, build
+    // scripts that watch them (ring's watches CARGO_MANIFEST_DIR) would rebuild every time.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_")
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "OUT_DIR"
+            );
+        if set_for_tests {
+            build.env_remove(name.as_ref());
+        }
+    }
     build.current_dir(workspace_root()).args([
         "build",
         "--quiet",
