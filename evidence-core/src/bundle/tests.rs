@@ -611,3 +611,27 @@ fn captured_files_are_the_verified_bytes() {
     let v = archive::verify_archive(&packed, &opts);
     assert_eq!(v.bundle.unwrap().captured, bundle.captured);
 }
+
+#[test]
+fn hard_linked_metadata_files_are_forbidden_like_payload_files() {
+    // FORMAT 5.1: no file in the bundle may have a second hard link. A hard-linked
+    // manifest.json, SHA256SUMS or manifest.dsse.json can be changed through the other name
+    // after verification, exactly like a payload file.
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    for name in [MANIFEST_FILE, SUMS_FILE, ENVELOPE_FILE] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = signed_bundle(tmp.path(), &signer);
+        fs::hard_link(dir.join(name), tmp.path().join("outside")).unwrap();
+        let v = verify(&dir, Some(&policy));
+        assert_fails_with(&v, BUNDLE_ENTRY_FORBIDDEN);
+        assert!(
+            v.report
+                .with_code(BUNDLE_ENTRY_FORBIDDEN)
+                .any(|c| c.path.as_deref() == Some(name)),
+            "{name}: {}",
+            v.report.to_text(true)
+        );
+        assert_eq!(failing(&v), [BUNDLE_ENTRY_FORBIDDEN.code], "{name}");
+    }
+}
