@@ -459,6 +459,10 @@ fn stream(
             &mut report,
         ),
     };
+    // The report names the bundle like a folder's report does.
+    if let (Some(id), serde_json::Value::Object(subject)) = (&meta.id, &mut report.subject) {
+        subject.insert("id".into(), id.to_string().into());
+    }
     let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts.capture);
     let mut folders: Vec<&String> = state.folders.iter().collect();
     folders.sort();

@@ -505,6 +505,12 @@ fn archives_are_deterministic_and_verify_without_unpacking() {
     let v = archive::verify_archive(&a, &opts);
     assert!(v.report.ok(), "{}", v.report.to_text(true));
     assert_eq!(v.bundle.unwrap().id, id);
+    // Both forms' reports name the bundle they verified.
+    assert_eq!(v.report.subject["id"], id.to_string());
+    assert_eq!(v.report.subject["form"], "archive");
+    let folder = verify_dir(&dir, &opts);
+    assert_eq!(folder.report.subject["id"], id.to_string());
+    assert_eq!(folder.report.subject["form"], "directory");
 
     let out = tmp.path().join("unpacked");
     let v = archive::unpack(&a, &out, &opts).unwrap();
