@@ -231,7 +231,7 @@ fn every_bundle_case_meets_its_stated_expectation() {
 fn cases_git_cannot_store_are_made_at_test_time_and_fail() {
     let tmp = tempfile::tempdir().unwrap();
     let cases = fx::runtime_cases(&fixture(fx::SAMPLE_DIR), tmp.path()).unwrap();
-    assert_eq!(cases.len(), 3);
+    assert_eq!(cases.len(), 4);
     for case in cases {
         let (code, report) = verify_json(&case.dir, &[&signer_pub()], None);
         assert_meets(case.name, &case.expect, code, &report);
