@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Throughput and memory benchmark for release verification. Builds its own data under
-# bench/work (or $BENCH_DIR), then prints, side by side in one run, release-verify against
-# `sha256sum -c` and against two parallel `openssl dgst -sha256` processes, with peak RSS.
+# Throughput and memory benchmark for release and bundle verification. Builds its own data
+# under bench/work (or $BENCH_DIR), then prints, side by side in one run, release-verify
+# against `sha256sum -c` and against two parallel `openssl dgst -sha256` processes, and
+# `evidence bundle verify` on a folder and on its .tar.gz against `sha256sum -c` inside the
+# bundle, with peak RSS.
 #
-#   bash bench/run.sh            # 2 GiB in 8 files, and 100,000 files of 1 KiB
-#   BENCH_SMALL=1 bash bench/run.sh   # 256 MiB in 8 files, and 10,000 files (quick look)
+#   bash bench/run.sh            # 2 GiB in 8 files, 100,000 files of 1 KiB, a 1 GiB bundle
+#   BENCH_SMALL=1 bash bench/run.sh   # 256 MiB, 10,000 files, a 128 MiB bundle (quick look)
+#   BENCH_SECTIONS=bundle bash bench/run.sh   # only the bundle section ("release bundle")
 #
 # Every figure is the best of $BENCH_RUNS runs (default 3) with a warm page cache, so it
 # measures hashing and file system overhead, not the disk.
@@ -13,21 +16,30 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${BENCH_DIR:-$root/bench/work}
 runs=${BENCH_RUNS:-3}
-if [[ -n "${BENCH_SMALL:-}" ]]; then big_mib=32; small_count=10000; else big_mib=256; small_count=100000; fi
+sections=${BENCH_SECTIONS:-release bundle}
+if [[ -n "${BENCH_SMALL:-}" ]]; then big_mib=32; small_count=10000; bundle_mib=16
+else big_mib=256; small_count=100000; bundle_mib=128; fi
 
+# GNU time gives the peak RSS; install it where we can (Debian/Ubuntu, as root).
+if [[ ! -x /usr/bin/time ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+  echo "installing GNU time..." >&2
+  apt-get install -y -qq time >/dev/null
+fi
 for tool in sha256sum openssl python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 2; }
 done
 
-echo "building release-verify (release profile)..." >&2
-cargo build --release --locked -q -p release-verify
+echo "building release-verify and evidence (release profile)..." >&2
+cargo build --release --locked -q -p release-verify -p evidence-cli
 rv="$root/target/release/release-verify"
+ev="$root/target/release/evidence"
 
 large="$work/large-8x${big_mib}MiB"
 small="$work/small-${small_count}x1KiB"
 mkdir -p "$work"
+has_section() { [[ " $sections " == *" $1 "* ]]; }
 
-if [[ ! -f "$large/SHA256SUMS" ]]; then
+if has_section release && [[ ! -f "$large/SHA256SUMS" ]]; then
   echo "creating $large ..." >&2
   rm -rf "$large"; mkdir -p "$large"
   for i in 1 2 3 4 5 6 7 8; do
@@ -35,7 +47,7 @@ if [[ ! -f "$large/SHA256SUMS" ]]; then
   done
   (cd "$large" && sha256sum asset-*.bin > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
 fi
-if [[ ! -f "$small/SHA256SUMS" ]]; then
+if has_section release && [[ ! -f "$small/SHA256SUMS" ]]; then
   echo "creating $small ..." >&2
   rm -rf "$small"; mkdir -p "$small"
   python3 - "$small" "$small_count" <<'PY'
@@ -99,10 +111,51 @@ report() {
   row "" "2 x openssl dgst -sha256 (parallel)" "${t_ssl}s" "$((m_ssl / 1024)) MiB" "$ratio_ssl"
 }
 
+# The bundle: 8 files of $bundle_mib MiB of random bytes (incompressible: the archive is as
+# large as the folder and gzip stores it), signed by a key made for the benchmark, as a
+# folder and as the .tar.gz that `evidence bundle pack` writes. Each form lives in its own
+# folder so that warming the cache reads only what is measured.
+bundle_src="$work/bundle-src-8x${bundle_mib}MiB"
+bundle="$work/bundle-8x${bundle_mib}MiB"
+bundle_archive_dir="$work/bundle-8x${bundle_mib}MiB-archive"
+bundle_archive="$bundle_archive_dir/bundle.tar.gz"
+bench_key="$work/bench-signer"
+if has_section bundle && [[ ! -f "$bundle_archive" ]]; then
+  echo "creating $bundle and its archive ..." >&2
+  rm -rf "$bundle_src" "$bundle" "$bundle_archive_dir"; mkdir -p "$bundle_src" "$bundle_archive_dir"
+  for i in 1 2 3 4 5 6 7 8; do
+    head -c "$((bundle_mib << 20))" /dev/urandom > "$bundle_src/evidence-$i.bin"
+  done
+  [[ -f "$bench_key.key" ]] || "$ev" key generate --out "$bench_key" >/dev/null
+  "$ev" bundle create --kind bench --out "$bundle" --created-at 2026-11-22T09:30:00Z \
+    --sign "$bench_key.key" "$bundle_src" >/dev/null
+  "$ev" bundle pack "$bundle" --out "$bundle_archive" >/dev/null
+  rm -rf "$bundle_src"
+fi
+
+# bundle_report: the folder, the archive, and coreutils on the folder's SHA256SUMS.
+bundle_report() {
+  local label="8 x ${bundle_mib} MiB bundle"
+  read -r t_dir m_dir < <(cd "$bundle" && best_of "$ev" bundle verify . --trusted-key "$bench_key.pub" --quiet)
+  read -r t_tgz m_tgz < <(cd "$bundle_archive_dir" && best_of "$ev" bundle verify bundle.tar.gz --trusted-key "$bench_key.pub" --quiet)
+  read -r t_sum m_sum < <(cd "$bundle" && best_of sha256sum -c --quiet SHA256SUMS)
+  local r_tgz r_sum
+  r_tgz=$(awk "BEGIN{printf \"%.2fx\", $t_tgz / ($t_dir > 0 ? $t_dir : 0.001)}")
+  r_sum=$(awk "BEGIN{printf \"%.2fx\", $t_sum / ($t_dir > 0 ? $t_dir : 0.001)}")
+  row "$label" "evidence bundle verify DIR" "${t_dir}s" "$((m_dir / 1024)) MiB" "1.00x"
+  row "" "evidence bundle verify .tar.gz" "${t_tgz}s" "$((m_tgz / 1024)) MiB" "$r_tgz"
+  row "" "sha256sum -c (in the bundle)" "${t_sum}s" "$((m_sum / 1024)) MiB" "$r_sum"
+}
+
 echo
 echo "machine: $(nproc) cores, $(uname -m); best of $runs runs, page cache warmed before each run"
-echo "ratio = other tool's time / release-verify's time (above 1.00x: release-verify is faster)"
+echo "ratio = other tool's time / the first row's time (above 1.00x: the first row is faster)"
 echo
 row "data" "tool" "time" "peak RSS" "ratio"
-report "8 x ${big_mib} MiB" "$large"
-report "${small_count} x 1 KiB" "$small"
+if has_section release; then
+  report "8 x ${big_mib} MiB" "$large"
+  report "${small_count} x 1 KiB" "$small"
+fi
+if has_section bundle; then
+  bundle_report
+fi

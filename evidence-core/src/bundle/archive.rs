@@ -7,19 +7,20 @@
 //! 0644 (files) or 0755 (folders); GNU long-name records for paths over 100 bytes; gzip header
 //! without a name and with mtime 0.
 //!
-//! Verification streams the archive once, hashing each entry as it passes, and writes nothing.
+//! Verification streams the archive once, hashing each entry as it passes, and writes nothing;
+//! it reads the single gzip member to its end (CRC checked) and refuses anything after it.
 //! Unpacking runs the same stream, writing entries into a fresh temporary folder beside the
 //! target, and renames it into place only if every check passed; entries are never unpacked
 //! with `tar::Archive::unpack` and never through links (DESIGN 4 rule 6).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
 use serde_json::json;
@@ -286,17 +287,28 @@ fn archive_report(path: &Path) -> Report {
     }))
 }
 
-/// Counts compressed bytes read, to bound the compression ratio.
+/// Counts the compressed bytes the decoder consumes, to bound the compression ratio.
 struct CountingReader<R> {
     inner: R,
     count: Arc<AtomicU64>,
 }
 
-impl<R: Read> Read for CountingReader<R> {
+impl<R: BufRead> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.count.fetch_add(amt as u64, Ordering::Relaxed);
+        self.inner.consume(amt);
     }
 }
 
@@ -421,7 +433,10 @@ fn stream(
         files: Vec::new(),
         folders: HashSet::new(),
     };
-    let stopped = state.run(&mut archive, &mut report).err();
+    let stopped = match state.run(&mut archive, &mut report) {
+        Ok(()) => state.end_of_stream(archive).err(),
+        Err(stop) => Some(stop),
+    };
     let complete = stopped.is_none();
     if let Some(stop) = stopped {
         report.push(stop.into_check());
@@ -444,6 +459,10 @@ fn stream(
             &mut report,
         ),
     };
+    // The report names the bundle like a folder's report does.
+    if let (Some(id), serde_json::Value::Object(subject)) = (&meta.id, &mut report.subject) {
+        subject.insert("id".into(), id.to_string().into());
+    }
     let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts.capture);
     let mut folders: Vec<&String> = state.folders.iter().collect();
     folders.sort();
@@ -499,6 +518,52 @@ impl Stream<'_, '_> {
             self.entry(&mut entry, report)?;
         }
         Ok(())
+    }
+
+    /// After the end-of-archive marker: the rest of the gzip member must decompress to zeros
+    /// only (tar padding), its CRC and length must hold, and nothing may follow it. `tar -xzf`
+    /// decompresses every gzip member and some readers continue past zero blocks, so anything
+    /// there would be a second archive that only other tools see.
+    fn end_of_stream<R: BufRead>(
+        &mut self,
+        archive: tar::Archive<GzDecoder<R>>,
+    ) -> Result<(), Stop> {
+        let stop = |detail: String| Stop {
+            code: BUNDLE_ARCHIVE_INVALID,
+            detail,
+            entry: None,
+        };
+        let mut gz = archive.into_inner();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = match gz.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(stop(format!("corrupt gzip data at the end: {e}"))),
+            };
+            if buf.get(..n).unwrap_or_default().iter().any(|b| *b != 0) {
+                return Err(stop(
+                    "data after the tar end-of-archive marker (other tools may read it as more entries)"
+                        .to_owned(),
+                ));
+            }
+            self.budget.expanded = self.budget.expanded.saturating_add(n as u64);
+            self.budget.take(0).map_err(|d| Stop {
+                code: BUNDLE_ARCHIVE_LIMIT,
+                detail: d,
+                entry: None,
+            })?;
+        }
+        let mut rest = gz.into_inner();
+        match rest.fill_buf() {
+            Ok([]) => Ok(()),
+            Ok(_) => Err(stop(
+                "data after the end of the gzip stream (a second gzip member or trailing bytes that other tools would read)"
+                    .to_owned(),
+            )),
+            Err(e) => Err(stop(format!("cannot read the archive: {e}"))),
+        }
     }
 
     fn entry<R: Read>(

@@ -505,6 +505,12 @@ fn archives_are_deterministic_and_verify_without_unpacking() {
     let v = archive::verify_archive(&a, &opts);
     assert!(v.report.ok(), "{}", v.report.to_text(true));
     assert_eq!(v.bundle.unwrap().id, id);
+    // Both forms' reports name the bundle they verified.
+    assert_eq!(v.report.subject["id"], id.to_string());
+    assert_eq!(v.report.subject["form"], "archive");
+    let folder = verify_dir(&dir, &opts);
+    assert_eq!(folder.report.subject["id"], id.to_string());
+    assert_eq!(folder.report.subject["form"], "directory");
 
     let out = tmp.path().join("unpacked");
     let v = archive::unpack(&a, &out, &opts).unwrap();
@@ -646,4 +652,125 @@ fn bundles_can_be_written_straight_to_an_archive() {
         build::create_archive(&out, &[], &options(&[])),
         Err(BuildError::Exists(_))
     ));
+}
+
+#[test]
+fn hard_linked_metadata_files_are_forbidden_like_payload_files() {
+    // FORMAT 5.1: no file in the bundle may have a second hard link. A hard-linked
+    // manifest.json, SHA256SUMS or manifest.dsse.json can be changed through the other name
+    // after verification, exactly like a payload file.
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    for name in [MANIFEST_FILE, SUMS_FILE, ENVELOPE_FILE] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = signed_bundle(tmp.path(), &signer);
+        fs::hard_link(dir.join(name), tmp.path().join("outside")).unwrap();
+        let v = verify(&dir, Some(&policy));
+        assert_fails_with(&v, BUNDLE_ENTRY_FORBIDDEN);
+        assert!(
+            v.report
+                .with_code(BUNDLE_ENTRY_FORBIDDEN)
+                .any(|c| c.path.as_deref() == Some(name)),
+            "{name}: {}",
+            v.report.to_text(true)
+        );
+        assert_eq!(failing(&v), [BUNDLE_ENTRY_FORBIDDEN.code], "{name}");
+    }
+}
+
+/// The decompressed tar stream of a packed archive, and that stream without its two
+/// end-of-archive blocks.
+fn tar_of(packed: &Path) -> (Vec<u8>, Vec<u8>) {
+    use std::io::Read as _;
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(fs::File::open(packed).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut body = tar.clone();
+    while body.len() >= 512 && body[body.len() - 512..].iter().all(|b| *b == 0) {
+        body.truncate(body.len() - 512);
+    }
+    (tar, body)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn archives_must_end_where_the_verified_stream_ends() {
+    // `tar -xzf` (and Python's tarfile) decompress every gzip member and read on past a
+    // stream that stops without an end-of-archive marker; a verifier that stops at the end of
+    // the first member would vouch for an archive that other tools unpack differently.
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    let dir = signed_bundle(tmp.path(), &signer);
+    let packed = tmp.path().join("good.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let good = fs::read(&packed).unwrap();
+    let (tar, body) = tar_of(&packed);
+
+    // A second gzip member that overwrites a payload file and plants another.
+    let mut evil = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("payload/status.json", &b"{\"status\":\"pwned\"}\n"[..]),
+        ("payload/planted.sh", &b"#!/bin/sh\n"[..]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        evil.append_data(&mut header, name, data).unwrap();
+    }
+    let evil = evil.into_inner().unwrap();
+    let mut two_members = gzip(&body);
+    two_members.extend_from_slice(&gzip(&evil));
+
+    let mut trailing_garbage = good.clone();
+    trailing_garbage.extend_from_slice(b"not gzip");
+    let mut bad_crc = good.clone();
+    let at = bad_crc.len() - 8;
+    bad_crc[at] ^= 0x01;
+    let no_trailer = good[..good.len() - 8].to_vec();
+    let mut after_end_marker = tar.clone();
+    after_end_marker.extend_from_slice(&evil);
+    let after_end_marker = gzip(&after_end_marker);
+
+    let opts = VerifyOptions {
+        trust: Some(&policy),
+        ..VerifyOptions::default()
+    };
+    for (name, bytes) in [
+        ("second gzip member", two_members),
+        ("bytes after the gzip member", trailing_garbage),
+        ("wrong gzip CRC", bad_crc),
+        ("gzip trailer cut off", no_trailer),
+        ("entries after the end-of-archive marker", after_end_marker),
+    ] {
+        let path = tmp.path().join("case.tar.gz");
+        fs::write(&path, &bytes).unwrap();
+        let v = archive::verify_archive(&path, &opts);
+        assert!(
+            v.report
+                .with_code(BUNDLE_ARCHIVE_INVALID)
+                .any(|c| c.status == Status::Fail),
+            "{name}: {}",
+            v.report.to_text(true)
+        );
+        assert!(v.bundle.is_none(), "{name}");
+        let out = tmp.path().join("out");
+        let v = archive::unpack(&path, &out, &opts).unwrap();
+        assert!(!v.report.ok(), "{name}");
+        assert!(!out.exists(), "{name}");
+        fs::remove_file(&path).unwrap();
+    }
+    // The untouched archive still verifies.
+    let v = archive::verify_archive(&packed, &opts);
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
 }

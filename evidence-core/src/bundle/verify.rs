@@ -36,8 +36,20 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
         "form": "directory",
     }));
 
-    // 1. The three metadata files, read once each; everything later uses these bytes.
-    let read = |name: &str, limit: u64| read_small(&root.join(name), limit);
+    // 1. The three metadata files, read once each; everything later uses these bytes. Like
+    //    payload files, each must have a single link (FORMAT 5.1): a second name outside the
+    //    bundle could change it after verification.
+    let mut linked: Vec<(&str, u64)> = Vec::new();
+    let mut read = |name: &'static str, limit: u64| {
+        read_small(&root.join(name), limit).map(|found| {
+            found.map(|(bytes, links)| {
+                if links > 1 {
+                    linked.push((name, links));
+                }
+                bytes
+            })
+        })
+    };
     let manifest_bytes = match read(MANIFEST_FILE, opts.limits.manifest.max_bytes) {
         Ok(Some(b)) => Some(b),
         Ok(None) => {
@@ -67,6 +79,15 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
             None
         }
     };
+    for (name, links) in linked {
+        report.push(payload_check(
+            Check::fail(
+                BUNDLE_ENTRY_FORBIDDEN,
+                format!("file has {links} hard links; its content can change through another name"),
+            ),
+            name,
+        ));
+    }
     let meta = MetadataChecks::run(
         manifest_bytes.as_deref(),
         envelope_bytes.as_deref(),
@@ -227,7 +248,8 @@ fn payload_check(check: Check, path: &str) -> Check {
 }
 
 /// Reads a small metadata file without following a symlink; `None` if it does not exist.
-fn read_small(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+/// Returns the bytes and the file's number of hard links.
+fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, String> {
     let file = match hash::open_no_follow(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -247,7 +269,7 @@ fn read_small(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
     if bytes.len() as u64 > limit {
         return Err(format!("is larger than the limit of {limit} bytes"));
     }
-    Ok(Some(bytes))
+    Ok(Some((bytes, std::os::unix::fs::MetadataExt::nlink(&meta))))
 }
 
 /// Reads a whole regular file (bounded), returning its digest and bytes; the same guarantees
