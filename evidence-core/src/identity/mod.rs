@@ -139,8 +139,10 @@ pub mod codes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IdentityLimits {
-    /// Largest packet, in bytes (also the limit for the stored report).
+    /// Largest packet, in bytes.
     pub max_packet_bytes: u64,
+    /// Largest stored `identity-report.json`, in bytes.
+    pub max_report_bytes: u64,
     /// Depth and value-count limits for parsing packets.
     pub json: JsonLimits,
     /// Limits of the bundle holding the packets.
@@ -149,18 +151,22 @@ pub struct IdentityLimits {
 
 /// Default largest packet: 1 MiB.
 pub const DEFAULT_MAX_PACKET_BYTES: u64 = 1 << 20;
+/// Default largest stored report: 4 MiB.
+pub const DEFAULT_MAX_REPORT_BYTES: u64 = 4 << 20;
 
 impl Default for IdentityLimits {
     fn default() -> Self {
         Self {
             max_packet_bytes: DEFAULT_MAX_PACKET_BYTES,
+            max_report_bytes: DEFAULT_MAX_REPORT_BYTES,
             json: JsonLimits {
                 max_bytes: DEFAULT_MAX_PACKET_BYTES,
                 max_values: 100_000,
                 ..JsonLimits::default()
             },
             bundle: BundleLimits {
-                max_capture_bytes: DEFAULT_MAX_PACKET_BYTES,
+                // Packets are held to their own, lower limit when they are checked.
+                max_capture_bytes: DEFAULT_MAX_REPORT_BYTES,
                 ..BundleLimits::default()
             },
         }

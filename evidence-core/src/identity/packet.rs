@@ -68,6 +68,9 @@ impl Kind {
     }
 }
 
+/// Most flag names a passing privacy check lists.
+const MAX_LISTED_FLAGS: usize = 32;
+
 /// The member a packet carries its signature in (carried, never used).
 const SIGNATURE_MEMBER: &str = "signature";
 
@@ -542,17 +545,20 @@ fn privacy_check(p: &Packet, report: &mut Report) {
         );
     }
     if bad == 0 {
+        // The names are listed up to a bound, so the stored report stays small.
         let names: Vec<String> = flags
             .iter()
+            .take(MAX_LISTED_FLAGS)
             .map(|(p, _)| printable(p).into_owned())
             .collect();
         report.push(
             p.check(
                 Check::pass(
                     IDENTITY_PRIVACY_FLAGS,
-                    format!("{} privacy flag(s), all false", names.len()),
+                    format!("{} privacy flag(s), all false", flags.len()),
                 )
-                .with("flags", names),
+                .with("flags", names)
+                .with("flag_count", flags.len()),
             ),
         );
     }

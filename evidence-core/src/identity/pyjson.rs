@@ -234,7 +234,7 @@ fn shortest_digits(x: f64) -> (String, i64) {
         None => false,
         Some(b'6'..=b'9') => true,
         Some(b'5') if rest.len() > 1 => true,
-        Some(b'5') => head.as_bytes().last().is_some_and(|d| (d - b'0') % 2 == 1),
+        Some(b'5') => head.as_bytes().last().is_some_and(|d| d % 2 == 1), // b'0' is even
         Some(_) => false,
     };
     let (mut digits, mut exp) = (head.to_owned(), exact_exp);

@@ -170,8 +170,10 @@ fn stored_report_check(
             .with_path(REPORT_PATH)
             .in_section(section::IDENTITY)
     };
-    let mut limits = opts.limits.json;
-    limits.max_bytes = opts.limits.max_packet_bytes;
+    let limits = crate::json::JsonLimits {
+        max_bytes: opts.limits.max_report_bytes,
+        ..crate::json::JsonLimits::default()
+    };
     let parsed = crate::json::parse_strict(stored, &limits)
         .map_err(|e| e.to_string())
         .and_then(|v| Report::from_json(v).map_err(|e| e.to_string()));
