@@ -267,3 +267,18 @@ fn fixed_vectors_agree_with_cpython() {
         assert_eq!(&py(input), want, "{input}");
     }
 }
+
+#[test]
+fn underflowing_floats_agree_with_cpython() {
+    let inputs: Vec<String> = ["[1e-400,-1e-400,2.4703282292062328e-324]", "[1.0e+0,10E-1]"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(py(&inputs[0]), "[0.0,-0.0,5e-324]");
+    let Some(expected) = python_dumps(&inputs) else {
+        return;
+    };
+    for (input, want) in inputs.iter().zip(&expected) {
+        assert_eq!(&py(input), want, "{input}");
+    }
+}
