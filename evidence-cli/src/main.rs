@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use evidence_cli::commands::bundle::{self, BundleCommand};
+use evidence_cli::commands::identity::{self, IdentityCommand};
 use evidence_cli::commands::key::{self, KeyCommand};
 use evidence_cli::commands::release_seal::{self, SealArgs};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
@@ -26,6 +27,9 @@ enum Command {
     /// Evidence bundles: create, sign, verify, pack, unpack, inspect.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Deployment identity: seal a claim and heartbeat pair, verify one against pinned keys.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Release integrity: seal a release directory, verify one.
     #[command(subcommand)]
     Release(ReleaseCommand),
@@ -43,6 +47,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Key(command) => key::run(&command),
         Command::Bundle(command) => bundle::run(&command),
+        Command::Identity(command) => identity::run(&command),
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
         Command::Release(ReleaseCommand::Seal(args)) => release_seal::run(&args),
     }

@@ -48,6 +48,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::bundle::codes::ALL,
         crate::provenance::codes::ALL,
         crate::sbom::codes::ALL,
+        crate::identity::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }

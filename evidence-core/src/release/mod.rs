@@ -861,5 +861,4 @@ mod tests {
             Err(ReleaseError::Argument { .. })
         ));
     }
-
 }

@@ -1,0 +1,213 @@
+//! `evidence identity create|verify`: deployment claim and heartbeat packets, sealed into a
+//! bundle signed by the operator key and verified against pinned keys.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use evidence_core::identity::{self, CreateError, CreateOptions, Freshness, IdentityLimits};
+use evidence_core::timestamp::{self, Timestamp};
+
+use crate::commands::bundle::load_keys;
+use crate::exit::{CliError, Outcome};
+use crate::output::{self, OutputArgs, write_stdout};
+use crate::trust::TrustArgs;
+
+/// Identity commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum IdentityCommand {
+    /// Check a claim and heartbeat pair and seal it into a signed identity bundle.
+    Create(CreateArgs),
+    /// Verify an identity bundle against pinned operator keys.
+    Verify(VerifyArgs),
+}
+
+/// `evidence identity create`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Checks the pair first: schema strings, the engine's self-hashes (claim_hash, heartbeat_hash),
+the heartbeat's deployment_claim_hash naming this claim, the same deployment id, the heartbeat
+not older than the claim, privacy flags false and no secret-looking values. A pair that fails
+is refused: the report says why and nothing is written.
+
+The bundle (kind identity) holds the two packets' exact bytes and the report of the checks;
+its signed manifest subject records deployment_id, claim_hash, heartbeat_hash, claim_time,
+heartbeat_time, mode and the verdict. --out ending in .tar.gz writes the archive form.
+--created-at (or SOURCE_DATE_EPOCH) makes the bundle reproducible.
+
+Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool could not run
+(missing file, bad key, --out exists).
+
+Examples:
+  evidence identity create --claim claim.json --heartbeat heartbeat.json \\
+      --key keys/operator.key --out evidence/identity-2026-11-22
+  evidence identity create --claim claim.json --heartbeat heartbeat.json \\
+      --key keys/operator.key --out identity.tar.gz --json")]
+pub struct CreateArgs {
+    /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
+    #[arg(long, value_name = "FILE")]
+    pub claim: PathBuf,
+    /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
+    #[arg(long, value_name = "FILE")]
+    pub heartbeat: PathBuf,
+    /// The operator's private key (PKCS#8 PEM); repeatable for several signers.
+    #[arg(long = "key", value_name = "KEYFILE", required = true)]
+    pub keys: Vec<PathBuf>,
+    /// The bundle folder (or .tar.gz) to create; must not exist.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
+    #[arg(long, value_name = "RFC3339")]
+    pub created_at: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `evidence identity verify`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Verifies the bundle (every file's digest, nothing extra, SHA256SUMS) and requires a signature
+by the pinned keys: an unsigned bundle, or one signed only by other keys, fails; a key carried
+by the evidence never counts. Then re-runs every packet check on the verified bytes, never
+trusting the stored report, and checks that the stored report and the signed manifest subject
+agree with what was recomputed. With --max-age the heartbeat must be at most that old now
+(or at --now). Times inside packets are their claims; the report says so.
+
+The report has sections bundle and identity; --json prints it as evidence.report/v1.
+
+Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run (missing bundle,
+no or bad --trusted-key, bad --max-age).
+
+Examples:
+  evidence identity verify evidence/identity-2026-11-22 --trusted-key keys/operator.pub
+  evidence identity verify identity.tar.gz --trusted-key keys/operator.pub --max-age 15m --json
+  evidence identity verify pack --keyring ops.keyring.json --max-age 1h --now 2026-11-22T10:00:00Z")]
+pub struct VerifyArgs {
+    /// The identity bundle folder or .tar.gz archive.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The oldest acceptable heartbeat: 90s, 15m, 24h, 7d, 1h30m.
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+    /// Judge the heartbeat's age at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339", requires = "max_age")]
+    pub now: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Runs an identity command.
+pub fn run(command: &IdentityCommand) -> Result<Outcome, CliError> {
+    match command {
+        IdentityCommand::Create(args) => create(args),
+        IdentityCommand::Verify(args) => verify(args),
+    }
+}
+
+/// Reads a packet the caller named, up to one byte past the limit (the library reports an
+/// oversized packet as a failing check).
+fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
+    let hint = || format!("pass the {what} packet the engine wrote");
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())).hint(hint()))?;
+    let limit = IdentityLimits::default().max_packet_bytes;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())).hint(hint()))?;
+    Ok(bytes)
+}
+
+fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
+    let claim = read_packet(&args.claim, "claim")?;
+    let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
+    let keys = load_keys(&args.keys)?;
+    let created_at = args
+        .created_at
+        .as_deref()
+        .map(Timestamp::parse_rfc3339)
+        .transpose()
+        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))?;
+    let mut opts = CreateOptions::new(keys.iter().collect());
+    opts.created_at = created_at;
+    opts.archive = args
+        .out
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".tar.gz"));
+    opts.tool = evidence_core::bundle::ToolInfo {
+        name: "evidence".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    match identity::create(&args.out, &claim, &heartbeat, &opts) {
+        Ok(created) => {
+            let mut report = created.report;
+            if let serde_json::Value::Object(m) = &mut report.subject {
+                m.insert("bundle".into(), args.out.display().to_string().into());
+                m.insert("id".into(), created.id.to_string().into());
+            }
+            if !args.output.json && !args.output.quiet {
+                write_stdout(&format!(
+                    "{}\nsealed identity bundle at {} (deployment {}, signed by {} key(s))\n",
+                    created.id,
+                    args.out.display(),
+                    created.facts.deployment_id.as_deref().unwrap_or("?"),
+                    keys.len()
+                ))?;
+            }
+            output::emit(report, "evidence", &args.output)
+        }
+        Err(CreateError::Refused(report)) => {
+            if !args.output.json && !args.output.quiet {
+                write_stdout(
+                    "refused: the claim and heartbeat fail the identity checks; nothing was written\n",
+                )?;
+            }
+            output::emit(*report, "evidence", &args.output)
+        }
+        Err(CreateError::Build(e)) => {
+            let hint = match &e {
+                evidence_core::bundle::build::BuildError::Exists(_) => {
+                    "choose a new --out; bundles are never overwritten"
+                }
+                _ => "nothing was written; fix the problem and run again",
+            };
+            Err(CliError::from(e).hint(hint))
+        }
+        Err(e) => Err(CliError::from(e).hint("pass --key with the operator's private key")),
+    }
+}
+
+fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
+    if std::fs::symlink_metadata(&args.bundle).is_err() {
+        return Err(
+            CliError::new(format!("{}: no such bundle", args.bundle.display()))
+                .hint("pass an identity bundle folder or .tar.gz"),
+        );
+    }
+    let policy = args.trust.policy()?.ok_or_else(|| {
+        CliError::new("identity verify needs the operator's public key")
+            .hint("pass --trusted-key operator.pub (or --keyring); a key inside the bundle is never trusted")
+    })?;
+    let freshness = match &args.max_age {
+        None => None,
+        Some(text) => {
+            let max_age_seconds = timestamp::parse_duration(text)
+                .map_err(|e| CliError::from(e).hint("use a duration such as 15m, 24h or 7d"))?;
+            let now = match &args.now {
+                Some(t) => Timestamp::parse_rfc3339(t).map_err(|e| {
+                    CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z")
+                })?,
+                None => Timestamp::now(),
+            };
+            Some(Freshness {
+                max_age_seconds,
+                now,
+            })
+        }
+    };
+    let mut opts = identity::VerifyOptions::new(&policy);
+    opts.freshness = freshness;
+    let verification = identity::verify(&args.bundle, &opts);
+    output::emit(verification.report, "evidence", &args.output)
+}
