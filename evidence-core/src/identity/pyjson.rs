@@ -207,71 +207,6 @@ fn write_number(n: &Number, out: &mut String) {
     }
 }
 
-/// The shortest decimal digits that read back as `x` (positive, finite), and the decimal
-/// exponent of the first digit: `x ≈ d.ddd × 10^exp`.
-///
-/// When two strings of that shortest length both read back as `x`, CPython (David Gay's
-/// `dtoa`, mode 0) writes the one closer to the exact value of `x`, and on an exact tie the one
-/// with an even last digit; Rust's shortest formatting may pick the other
-/// (`1000000000000000.25` is `...000.2` in Python, `...000.3` in Rust). So the length comes
-/// from Rust's shortest form, and the digits from rounding the exact expansion of `x` to that
-/// length, half to even, kept only if they read back as `x`.
-fn shortest_digits(x: f64) -> (String, i64) {
-    let split = |text: &str| -> (String, i64) {
-        let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
-        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-        (digits, exp.parse().unwrap_or(0))
-    };
-    let (short, short_exp) = split(&format!("{x:e}"));
-    // Every finite double has an exact decimal expansion of at most 767 significant digits.
-    let (exact, exact_exp) = split(&format!("{x:.800e}"));
-    let exact = exact.trim_end_matches('0');
-    let n = short.len();
-    let Some((head, rest)) = exact.split_at_checked(n) else {
-        return (short, short_exp);
-    };
-    let round_up = match rest.as_bytes().first() {
-        None => false,
-        Some(b'6'..=b'9') => true,
-        Some(b'5') if rest.len() > 1 => true,
-        Some(b'5') => head.as_bytes().last().is_some_and(|d| d % 2 == 1), // b'0' is even
-        Some(_) => false,
-    };
-    let (mut digits, mut exp) = (head.to_owned(), exact_exp);
-    if round_up {
-        match increment(&digits) {
-            Some(d) => digits = d,
-            None => {
-                digits = format!("1{}", "0".repeat(n));
-                exp += 1;
-            }
-        }
-    }
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
-    let (first, more) = digits.split_at(1);
-    let reads_back = format!("{first}.{more}0e{exp}").parse::<f64>() == Ok(x);
-    if reads_back {
-        (digits.to_owned(), exp)
-    } else {
-        (short, short_exp)
-    }
-}
-
-/// Adds one to a decimal digit string; `None` when it is all nines.
-fn increment(digits: &str) -> Option<String> {
-    let mut bytes = digits.as_bytes().to_vec();
-    for b in bytes.iter_mut().rev() {
-        if *b == b'9' {
-            *b = b'0';
-        } else {
-            *b += 1;
-            return String::from_utf8(bytes).ok();
-        }
-    }
-    None
-}
-
 /// CPython's `float.__repr__` (`PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0)`).
 fn write_float(x: f64, out: &mut String) {
     if !x.is_finite() {
@@ -292,7 +227,7 @@ fn write_float(x: f64, out: &mut String) {
         out.push_str("0.0");
         return;
     }
-    let (digits, exp) = shortest_digits(x.abs());
+    let (digits, exp) = crate::canonical::shortest_digits(x.abs());
     // x = d.ddd × 10^exp; Python switches to exponent form when exp < -4 or exp >= 16.
     if !(-4..16).contains(&exp) {
         let (first, rest) = digits.split_at(1.min(digits.len()));
