@@ -19,6 +19,7 @@ pub mod canonical;
 pub mod digest;
 pub mod dsse;
 pub mod hash;
+pub mod journal;
 pub mod json;
 pub mod keys;
 pub mod path;

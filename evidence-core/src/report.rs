@@ -47,6 +47,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::release::codes::ALL,
         crate::bundle::codes::ALL,
         crate::provenance::codes::ALL,
+        crate::journal::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }
