@@ -1,6 +1,7 @@
 //! One module per subcommand: parse arguments, call one library function, render the report.
 
 pub mod bundle;
+pub mod journal;
 pub mod key;
 pub mod release_seal;
 pub mod release_verify;

@@ -104,15 +104,28 @@ pub(crate) fn judge<'a>(
                     && e.classify() == serde_json::error::Category::Eof =>
                 {
                     LineFault::Truncated(format!(
-                        "the last line has no newline and its JSON is incomplete ({e})"
+                        "the last line has no newline and its JSON is incomplete ({})",
+                        message(&e)
                     ))
                 }
                 None => LineFault::NotJson {
-                    message: e.to_string(),
+                    message: message(&e),
                     column,
                 },
             })
         }
+    }
+}
+
+/// serde's message without its "at line 1 column N" (the report gives line and column).
+fn message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let text = text.strip_suffix(&suffix).unwrap_or(&text);
+    if e.column() > 0 {
+        format!("{text} at byte {}", e.column())
+    } else {
+        text.to_owned()
     }
 }
 
