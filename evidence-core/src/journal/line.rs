@@ -151,19 +151,22 @@ impl State<'_> {
     }
 }
 
-/// Member names seen in one object: a short list searched linearly, a set once it is long.
+/// Member names seen in one object: held inline (no allocation) for the usual few members,
+/// in a set once there are more.
 struct Names<'de> {
-    list: Vec<Cow<'de, str>>,
+    inline: [Option<Cow<'de, str>>; INLINE_NAMES],
+    len: usize,
     set: Option<HashSet<Cow<'de, str>>>,
 }
 
-/// Objects with more members than this switch from a list to a set.
-const LINEAR_NAMES: usize = 16;
+/// Objects with more members than this move their names to a set.
+const INLINE_NAMES: usize = 16;
 
 impl<'de> Names<'de> {
     fn new() -> Self {
         Self {
-            list: Vec::new(),
+            inline: [const { None }; INLINE_NAMES],
+            len: 0,
             set: None,
         }
     }
@@ -177,12 +180,21 @@ impl<'de> Names<'de> {
             set.insert(name);
             return Ok(());
         }
-        if self.list.contains(&name) {
+        let seen = self.inline.get(..self.len).unwrap_or_default();
+        if seen.iter().flatten().any(|n| *n == name) {
             return Err(name);
         }
-        self.list.push(name);
-        if self.list.len() > LINEAR_NAMES {
-            self.set = Some(self.list.drain(..).collect());
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(name);
+                self.len += 1;
+            }
+            None => {
+                let mut set: HashSet<Cow<'de, str>> =
+                    self.inline.iter_mut().filter_map(Option::take).collect();
+                set.insert(name);
+                self.set = Some(set);
+            }
         }
         Ok(())
     }
