@@ -39,7 +39,8 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 /// Default deepest nesting of arrays and objects in a line (the line's object is depth 1).
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Default most distinct unique-key values tracked in one run, over all unique keys: the
-/// most a hash table of 2^23 slots holds (7/8 of them), about 200 MiB.
+/// most a hash table of 2^23 slots of 25 bytes holds (7/8 of them), 200 MiB (300 MiB while
+/// the table doubles into that size).
 pub const DEFAULT_MAX_UNIQUE_VALUES: usize = 7_340_032;
 /// Most distinct type names counted; lines of further types are counted together.
 pub const MAX_TYPES: usize = 1024;
