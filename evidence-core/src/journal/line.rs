@@ -447,6 +447,16 @@ struct Build<'s, 'o> {
     depth: usize,
 }
 
+impl Build<'_, '_> {
+    fn enter<E: de::Error>(self) -> Result<Self, E> {
+        let depth = self.depth + 1;
+        if depth > self.state.wanted.max_depth {
+            return Err(self.state.fail(Fault::TooDeep));
+        }
+        Ok(Self { depth, ..self })
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for Build<'_, '_> {
     type Value = Value;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -483,15 +493,7 @@ impl<'de> Visitor<'de> for Build<'_, '_> {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let inner = Skim {
-            state: self.state,
-            depth: self.depth,
-        }
-        .enter()?;
-        let inner = Build {
-            state: self.state,
-            depth: inner.depth,
-        };
+        let inner = self.enter()?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
@@ -499,15 +501,7 @@ impl<'de> Visitor<'de> for Build<'_, '_> {
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let inner = Skim {
-            state: self.state,
-            depth: self.depth,
-        }
-        .enter()?;
-        let inner = Build {
-            state: self.state,
-            depth: inner.depth,
-        };
+        let inner = self.enter()?;
         let mut map = Map::new();
         while let Some(name) = access.next_key_seed(NameSeed)? {
             if map.contains_key(name.as_ref()) {

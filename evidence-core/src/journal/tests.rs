@@ -319,6 +319,26 @@ fn unique_keys_are_tracked_separately() {
 }
 
 #[test]
+fn the_type_member_can_also_be_a_unique_key() {
+    let opts = JournalOptions {
+        unique_keys: vec!["kind".into()],
+        type_key: "kind".into(),
+        ..JournalOptions::default()
+    };
+    let r = verify_with(b"{\"kind\":\"a\"}\n{\"kind\":\"b\"}\n", &opts);
+    assert!(r.ok(), "{}", r.to_text(true));
+    assert_eq!(
+        summary(&r).data["types"],
+        serde_json::json!({"a": 1, "b": 1})
+    );
+    let r = verify_with(b"{\"kind\":\"a\"}\n{\"kind\":\"a\"}\n", &opts);
+    assert_eq!(
+        first_bad(&r),
+        ("journal-unique-key-duplicate".into(), 2, 13)
+    );
+}
+
+#[test]
 fn a_unique_key_no_line_has_fails() {
     let r = verify_with(GOOD, &unique(&["idempotency_kye"]));
     assert!(!r.ok());
