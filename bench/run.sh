@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Throughput and memory benchmark for release and bundle verification. Builds its own data
-# under bench/work (or $BENCH_DIR), then prints, side by side in one run, release-verify
-# against `sha256sum -c` and against two parallel `openssl dgst -sha256` processes, and
-# `evidence bundle verify` on a folder and on its .tar.gz against `sha256sum -c` inside the
-# bundle, with peak RSS.
+# Throughput and memory benchmark. Builds its own data under bench/work (or $BENCH_DIR), then
+# prints, side by side in one run: release-verify against `sha256sum -c` and against two
+# parallel `openssl dgst -sha256` processes; `evidence bundle verify` on a folder and on its
+# .tar.gz against `sha256sum -c` inside the bundle; `evidence journal` on a large JSONL file
+# against `sha256sum` and `wc -l`; each with peak RSS.
 #
-#   bash bench/run.sh            # 2 GiB in 8 files, 100,000 files of 1 KiB, a 1 GiB bundle
-#   BENCH_SMALL=1 bash bench/run.sh   # 256 MiB, 10,000 files, a 128 MiB bundle (quick look)
-#   BENCH_SECTIONS=bundle bash bench/run.sh   # only the bundle section ("release bundle")
+#   bash bench/run.sh            # 2 GiB in 8 files, 100,000 files of 1 KiB, a 1 GiB bundle,
+#                                # a 1 GiB journal
+#   BENCH_SMALL=1 bash bench/run.sh   # 256 MiB, 10,000 files, 128 MiB bundle, 64 MiB journal
+#   BENCH_SECTIONS="bundle journal" bash bench/run.sh   # some sections of: release bundle journal
 #
 # Every figure is the best of $BENCH_RUNS runs (default 3) with a warm page cache, so it
 # measures hashing and file system overhead, not the disk.
@@ -16,14 +17,15 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${BENCH_DIR:-$root/bench/work}
 runs=${BENCH_RUNS:-3}
-sections=${BENCH_SECTIONS:-release bundle}
-if [[ -n "${BENCH_SMALL:-}" ]]; then big_mib=32; small_count=10000; bundle_mib=16
-else big_mib=256; small_count=100000; bundle_mib=128; fi
+sections=${BENCH_SECTIONS:-release bundle journal}
+if [[ -n "${BENCH_SMALL:-}" ]]; then big_mib=32; small_count=10000; bundle_mib=16; journal_mib=64
+else big_mib=256; small_count=100000; bundle_mib=128; journal_mib=1024; fi
 
-# GNU time gives the peak RSS; install it where we can (Debian/Ubuntu, as root).
-if [[ ! -x /usr/bin/time ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-  echo "installing GNU time..." >&2
-  apt-get install -y -qq time >/dev/null
+# GNU time (peak RSS) is the Debian package `time`; install it when missing.
+if [[ ! -x /usr/bin/time ]]; then
+  echo "installing GNU time (Debian package time)..." >&2
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq time >/dev/null
 fi
 for tool in sha256sum openssl python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 2; }
@@ -33,6 +35,8 @@ echo "building release-verify and evidence (release profile)..." >&2
 cargo build --release --locked -q -p release-verify -p evidence-cli
 rv="$root/target/release/release-verify"
 ev="$root/target/release/evidence"
+
+row() { printf '%-22s %-34s %9s %11s %9s\n' "$@"; }
 
 large="$work/large-8x${big_mib}MiB"
 small="$work/small-${small_count}x1KiB"
@@ -96,7 +100,6 @@ openssl_pair() {
 }
 export -f openssl_pair
 
-row() { printf '%-22s %-34s %9s %11s %9s\n' "$@"; }
 
 report() {
   local label=$1 dir=$2
@@ -158,4 +161,90 @@ if has_section release; then
 fi
 if has_section bundle; then
   bundle_report
+fi
+
+# ---- journals: `evidence journal` on one large JSONL file ----
+if has_section journal; then
+mkdir -p "$work"
+journal="$work/journal-${journal_mib}MiB.jsonl"
+if [[ ! -f "$journal" ]]; then
+  echo "creating $journal ..." >&2
+  python3 - "$journal.tmp" "$journal_mib" <<'PY'
+import json, random, sys
+path, mib = sys.argv[1], int(sys.argv[2])
+target = mib << 20
+rng = random.Random(42)
+kinds = ["deploy", "heartbeat", "claim", "note", "rollback", "incident"]
+words = "rollout canary api edge cache token refused drained pod node region \u00e9tape \"quoted\"".split()
+written, seq, chunk = 0, 0, []
+with open(path, "w", encoding="utf-8", newline="\n") as f:
+    while written < target:
+        seq += 1
+        kind = kinds[seq % len(kinds)]
+        event = {
+            "type": kind, "seq": seq, "ts": f"2026-11-22T09:{seq // 60 % 60:02d}:{seq % 60:02d}Z",
+            "idempotency_key": f"{kind[:2]}-{seq:010d}-{rng.getrandbits(32):08x}",
+            "deployment_id": f"dep-{seq // 5000:05d}", "trace_id": f"{rng.getrandbits(128):032x}",
+            "ok": seq % 17 != 0, "latency_ms": round(rng.random() * 250, 3),
+            "message": " ".join(rng.choice(words) for _ in range(rng.randint(3, 12))),
+            "labels": {"region": rng.choice(["eu-west-1", "us-east-2"]), "tier": rng.randint(1, 3)},
+        }
+        if seq % 3 == 0:
+            event["steps"] = [{"name": rng.choice(words), "ms": rng.randint(1, 900)} for _ in range(3)]
+        line = json.dumps(event, separators=(",", ":")) + "\n"
+        chunk.append(line)
+        written += len(line.encode())
+        if len(chunk) >= 10000:
+            f.write("".join(chunk)); chunk = []
+    f.write("".join(chunk))
+PY
+  mv "$journal.tmp" "$journal"
+fi
+jbytes=$(stat -c %s "$journal")
+jlines=$(wc -l < "$journal")
+
+# timed_v CMD...: runs CMD $runs times under `/usr/bin/time -v` with the journal in the page
+# cache; prints "seconds peak_rss_kib" of the fastest run.
+timed_v() {
+  local best_t="" best_m=""
+  for _ in $(seq "$runs"); do
+    cat "$journal" >/dev/null
+    local tf; tf=$(mktemp)
+    /usr/bin/time -v -o "$tf" "$@" >/dev/null 2>&1 || true
+    local wall rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$tf")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+    rm -f "$tf"
+    if [[ -z "$best_t" ]] || awk "BEGIN{exit !($wall < $best_t)}"; then best_t=$wall; best_m=$rss; fi
+  done
+  echo "$best_t $best_m"
+}
+
+jrow() {
+  local label=$1; shift
+  local t m
+  read -r t m < <(timed_v "$@")
+  local rate
+  rate=$(awk "BEGIN{printf \"%.0f MB/s\", $jbytes / 1e6 / ($t > 0 ? $t : 0.001)}")
+  row "" "$label" "${t}s" "$((m / 1024)) MiB" "$rate"
+}
+
+seal_dir=$(mktemp -d)
+trap 'rm -rf "$seal_dir"' EXIT
+"$ev" key generate --out "$seal_dir/bench" >/dev/null
+seal_once() { rm -rf "$seal_dir/s"; "$ev" journal seal "$journal" --key "$seal_dir/bench.key" --out "$seal_dir/s" --quiet; }
+export -f seal_once
+export ev journal seal_dir
+
+echo
+echo "journal: $journal_mib MiB, $jlines lines; best of $runs runs under /usr/bin/time -v, page cache warm"
+row "data" "tool" "time" "peak RSS" "throughput"
+row "${journal_mib} MiB JSONL" "" "" "" ""
+jrow "wc -l" wc -l "$journal"
+jrow "sha256sum" sha256sum "$journal"
+jrow "evidence journal verify" "$ev" journal verify "$journal" --quiet
+jrow "  --unique-key idempotency_key" "$ev" journal verify "$journal" --quiet --unique-key idempotency_key
+jrow "evidence journal seal" bash -c seal_once
+seal_once
+jrow "evidence journal check-append" "$ev" journal check-append "$seal_dir/s" "$journal" --trusted-key "$seal_dir/bench.pub" --quiet
 fi

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use evidence_cli::commands::bundle::{self, BundleCommand};
 use evidence_cli::commands::identity::{self, IdentityCommand};
+use evidence_cli::commands::journal::{self, JournalCommand};
 use evidence_cli::commands::key::{self, KeyCommand};
 use evidence_cli::commands::release_seal::{self, SealArgs};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
@@ -33,6 +34,9 @@ enum Command {
     /// Release integrity: seal a release directory, verify one.
     #[command(subcommand)]
     Release(ReleaseCommand),
+    /// JSONL journals: verify line by line, seal with a hash chain, check that only appends followed.
+    #[command(subcommand)]
+    Journal(JournalCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +54,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Identity(command) => identity::run(&command),
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
         Command::Release(ReleaseCommand::Seal(args)) => release_seal::run(&args),
+        Command::Journal(command) => journal::run(&command),
     }
 }
 

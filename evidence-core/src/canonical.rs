@@ -27,8 +27,28 @@ pub enum CanonicalError {
 /// The canonical bytes of a JSON value.
 pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     let mut out = Vec::new();
-    write_value(value, &mut out)?;
+    write_value(value, &mut out, Integers::Refuse)?;
     Ok(out)
+}
+
+/// The form in which two JSON values are compared for equality (journal unique keys): the
+/// RFC 8785 canonical form, except that an integer no IEEE double holds exactly (magnitude
+/// above 2^53, which RFC 8785 cannot write) is written as its exact decimal digits instead of
+/// being refused. Never used for anything that is signed. Fails only for a number that is not
+/// finite, which the strict readers never produce.
+pub fn to_comparison_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
+    let mut out = Vec::new();
+    write_value(value, &mut out, Integers::Exact)?;
+    Ok(out)
+}
+
+/// What to do with an integer that no double holds exactly.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Integers {
+    /// Refuse it (RFC 8785).
+    Refuse,
+    /// Write its exact decimal digits (comparison form).
+    Exact,
 }
 
 /// The canonical bytes of any serialisable value.
@@ -50,12 +70,12 @@ pub fn is_canonical(bytes: &[u8]) -> bool {
         .is_some_and(|c| c == bytes)
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+fn write_value(value: &Value, out: &mut Vec<u8>, ints: Integers) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(n, out)?,
+        Value::Number(n) => write_number(n, out, ints)?,
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push(b'[');
@@ -63,7 +83,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(item, out)?;
+                write_value(item, out, ints)?;
             }
             out.push(b']');
         }
@@ -78,7 +98,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
                 }
                 write_string(key, out);
                 out.push(b':');
-                write_value(item, out)?;
+                write_value(item, out, ints)?;
             }
             out.push(b'}');
         }
@@ -113,16 +133,24 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// Largest integer every smaller one of which a double holds exactly: 2^53.
 const MAX_SAFE: u64 = 1 << 53;
 
-fn write_number(n: &Number, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+fn write_number(n: &Number, out: &mut Vec<u8>, ints: Integers) -> Result<(), CanonicalError> {
     if let Some(u) = n.as_u64() {
         // Integers above 2^53 are canonical only if the double holding them is exact.
         if u > MAX_SAFE && (u as f64) as u128 != u128::from(u) {
+            if ints == Integers::Exact {
+                out.extend_from_slice(u.to_string().as_bytes());
+                return Ok(());
+            }
             return Err(CanonicalError::Number(u.to_string()));
         }
         return write_f64(u as f64, out, n);
     }
     if let Some(i) = n.as_i64() {
         if i.unsigned_abs() > MAX_SAFE && (i as f64) as i128 != i128::from(i) {
+            if ints == Integers::Exact {
+                out.extend_from_slice(i.to_string().as_bytes());
+                return Ok(());
+            }
             return Err(CanonicalError::Number(i.to_string()));
         }
         return write_f64(i as f64, out, n);
@@ -327,6 +355,23 @@ mod tests {
             assert!(at >= last, "{k} out of order in {text}");
             last = at;
         }
+    }
+
+    #[test]
+    fn comparison_form_writes_inexact_integers_exactly() {
+        let cmp = |text: &str| {
+            String::from_utf8(
+                to_comparison_vec(&serde_json::from_str::<Value>(text).unwrap()).unwrap(),
+            )
+            .unwrap()
+        };
+        // Where RFC 8785 has a form, the comparison form is that form.
+        assert_eq!(cmp(r#"{"b":1.0,"a":"\u0061"}"#), r#"{"a":"a","b":1}"#);
+        assert_eq!(cmp("1152921504606846976"), cmp("1.152921504606846976e18"));
+        // Beyond it, exact digits: neighbours a double cannot tell apart stay distinct.
+        assert_eq!(cmp("9007199254740993"), "9007199254740993");
+        assert_eq!(cmp("-9007199254740993"), "-9007199254740993");
+        assert_ne!(cmp("9007199254740993"), cmp("9007199254740992"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod digest;
 pub mod dsse;
 pub mod hash;
 pub mod identity;
+pub mod journal;
 pub mod json;
 pub mod keys;
 pub mod path;

@@ -49,6 +49,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::provenance::codes::ALL,
         crate::sbom::codes::ALL,
         crate::identity::codes::ALL,
+        crate::journal::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }

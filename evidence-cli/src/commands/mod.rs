@@ -2,6 +2,7 @@
 
 pub mod bundle;
 pub mod identity;
+pub mod journal;
 pub mod key;
 pub mod release_seal;
 pub mod release_verify;

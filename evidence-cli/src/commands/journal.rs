@@ -1,0 +1,223 @@
+//! `evidence journal verify|seal|check-append`: JSONL journals.
+
+use std::path::{Path, PathBuf};
+
+use evidence_core::bundle::BundleLimits;
+use evidence_core::journal::seal::{self, AppendOptions, SealError, SealOptions};
+use evidence_core::journal::{self, DEFAULT_TYPE_KEY, JournalOptions};
+use evidence_core::timestamp::Timestamp;
+
+use crate::commands::bundle::load_keys;
+use crate::exit::{CliError, Outcome};
+use crate::output::{self, OutputArgs};
+use crate::trust::TrustArgs;
+
+/// Journal commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum JournalCommand {
+    /// Check that every line is a JSON object; report the first bad line.
+    Verify(VerifyArgs),
+    /// Verify a journal and write a signed seal of its content (a journal-seal bundle).
+    Seal(SealArgs),
+    /// Check that a journal begins with exactly the content its seal recorded.
+    CheckAppend(CheckAppendArgs),
+}
+
+/// How lines are judged (shared by the three commands).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LineArgs {
+    /// A top-level member whose value must not repeat across lines, such as
+    /// idempotency_key or id (repeatable; values compare in canonical JSON form).
+    #[arg(long = "unique-key", value_name = "K")]
+    pub unique_keys: Vec<String>,
+    /// The top-level member whose string value is a line's type, for the counts.
+    #[arg(long, value_name = "K", default_value = DEFAULT_TYPE_KEY)]
+    pub type_key: String,
+}
+
+impl LineArgs {
+    fn options(&self) -> Result<JournalOptions, CliError> {
+        let opts = JournalOptions {
+            unique_keys: self.unique_keys.clone(),
+            type_key: self.type_key.clone(),
+            ..JournalOptions::default()
+        };
+        opts.check().map_err(|e| {
+            CliError::from(e)
+                .hint("name each member once, with a non-empty name of at most 256 bytes")
+        })?;
+        Ok(opts)
+    }
+}
+
+/// `evidence journal verify`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Reads FILE once, in memory that does not grow with it. Every line must be UTF-8, at most
+16 MiB long, and one JSON object without duplicate member names; with --unique-key, no value
+of that member may repeat. The first bad line is reported with its line number, byte offset
+and reason; later bad lines are counted. A last line without a newline is reported as
+truncated when its JSON is incomplete. Lines are counted per type (the --type-key member).
+FILE may be a pipe: evidence journal verify <(zcat events.jsonl.gz).
+
+Exit status: 0 every line is good, 1 a line is bad or the journal is empty,
+2 the tool could not run.
+
+Examples:
+  evidence journal verify events.jsonl
+  evidence journal verify events.jsonl --unique-key idempotency_key --json
+  evidence journal verify audit.jsonl --type-key event --unique-key id")]
+pub struct VerifyArgs {
+    /// The journal (JSON Lines).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `evidence journal seal`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Verifies FILE as `journal verify` does and, in the same read, computes a SHA-256 chain over
+its lines with up to 4096 evenly spaced checkpoints (docs/FORMAT.md section 11). Writes them
+as payload/seal.json in an evidence bundle of kind journal-seal, signed with --key, whose
+subject records the journal's name, lines, bytes and chain head. --out ending in .tar.gz
+writes the archive form, anything else a folder; it must not exist. Nothing is written when
+the journal does not verify or its last line has no newline. The written seal is verified
+before the report is printed.
+
+Exit status: 0 sealed, 1 the journal did not verify (nothing written), 2 the tool could not run.
+
+Examples:
+  evidence journal seal events.jsonl --key keys/operator.key --out seals/events-2026-11-22
+  evidence journal seal events.jsonl --key keys/operator.key --unique-key idempotency_key \\
+      --out seals/events.seal.tar.gz")]
+pub struct SealArgs {
+    /// The journal to seal.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The signing key (PKCS#8 PEM; repeatable for several signers).
+    #[arg(long = "key", value_name = "KEYFILE", required = true)]
+    pub keys: Vec<PathBuf>,
+    /// The seal bundle to create: a folder, or an archive when it ends in .tar.gz.
+    #[arg(long, value_name = "SEAL")]
+    pub out: PathBuf,
+    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
+    #[arg(long, value_name = "RFC3339")]
+    pub created_at: Option<String>,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `evidence journal check-append`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Verifies the SEAL bundle (folder or .tar.gz) with the trusted keys, then reads FILE once: it
+must begin with exactly the sealed content, the chain and byte offset matching at every
+checkpoint and at the sealed line count. Reports what was appended (lines, bytes, whether the
+appended lines verify), or the interval of lines in which the first changed line lies when
+history was rewritten (changed, deleted, inserted or reordered lines), or that sealed lines
+are missing. Every line is also verified as `journal verify` does.
+
+Exit status: 0 only appended (or unchanged), 1 a check failed (untrusted or tampered seal,
+rewritten or truncated history, a bad line), 2 the tool could not run.
+
+Examples:
+  evidence journal check-append seals/events-2026-11-22 events.jsonl \\
+      --trusted-key keys/operator.pub
+  evidence journal check-append events.seal.tar.gz events.jsonl --keyring ops.keyring.json --json")]
+pub struct CheckAppendArgs {
+    /// The seal bundle (folder or .tar.gz).
+    #[arg(value_name = "SEAL")]
+    pub seal: PathBuf,
+    /// The journal now.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub lines: LineArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn must_exist(path: &Path, what: &str) -> Result<(), CliError> {
+    if std::fs::metadata(path).is_err() {
+        return Err(CliError::new(format!("{}: no such {what}", path.display()))
+            .hint(format!("pass an existing {what}")));
+    }
+    Ok(())
+}
+
+/// Runs a journal command.
+pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
+    match command {
+        JournalCommand::Verify(args) => {
+            must_exist(&args.file, "journal")?;
+            let opts = args.lines.options()?;
+            let verification = journal::verify_path(&args.file, &opts);
+            output::emit(verification.report, "evidence", &args.output)
+        }
+        JournalCommand::Seal(args) => seal(args),
+        JournalCommand::CheckAppend(args) => {
+            must_exist(&args.seal, "seal")?;
+            must_exist(&args.file, "journal")?;
+            let opts = args.lines.options()?;
+            let trust = args.trust.policy()?.ok_or_else(|| {
+                CliError::new("check-append needs the key the seal was signed with")
+                    .hint("pass --trusted-key PUBFILE or --keyring FILE; a seal is never trusted by itself")
+            })?;
+            let report = seal::check_append(
+                &args.seal,
+                &args.file,
+                &AppendOptions {
+                    trust: &trust,
+                    journal: &opts,
+                    bundle: BundleLimits::default(),
+                },
+            );
+            output::emit(report, "evidence", &args.output)
+        }
+    }
+}
+
+fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
+    must_exist(&args.file, "journal")?;
+    let keys = load_keys(&args.keys)?;
+    let mut opts = SealOptions::new(keys.iter().collect());
+    opts.journal = args.lines.options()?;
+    opts.created_at = args
+        .created_at
+        .as_deref()
+        .map(Timestamp::parse_rfc3339)
+        .transpose()
+        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))?;
+    opts.tool.name = "evidence".to_owned();
+    opts.tool.version = env!("CARGO_PKG_VERSION").to_owned();
+    let outcome = seal::seal(&args.file, &args.out, &opts).map_err(|e| {
+        let hint = match e {
+            SealError::Exists(_) => "choose a new --out; seals are never overwritten",
+            _ => "nothing was written; fix the problem and run again",
+        };
+        CliError::from(e).hint(hint)
+    })?;
+    if !args.output.json && !args.output.quiet {
+        let line = match &outcome.sealed {
+            Some(s) => format!(
+                "sealed {} lines ({} bytes) of {} into {}: {}\n",
+                s.seal.lines,
+                s.seal.bytes,
+                args.file.display(),
+                args.out.display(),
+                s.bundle_id
+            ),
+            None => "the journal did not verify; no seal was written\n".to_owned(),
+        };
+        output::write_stdout(&line)?;
+    }
+    output::emit(outcome.report, "evidence", &args.output)
+}
