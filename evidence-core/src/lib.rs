@@ -20,6 +20,7 @@ pub mod hash;
 pub mod json;
 pub mod keys;
 pub mod path;
+pub mod redact;
 pub mod release;
 pub mod report;
 pub mod sums;
