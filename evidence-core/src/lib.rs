@@ -23,6 +23,7 @@ pub mod path;
 pub mod redact;
 pub mod release;
 pub mod report;
+pub mod scan;
 pub mod sums;
 pub mod timestamp;
 pub mod tree;

@@ -45,6 +45,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         codes::ALL,
         crate::sums::codes::ALL,
         crate::release::codes::ALL,
+        crate::scan::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }
