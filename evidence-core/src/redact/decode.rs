@@ -11,6 +11,9 @@ pub(super) const WINDOW: usize = 1 << 20;
 /// Overlap between consecutive windows.
 pub(super) const OVERLAP: usize = 64 << 10;
 
+/// Longest JSON escape sequence (a surrogate pair, `\uD83D\uDE00`).
+const MAX_ESCAPE: usize = 12;
+
 /// Which decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -125,6 +128,11 @@ pub(super) fn decoded_hits(
 /// Runs `inner` on the parsed value of a JSON string whose raw (escaped) content is `raw`,
 /// window by window, and appends its hits, mapped back to `raw` offsets, to `out`. Unlike
 /// [`decoded_hits`] every window is examined, escaped or not: the decoded value is the text.
+///
+/// A window boundary can cut an escape sequence, which the window then reads as literal
+/// text; a hit there could end inside an escape and break the string when replaced. Hits
+/// within [`MAX_ESCAPE`] bytes of an inner window boundary are therefore left to the
+/// neighbouring window, which sees them whole (the windows overlap by far more).
 pub(super) fn value_hits(raw: &[u8], out: &mut Vec<Hit>, inner: &dyn Fn(&[u8], &mut Vec<Hit>)) {
     let mut found = Vec::new();
     for_each_window(raw.len(), |a, b| {
@@ -136,6 +144,9 @@ pub(super) fn value_hits(raw: &[u8], out: &mut Vec<Hit>, inner: &dyn Fn(&[u8], &
         inner(&view.bytes, &mut found);
         for h in &found {
             let (s, e) = view.to_source(h.start, h.end);
+            if (a > 0 && s < MAX_ESCAPE) || (b < raw.len() && e + MAX_ESCAPE > window.len()) {
+                continue;
+            }
             out.push(Hit {
                 start: a + s,
                 end: a + e,

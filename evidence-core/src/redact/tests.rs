@@ -151,8 +151,10 @@ fn expected(text: &str, s: &Sample) -> String {
 }
 
 fn assert_json(text: &str) {
-    serde_json::from_str::<serde_json::Value>(text)
-        .unwrap_or_else(|e| panic!("output is not JSON ({e}): {text}"));
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+        let shown: String = text.chars().take(300).collect();
+        panic!("output is not JSON ({e}): {shown}");
+    }
 }
 
 fn json_str(s: &str) -> String {
@@ -979,4 +981,26 @@ proptest! {
             prop_assert!(twice.counts.is_empty(), "{:?} in {:?}", twice.counts, String::from_utf8_lossy(&once.bytes));
         }
     }
+}
+
+#[test]
+fn long_strings_split_into_windows_keep_their_escapes_whole() {
+    // The second window of this string starts inside `\u0041`, where it reads "0041..." as
+    // text; the forbidden token matches there only by that accident and must not be spliced
+    // into the middle of the escape. The real occurrence later is redacted.
+    let token = "0041secretzz";
+    let r = Redactor::new(&[token.to_owned()]).unwrap();
+    let boundary = decode::WINDOW - decode::OVERLAP;
+    let content = format!(
+        "{}\\u0041secretzz{} {token} end",
+        "x".repeat(boundary - 2),
+        "y".repeat(200_000)
+    );
+    let doc = format!("{{\"v\": \"{content}\"}}");
+    let out = r.redact_bytes(doc.as_bytes(), ContentHint::Json);
+    let text = String::from_utf8(out.bytes).unwrap();
+    assert_json(&text);
+    assert!(text.contains("\\u0041secretzz"));
+    assert!(text.ends_with(" [REDACTED:forbidden-token] end\"}"));
+    assert_eq!(out.counts.get(SecretClass::ForbiddenToken), 1);
 }
