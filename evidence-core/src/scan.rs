@@ -105,7 +105,7 @@ pub struct ScanOptions {
 pub struct Finding {
     /// The file (for archive entries `ARCHIVE!/ENTRY`).
     pub path: String,
-    /// 1-based line where the secret starts.
+    /// 1-based line where the secret starts; 0 when it is in the file's (or entry's) name.
     pub line: u64,
     /// What was found.
     pub class: SecretClass,
@@ -155,7 +155,7 @@ pub fn scan_path(path: &Path, redactor: &Redactor, opts: &ScanOptions) -> Report
     let shown = path.display().to_string();
     let mut report = Report::new(json!({
         "kind": "scan",
-        "path": shown,
+        "path": hide_secrets(redactor, &shown),
         "forbidden_tokens": redactor.forbidden_token_count(),
     }));
     let mut outcome = Outcome::new(opts.limits.max_findings);
@@ -177,7 +177,7 @@ pub fn scan_path(path: &Path, redactor: &Redactor, opts: &ScanOptions) -> Report
         ),
         Err(e) => outcome.unreadable(&shown, format!("cannot read: {e}")),
     }
-    outcome.into_report(&mut report);
+    outcome.into_report(redactor, &mut report);
     report
 }
 
@@ -248,7 +248,33 @@ impl Outcome {
         self.bytes += other.bytes;
     }
 
-    fn into_report(self, report: &mut Report) {
+    /// A secret in a file or entry name is a finding too (reported without a line).
+    fn check_name(&mut self, redactor: &Redactor, shown: &str, name: &str) {
+        for hit in redactor.detect_text(name.as_bytes()) {
+            self.found(shown, 0, hit.class);
+        }
+    }
+
+    /// Adds the checks to `report`. Paths and details pass through the redactor, so a secret in
+    /// a file name is not echoed either.
+    fn into_report(self, redactor: &Redactor, report: &mut Report) {
+        let first = report.checks.len();
+        self.push_checks(report);
+        for check in report.checks.iter_mut().skip(first) {
+            if let Some(path) = &check.path {
+                let hidden = hide_secrets(redactor, path);
+                if hidden != *path {
+                    check.path = Some(hidden);
+                }
+            }
+            let detail = hide_secrets(redactor, &check.detail);
+            if detail != check.detail {
+                check.detail = detail.into();
+            }
+        }
+    }
+
+    fn push_checks(self, report: &mut Report) {
         let any_found = !self.findings.is_empty() || self.omitted > 0;
         for (f, n) in self.findings {
             let (code, what) = if f.class == SecretClass::ForbiddenToken {
@@ -261,13 +287,16 @@ impl Outcome {
             } else {
                 format!("{what} was found {n} times on this line")
             };
-            report.push(
-                Check::fail(code, detail)
-                    .with_path(printable(&f.path).into_owned())
-                    .with_line(f.line)
-                    .with("class", f.class.as_str())
-                    .with("count", n),
-            );
+            let mut check = Check::fail(code, detail)
+                .with_path(printable(&f.path).into_owned())
+                .with("class", f.class.as_str())
+                .with("count", n);
+            if f.line > 0 {
+                check = check.with_line(f.line);
+            } else {
+                check.detail = format!("{} (in the name)", check.detail).into();
+            }
+            report.push(check);
         }
         if self.omitted > 0 {
             report.push(
@@ -302,6 +331,16 @@ impl Outcome {
     }
 }
 
+/// `text` with every secret replaced, for display.
+fn hide_secrets(redactor: &Redactor, text: &str) -> String {
+    let out = redactor.redact_bytes(text.as_bytes(), ContentHint::Text);
+    if out.counts.is_empty() {
+        text.to_owned()
+    } else {
+        String::from_utf8_lossy(&out.bytes).into_owned()
+    }
+}
+
 fn scan_tree(root: &Path, redactor: &Redactor, opts: &ScanOptions, out: &mut Outcome) {
     let limits = &opts.limits;
     let listing = match tree::list_tree(root, PathRules::Posix, limits.max_entries) {
@@ -328,6 +367,7 @@ fn scan_tree(root: &Path, redactor: &Redactor, opts: &ScanOptions, out: &mut Out
     let mut jobs: Vec<(String, FileId)> = Vec::new();
     for entry in entries {
         let shown = entry.display();
+        out.check_name(redactor, shown, shown.rsplit('/').next().unwrap_or(shown));
         match (entry.kind, &entry.path) {
             (EntryKind::Dir, _) => {}
             (EntryKind::Symlink, _) => {
@@ -727,6 +767,7 @@ fn tar_entries<R: Read>(
         }
         let entry_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let entry_shown = format!("{shown}!/{entry_name}");
+        out.check_name(redactor, &entry_shown, &entry_name);
         let kind = entry.header().entry_type();
         if kind.is_dir() || kind.is_pax_global_extensions() {
             continue;

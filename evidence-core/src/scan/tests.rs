@@ -527,3 +527,30 @@ fn special_files_are_not_opened() {
         ]
     );
 }
+
+#[test]
+fn secrets_in_names_are_findings_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = gh();
+    write(dir.path(), &format!("keys/{g}.txt"), b"harmless\n");
+    let report = scan_path(dir.path(), &redactor(), &ScanOptions::default());
+    assert_eq!(
+        summary(&report),
+        vec![(
+            SCAN_SECRET_FOUND.code.to_owned(),
+            Status::Fail,
+            Some("keys/[REDACTED:github-token].txt".to_owned()),
+            None,
+            Some("github-token".to_owned())
+        )]
+    );
+    assert!(!report.to_json_pretty().contains(&g));
+    // The file itself was examined: nothing else is reported for it.
+    let named = dir.path().join("keys").join(format!("{g}.txt"));
+    let report = scan_path(&named, &redactor(), &ScanOptions::default());
+    assert!(
+        !report.to_json_pretty().contains(&g),
+        "{}",
+        report.to_json_pretty()
+    );
+}
