@@ -705,6 +705,13 @@ fn redactor_construction_and_debug() {
 }
 
 #[test]
+fn redactor_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Redactor>();
+    shared::<Redacted>();
+}
+
+#[test]
 fn class_names_are_stable_and_well_formed() {
     let names: Vec<&str> = SecretClass::ALL.iter().map(|c| c.as_str()).collect();
     for name in &names {
@@ -892,6 +899,27 @@ fn soup() -> impl Strategy<Value = Vec<u8>> {
         "-----BEGIN PRIVATE KEY-----",
         "-----END PRIVATE KEY-----",
         "MIIEvQ",
+        "{\"name\":\"",
+        "\",\"value\":",
+        "postgres://u:",
+        "@h/",
+        "dXNlcjpwYXNz",
+        "eyJhbGciOiJIUzI1NiJ9",
+        ".",
+        "AIza",
+        "glpat-",
+        "_live_",
+        "xoxb-",
+        "npm_",
+        "-----END RSA PRIVATE KEY-----",
+        "\\u0022",
+        "%22",
+        "%3D",
+        "token%3D",
+        "Authorization: ",
+        "\t",
+        "api_key",
+        "#",
         "eyJ",
         "ghp_",
         "AKIA",
@@ -915,9 +943,8 @@ fn soup() -> impl Strategy<Value = Vec<u8>> {
     .prop_map(|parts| parts.concat())
 }
 
+// 256 cases each by default; set PROPTEST_CASES for a longer run.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     #[test]
     fn json_documents_stay_json_and_lose_planted_secrets(
         doc in document(),
@@ -965,6 +992,28 @@ proptest! {
             let twice = r.redact_bytes(&once.bytes, hint);
             prop_assert_eq!(&twice.bytes, &once.bytes);
         }
+    }
+
+    #[test]
+    fn json_documents_of_soup_strings_stay_json_and_idempotent(
+        strings in proptest::collection::vec(soup(), 1..6),
+        keys in proptest::collection::vec(soup(), 1..6),
+    ) {
+        let mut map = serde_json::Map::new();
+        for (k, v) in keys.iter().zip(&strings) {
+            map.insert(
+                String::from_utf8_lossy(k).into_owned(),
+                json!([String::from_utf8_lossy(v), {"name": String::from_utf8_lossy(k), "value": 1}]),
+            );
+        }
+        let text = serde_json::Value::Object(map).to_string();
+        let r = redactor();
+        let once = r.redact_bytes(text.as_bytes(), ContentHint::Json);
+        let out = String::from_utf8(once.bytes.clone()).unwrap();
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok(), "{}", out);
+        let twice = r.redact_bytes(&once.bytes, ContentHint::Json);
+        prop_assert_eq!(&twice.bytes, &once.bytes, "{}", out);
+        prop_assert!(twice.counts.is_empty());
     }
 
     #[test]
