@@ -338,9 +338,11 @@ pub enum RedactError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RedactLimits {
-    /// Deepest nesting of arrays and objects handled as JSON; deeper input is handled as text.
+    /// Deepest nesting of arrays and objects handled as JSON; deeper input is handled line by
+    /// line (see [`ContentHint::Json`]).
     pub max_json_depth: usize,
-    /// Largest JSON document (or JSON line) handled as JSON; larger input is handled as text.
+    /// Largest JSON document (or JSON line) handled as JSON; larger input is handled line by
+    /// line (see [`ContentHint::Json`]).
     pub max_json_bytes: usize,
 }
 
