@@ -50,6 +50,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::sbom::codes::ALL,
         crate::identity::codes::ALL,
         crate::journal::codes::ALL,
+        crate::scan::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }
