@@ -10,4 +10,5 @@ pub mod commands;
 pub mod exit;
 pub mod output;
 pub mod progress;
+pub mod secrets;
 pub mod trust;

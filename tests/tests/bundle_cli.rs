@@ -756,14 +756,14 @@ fn create_verify_cosign_pack_unpack_inspect() {
         ],
     ] as [Vec<std::ffi::OsString>; 2]
     {
+        // Hostile evidence is a failed check (exit 1), with the report saying why.
         let o = run(&args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
         assert!(stdout(&o).contains("FAIL bundle-file-mismatch payload/status.json"));
         assert!(
-            stderr(&o)
-                .contains("evidence: hint: run `evidence bundle verify` to see what is wrong"),
+            stdout(&o).contains("the bundle does not verify"),
             "{}",
-            stderr(&o)
+            stdout(&o)
         );
     }
     assert!(!t.join("bad.tar.gz").exists());
@@ -1051,4 +1051,120 @@ fn a_failing_verify_prints_the_golden_transcript() {
         include_str!("golden/bundle-verify-sums-edited.txt")
     );
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn redacted_bundles_hold_no_secret_and_scan_agrees() {
+    let t = tempfile::tempdir().unwrap();
+    let t = t.path();
+    let token = "deploy-token-7c1f9e2b4a";
+    let input = t.join("evidence");
+    fs::create_dir(&input).unwrap();
+    fs::write(
+        input.join("status.json"),
+        format!(
+            "{{\"status\": \"ok\", \"password\": \"hunter2-hunter2\", \"items\": [\"Bearer abcdefghijklmnopqrstuvwxyz012345\"], \"count\": 3, \"echo\": \"{token}\"}}\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        input.join("app.log"),
+        format!(
+            "10:00 calling upstream with key AKIAIOSFODNN7EXAMPLE\n10:01 ?t={token}\n10:02 fine\n"
+        ),
+    )
+    .unwrap();
+    // The originals hold secrets: scan says where, never what.
+    let (code, report) = run_json([
+        OsStr::new("scan"),
+        input.as_os_str(),
+        OsStr::new("--forbid-token"),
+        OsStr::new(token),
+    ]);
+    assert_eq!(code, 1);
+    let text = report.to_string();
+    assert!(
+        !text.contains(token) && !text.contains("hunter2-hunter2"),
+        "{text}"
+    );
+    assert!(codes_with(&report, "fail").contains(&"scan-secret-found".to_owned()));
+    assert!(codes_with(&report, "fail").contains(&"scan-forbidden-token-found".to_owned()));
+
+    let out = t.join("b");
+    let created = run([
+        OsStr::new("bundle"),
+        OsStr::new("create"),
+        OsStr::new("--kind"),
+        OsStr::new("incident"),
+        OsStr::new("--redact"),
+        OsStr::new("--forbid-token"),
+        OsStr::new(token),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        input.as_os_str(),
+    ]);
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    let sealed = fs::read_to_string(out.join("payload/evidence/status.json")).unwrap();
+    let value: Value = serde_json::from_str(&sealed).expect("redacted JSON stays JSON");
+    assert_eq!(value["status"], "ok");
+    assert_eq!(value["count"], 3);
+    let log = fs::read_to_string(out.join("payload/evidence/app.log")).unwrap();
+    for secret in [
+        token,
+        "hunter2-hunter2",
+        "AKIAIOSFODNN7EXAMPLE",
+        "abcdefghijklmnopqrstuvwxyz012345",
+    ] {
+        assert!(
+            !sealed.contains(secret) && !log.contains(secret),
+            "{secret} survived"
+        );
+    }
+    assert!(log.contains("10:02 fine"));
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["redaction"]["applied"], true);
+    assert!(class_count(&manifest, "forbidden-token") >= 2);
+    // The bundle verifies, and a scan of it (folder and archive) finds nothing.
+    assert_eq!(
+        run([OsStr::new("bundle"), OsStr::new("verify"), out.as_os_str()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let packed = t.join("b.tar.gz");
+    run([
+        OsStr::new("bundle"),
+        OsStr::new("pack"),
+        out.as_os_str(),
+        OsStr::new("--out"),
+        packed.as_os_str(),
+    ]);
+    for target in [&out, &packed] {
+        let (code, report) = run_json([
+            OsStr::new("scan"),
+            target.as_os_str(),
+            OsStr::new("--forbid-token"),
+            OsStr::new(token),
+        ]);
+        assert_eq!(code, 0, "{report:#}");
+        assert!(codes_with(&report, "pass").contains(&"scan-clean".to_owned()));
+    }
+    // A scan of nothing that exists cannot run.
+    assert_eq!(
+        run([OsStr::new("scan"), t.join("nope").as_os_str()])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+/// The manifest's redaction count for one class (0 when the class is not listed).
+fn class_count(manifest: &Value, class: &str) -> u64 {
+    manifest["redaction"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["class"] == class)
+        .map_or(0, |e| e["count"].as_u64().unwrap())
 }

@@ -12,6 +12,7 @@ use evidence_core::timestamp::Timestamp;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs, write_stdout};
 use crate::progress::HashProgress;
+use crate::secrets::RedactArgs;
 use crate::trust::TrustArgs;
 
 /// Bundle commands.
@@ -63,7 +64,7 @@ complete. Same inputs and --created-at (or SOURCE_DATE_EPOCH) give the same bund
 Examples:
   evidence bundle create --kind deployment --out packs/2026-11-22 \\
       --subject target=https://api.example --subject commit=3f2c1e9 \\
-      --sign keys/operator.key logs/ status.json
+      --sign keys/operator.key --redact logs/ status.json
   SOURCE_DATE_EPOCH=1700000000 evidence bundle create --kind build --out b dist/")]
 pub struct CreateArgs {
     /// What the bundle holds (a-z, 0-9, -): deployment, incident, release, ...
@@ -78,6 +79,8 @@ pub struct CreateArgs {
     /// Sign with this private key (repeatable).
     #[arg(long = "sign", value_name = "KEYFILE")]
     pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub secrets: RedactArgs,
     /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
     #[arg(long, value_name = "RFC3339")]
     pub created_at: Option<String>,
@@ -195,12 +198,11 @@ pub fn run(command: &BundleCommand) -> Result<Outcome, CliError> {
                     write_stdout(&format!("signed {id} with key {}\n", key.public().key_id()))?;
                     Ok(Outcome::Ok)
                 }
+                // Hostile or broken evidence is a failed check (exit 1), not a failure to run.
                 Err(build::BuildError::NotVerified(report)) => {
                     write_stdout(&report.to_text(false))?;
-                    Err(
-                        CliError::new("the bundle does not verify; refusing to sign it")
-                            .hint("run `evidence bundle verify` to see what is wrong"),
-                    )
+                    write_stdout("not signed: the bundle does not verify\n")?;
+                    Ok(Outcome::Failed)
                 }
                 Err(e) => Err(CliError::from(e)),
             }
@@ -223,10 +225,8 @@ pub fn run(command: &BundleCommand) -> Result<Outcome, CliError> {
                 }
                 Err(archive::ArchiveError::NotVerified(report)) => {
                     write_stdout(&report.to_text(false))?;
-                    Err(
-                        CliError::new("the bundle does not verify; nothing was written")
-                            .hint("run `evidence bundle verify` to see what is wrong"),
-                    )
+                    write_stdout("not packed: the bundle does not verify; nothing was written\n")?;
+                    Ok(Outcome::Failed)
                 }
                 Err(e) => Err(CliError::from(e)),
             }
@@ -263,6 +263,7 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
         must_exist(input, "input")?;
     }
     let keys = load_keys(&args.sign)?;
+    let redactor = args.secrets.redactor()?;
     let created_at = args
         .created_at
         .as_deref()
@@ -287,6 +288,7 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     opts.created_at = created_at;
     opts.parents = parents;
     opts.sign = keys.iter().collect();
+    opts.redactor = redactor.as_ref();
     opts.tool = bundle::ToolInfo {
         name: "evidence".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -117,20 +117,15 @@ pub fn pack(dir: &Path, out: &Path) -> Result<super::BundleId, ArchiveError> {
     let Some(bundle) = verification.bundle else {
         return Err(ArchiveError::NotVerified(Box::new(verification.report)));
     };
+    // The metadata written is the metadata verified, never read again (DESIGN 4 rule 3).
     let bundle = bundle.into_inner();
-    let envelope = match fs::read(dir.join(ENVELOPE_FILE)) {
-        Ok(b) => Some(b),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io_err(&dir.join(ENVELOPE_FILE))(e)),
-    };
-    let sums = fs::read(dir.join(SUMS_FILE)).map_err(io_err(&dir.join(SUMS_FILE)))?;
     let temp = crate::atomic::TempFile::beside(out).map_err(io_err(out))?;
     {
         let file = temp.file().map_err(io_err(temp.path()))?;
         let gz = GzBuilder::new()
             .mtime(0)
             .write(BufWriter::new(file), Compression::default());
-        write_archive(gz, dir, &bundle, envelope.as_deref(), &sums)?;
+        write_archive(gz, dir, &bundle)?;
     }
     temp.persist(out).map_err(io_err(out))?;
     Ok(bundle.id)
@@ -140,8 +135,6 @@ fn write_archive(
     gz: GzEncoder<BufWriter<File>>,
     dir: &Path,
     bundle: &VerifiedBundle,
-    envelope: Option<&[u8]>,
-    sums: &[u8],
 ) -> Result<(), ArchiveError> {
     let out_err = |e: io::Error| ArchiveError::Io {
         path: dir.to_owned(),
@@ -174,10 +167,11 @@ fn write_archive(
         false,
     )
     .map_err(out_err)?;
-    if let Some(env) = envelope {
+    if let Some(env) = &bundle.envelope_bytes {
         append(ENVELOPE_FILE, &mut &env[..], env.len() as u64, false).map_err(out_err)?;
     }
-    append(SUMS_FILE, &mut &sums[..], sums.len() as u64, false).map_err(out_err)?;
+    let sums = &bundle.sums_bytes;
+    append(SUMS_FILE, &mut sums.as_slice(), sums.len() as u64, false).map_err(out_err)?;
     for entry in payload_order(&bundle.manifest) {
         match entry {
             Ordered::Dir(path) => {
@@ -451,6 +445,16 @@ fn stream(
     }
     let meta = match state.meta.take() {
         Some(meta) => meta,
+        // A stream that stopped before its metadata was complete failed as a whole; judging
+        // signatures of a half-read bundle would only add misleading failures.
+        None if !complete => MetadataChecks {
+            manifest: None,
+            manifest_bytes: None,
+            sums_bytes: None,
+            envelope_bytes: None,
+            id: None,
+            signers: Vec::new(),
+        },
         None => MetadataChecks::run(
             state.manifest_bytes.as_deref(),
             state.envelope_bytes.as_deref(),
@@ -684,6 +688,13 @@ impl Stream<'_, '_> {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
                 "entries must start with manifest.json, [manifest.dsse.json,] SHA256SUMS",
+                &shown,
+            ));
+        }
+        if matches!(name.as_str(), MANIFEST_FILE | ENVELOPE_FILE | SUMS_FILE) {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "a metadata entry appears a second time",
                 &shown,
             ));
         }

@@ -2,7 +2,8 @@
 //!
 //! Creation collects the inputs (files and folders, never following a symlink, refusing
 //! devices and names that are not confined paths), copies each into a temporary folder beside
-//! the destination while hashing exactly the bytes written (after redaction, when asked),
+//! the destination while hashing exactly the bytes written (after redaction, when asked:
+//! redaction reads a file whole, bounded by [`BuildOptions::max_redact_bytes`]),
 //! writes `manifest.json` (canonical), `SHA256SUMS` and, when keys are given,
 //! `manifest.dsse.json`, then renames the folder into place. Same inputs and `created_at` give
 //! byte-identical bundles.
@@ -25,6 +26,7 @@ use crate::dsse::{self, Envelope};
 use crate::hash::{self, FileId};
 use crate::keys::PrivateKey;
 use crate::path::{ArtifactPath, Clash, PathRules, PathSet};
+use crate::redact::{ContentHint, Redactor};
 use crate::report::Report;
 use crate::sums;
 use crate::timestamp::Timestamp;
@@ -32,6 +34,8 @@ use crate::tree::{self, EntryKind};
 
 /// Default largest input file: 64 GiB.
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 << 30;
+/// Default largest file redacted (redaction reads a file whole): 256 MiB.
+pub const DEFAULT_MAX_REDACT_BYTES: u64 = 256 << 20;
 
 /// One thing to put in a bundle.
 #[derive(Debug, Clone)]
@@ -67,10 +71,15 @@ pub struct BuildOptions<'a> {
     pub parents: Vec<BundleId>,
     /// Keys to sign with (none: an unsigned bundle).
     pub sign: Vec<&'a PrivateKey>,
+    /// Redact every payload file before sealing (DESIGN 4 rule 9); the manifest records the
+    /// counts per class.
+    pub redactor: Option<&'a Redactor>,
     /// The tool to record.
     pub tool: ToolInfo,
     /// Largest input file.
     pub max_input_bytes: u64,
+    /// Largest file redacted.
+    pub max_redact_bytes: u64,
 }
 
 impl BuildOptions<'_> {
@@ -82,11 +91,13 @@ impl BuildOptions<'_> {
             created_at: None,
             parents: Vec::new(),
             sign: Vec::new(),
+            redactor: None,
             tool: ToolInfo {
                 name: env!("CARGO_PKG_NAME").to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_redact_bytes: DEFAULT_MAX_REDACT_BYTES,
         }
     }
 }
@@ -231,10 +242,18 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
             fs::create_dir_all(temp.path().join(parent)).map_err(io_at(temp.path()))?;
         }
     }
-    let entries = files
+    let written = files
         .par_iter()
         .map(|(path, source)| write_payload(temp.path(), path, source, opts))
-        .collect::<Result<Vec<FileEntry>, BuildError>>()?;
+        .collect::<Result<Vec<(FileEntry, BTreeMap<String, u64>)>, BuildError>>()?;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut entries = Vec::with_capacity(written.len());
+    for (entry, found) in written {
+        for (class, n) in found {
+            *counts.entry(class).or_default() += n;
+        }
+        entries.push(entry);
+    }
 
     // 3. Manifest, checksums, signatures.
     let mut parents: Vec<String> = opts.parents.iter().map(|p| p.to_string()).collect();
@@ -247,7 +266,10 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
         tool: opts.tool.clone(),
         subject: opts.subject.clone(),
         files: entries,
-        redaction: RedactionSummary::default(),
+        redaction: RedactionSummary {
+            applied: opts.redactor.is_some(),
+            counts,
+        },
         parents,
     };
     manifest.check(&Default::default())?;
@@ -417,33 +439,51 @@ fn payload_path(at: &str) -> Result<String, BuildError> {
     Ok(path)
 }
 
-/// Writes one payload file into the temporary bundle, hashing exactly the bytes written;
-/// returns its manifest entry.
+/// Writes one payload file into the temporary bundle, hashing exactly the bytes written
+/// (after redaction, when asked); returns its manifest entry and the redaction counts.
 fn write_payload(
     root: &Path,
     path: &str,
     source: &Source,
     opts: &BuildOptions<'_>,
-) -> Result<FileEntry, BuildError> {
+) -> Result<(FileEntry, BTreeMap<String, u64>), BuildError> {
     let dest = root.join(path);
     let mut out = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&dest)
         .map_err(io_at(&dest))?;
-    let (digest, size) = match source {
-        Source::Memory(b) => {
-            out.write_all(b).map_err(io_at(&dest))?;
-            (Sha256Digest::of(b), b.len() as u64)
+    let mut counts = BTreeMap::new();
+    let mut write_bytes = |bytes: &[u8]| -> Result<(Sha256Digest, u64), BuildError> {
+        out.write_all(bytes).map_err(io_at(&dest))?;
+        Ok((Sha256Digest::of(bytes), bytes.len() as u64))
+    };
+    let (digest, size) = match (source, opts.redactor) {
+        (Source::Memory(b), None) => write_bytes(b)?,
+        (Source::Memory(b), Some(r)) => {
+            let redacted = r.redact_bytes(b, ContentHint::from_path(path));
+            counts = redacted.counts.by_name();
+            write_bytes(&redacted.bytes)?
         }
-        Source::Disk { path: disk, id } => copy_hashing(disk, *id, &mut out, opts.max_input_bytes)?,
+        (Source::Disk { path: disk, id }, Some(r)) => {
+            let original = read_input(disk, *id, opts.max_redact_bytes)?;
+            let redacted = r.redact_bytes(&original, ContentHint::from_path(path));
+            counts = redacted.counts.by_name();
+            write_bytes(&redacted.bytes)?
+        }
+        (Source::Disk { path: disk, id }, None) => {
+            copy_hashing(disk, *id, &mut out, opts.max_input_bytes)?
+        }
     };
     out.sync_all().map_err(io_at(&dest))?;
-    Ok(FileEntry {
-        path: path.to_owned(),
-        size,
-        sha256: digest.to_hex(),
-    })
+    Ok((
+        FileEntry {
+            path: path.to_owned(),
+            size,
+            sha256: digest.to_hex(),
+        },
+        counts,
+    ))
 }
 
 /// Opens an input bound to the identity it was listed with.
@@ -472,6 +512,28 @@ fn open_input(disk: &Path, id: FileId) -> Result<(File, u64), BuildError> {
         return Err(BuildError::Changed(disk.to_owned()));
     }
     Ok((file, meta.len()))
+}
+
+/// Reads a whole input, bound to its listed identity, refusing more than `limit` bytes.
+fn read_input(disk: &Path, id: FileId, limit: u64) -> Result<Vec<u8>, BuildError> {
+    let (file, len) = open_input(disk, id)?;
+    if len > limit {
+        return Err(BuildError::TooLarge {
+            path: disk.to_owned(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io_at(disk))?;
+    if bytes.len() as u64 > limit {
+        return Err(BuildError::TooLarge {
+            path: disk.to_owned(),
+            limit,
+        });
+    }
+    Ok(bytes)
 }
 
 fn copy_hashing(
@@ -520,15 +582,15 @@ pub fn cosign(dir: &Path, key: &PrivateKey) -> Result<BundleId, BuildError> {
         return Err(BuildError::NotVerified(Box::new(verification.report)));
     };
     let envelope_path = dir.join(ENVELOPE_FILE);
-    let mut envelope = match fs::read(&envelope_path) {
-        Ok(bytes) => Envelope::parse(&bytes, &Default::default())
+    // The signatures kept are those of the envelope just verified, not a second reading.
+    let mut envelope = match &bundle.envelope_bytes {
+        Some(bytes) => Envelope::parse(bytes, &Default::default())
             .map_err(|e| BuildError::Sign(format!("existing {ENVELOPE_FILE}: {e}")))?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Envelope {
+        None => Envelope {
             payload_type: dsse::PAYLOAD_TYPE_BUNDLE_MANIFEST.to_owned(),
             payload: bundle.manifest_bytes.clone(),
             signatures: Vec::new(),
         },
-        Err(e) => return Err(io_at(&envelope_path)(e)),
     };
     if envelope.payload != bundle.manifest_bytes
         || envelope.payload_type != dsse::PAYLOAD_TYPE_BUNDLE_MANIFEST

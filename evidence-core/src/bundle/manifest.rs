@@ -63,8 +63,60 @@ pub struct FileEntry {
 pub struct RedactionSummary {
     /// Whether redaction ran.
     pub applied: bool,
-    /// Number of redacted values per secret class name.
+    /// Number of redacted values per secret class name. Written as a list of
+    /// `{"class", "count"}` objects sorted by class, so that no member name of the manifest
+    /// looks like the name of a secret (`"bearer-token": 2` would, to any scanner).
+    #[serde(with = "class_counts")]
     pub counts: BTreeMap<String, u64>,
+}
+
+/// `{class: count}` as `[{"class": class, "count": count}, ...]`, sorted, each class once.
+mod class_counts {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        class: String,
+        count: u64,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        counts: &BTreeMap<String, u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let list: Vec<Entry> = counts
+            .iter()
+            .map(|(class, count)| Entry {
+                class: class.clone(),
+                count: *count,
+            })
+            .collect();
+        list.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, u64>, D::Error> {
+        let list = Vec::<Entry>::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        let mut previous: Option<String> = None;
+        for e in list {
+            if previous
+                .as_ref()
+                .is_some_and(|p| p.as_bytes() >= e.class.as_bytes())
+            {
+                return Err(serde::de::Error::custom(
+                    "redaction.counts must be sorted by class, each class once",
+                ));
+            }
+            previous = Some(e.class.clone());
+            out.insert(e.class, e.count);
+        }
+        Ok(out)
+    }
 }
 
 /// A bundle manifest as written in `manifest.json`.

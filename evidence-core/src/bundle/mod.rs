@@ -225,6 +225,10 @@ pub struct VerifiedBundle {
     pub manifest: Manifest,
     /// The exact manifest bytes.
     pub manifest_bytes: Vec<u8>,
+    /// The exact `SHA256SUMS` bytes verified against the manifest.
+    pub sums_bytes: Vec<u8>,
+    /// The exact `manifest.dsse.json` bytes, when the bundle has one.
+    pub envelope_bytes: Option<Vec<u8>>,
     /// Trusted keys whose signatures verified (empty when no trust policy was given).
     pub signers: Vec<Signer>,
     /// The verified bytes of each file named in [`VerifyOptions::capture`] that exists.

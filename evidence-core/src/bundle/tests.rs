@@ -774,3 +774,99 @@ fn archives_must_end_where_the_verified_stream_ends() {
     let v = archive::verify_archive(&packed, &opts);
     assert!(v.report.ok(), "{}", v.report.to_text(true));
 }
+
+/// Writes a `.tar.gz` whose entries are `entries` (name, bytes) in order, all regular files.
+fn raw_archive(path: &Path, entries: &[(&str, &[u8])]) {
+    let file = fs::File::create(path).unwrap();
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (name, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, name, *bytes).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn repeated_metadata_and_early_stops_report_what_is_wrong_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = key(1);
+    let dir = signed_bundle(tmp.path(), &k);
+    let manifest = fs::read(dir.join(MANIFEST_FILE)).unwrap();
+    let sums = fs::read(dir.join(SUMS_FILE)).unwrap();
+    let policy = trust(&[&k], 1);
+    let opts = VerifyOptions {
+        trust: Some(&policy),
+        ..VerifyOptions::default()
+    };
+    // manifest.json again after SHA256SUMS: a repeated entry, not an unlisted file.
+    let repeated = tmp.path().join("repeated.tar.gz");
+    raw_archive(
+        &repeated,
+        &[
+            (MANIFEST_FILE, &manifest),
+            (SUMS_FILE, &sums),
+            (MANIFEST_FILE, b"{}"),
+        ],
+    );
+    let v = archive::verify_archive(&repeated, &opts);
+    assert_fails_with(&v, BUNDLE_ARCHIVE_INVALID);
+    assert!(
+        !v.report.has(BUNDLE_FILE_UNLISTED),
+        "{}",
+        v.report.to_text(true)
+    );
+    // An archive that starts with a payload file stops there; no signature verdict is given
+    // about metadata that was never read.
+    let early = tmp.path().join("early.tar.gz");
+    raw_archive(&early, &[("payload/x", b"x"), (MANIFEST_FILE, &manifest)]);
+    let v = archive::verify_archive(&early, &opts);
+    assert_fails_with(&v, BUNDLE_ARCHIVE_INVALID);
+    assert!(
+        !v.report.has(BUNDLE_SIGNATURE_MISSING),
+        "{}",
+        v.report.to_text(true)
+    );
+    // A folder without manifest.json: the layout failure, and no word about signatures.
+    fs::remove_file(dir.join(MANIFEST_FILE)).unwrap();
+    let v = verify(&dir, Some(&policy));
+    assert_fails_with(&v, BUNDLE_LAYOUT_INVALID);
+    assert!(
+        !v.report.has(BUNDLE_SIGNATURE_INVALID),
+        "{}",
+        v.report.to_text(true)
+    );
+    assert!(
+        !v.report.has(BUNDLE_SIGNATURE_MISSING),
+        "{}",
+        v.report.to_text(true)
+    );
+}
+
+#[test]
+fn redaction_counts_are_a_sorted_list_of_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST_FILE)).unwrap()).unwrap();
+    let rewrite = |m: &serde_json::Value| {
+        let bytes = crate::canonical::to_canonical_vec(m).unwrap();
+        Manifest::parse(&bytes, &Default::default())
+    };
+    m["redaction"] = serde_json::json!({"applied": true, "counts": [
+        {"class": "bearer-token", "count": 2}, {"class": "jwt", "count": 1}]});
+    let parsed = rewrite(&m).unwrap();
+    assert_eq!(parsed.redaction.counts.get("bearer-token"), Some(&2));
+    for bad in [
+        serde_json::json!([{"class": "jwt", "count": 1}, {"class": "bearer-token", "count": 2}]),
+        serde_json::json!([{"class": "jwt", "count": 1}, {"class": "jwt", "count": 2}]),
+        serde_json::json!({"jwt": 1}),
+        serde_json::json!([{"class": "Not A Class", "count": 1}]),
+    ] {
+        m["redaction"]["counts"] = bad.clone();
+        assert!(rewrite(&m).is_err(), "{bad} must be refused");
+    }
+}

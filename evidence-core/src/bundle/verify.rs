@@ -220,12 +220,20 @@ pub(crate) fn finish(
     meta: MetadataChecks,
     captured: BTreeMap<String, Vec<u8>>,
 ) -> BundleVerification {
-    let bundle = match (report.ok(), meta.manifest, meta.id, meta.manifest_bytes) {
-        (true, Some(manifest), Some(id), Some(manifest_bytes)) => {
+    let bundle = match (
+        report.ok(),
+        meta.manifest,
+        meta.id,
+        meta.manifest_bytes,
+        meta.sums_bytes,
+    ) {
+        (true, Some(manifest), Some(id), Some(manifest_bytes), Some(sums_bytes)) => {
             Some(Verified::new(VerifiedBundle {
                 id,
                 manifest,
                 manifest_bytes,
+                sums_bytes,
+                envelope_bytes: meta.envelope_bytes,
                 signers: meta.signers,
                 captured,
             }))
@@ -318,6 +326,8 @@ fn read_and_hash(job: &HashJob, limit: u64) -> Result<(HashedFile, Vec<u8>), Has
 pub(crate) struct MetadataChecks {
     pub(crate) manifest: Option<Manifest>,
     pub(crate) manifest_bytes: Option<Vec<u8>>,
+    pub(crate) sums_bytes: Option<Vec<u8>>,
+    pub(crate) envelope_bytes: Option<Vec<u8>>,
     pub(crate) id: Option<BundleId>,
     pub(crate) signers: Vec<Signer>,
 }
@@ -334,6 +344,8 @@ impl MetadataChecks {
         let mut out = MetadataChecks {
             manifest: None,
             manifest_bytes: manifest_bytes.map(<[u8]>::to_vec),
+            sums_bytes: sums_bytes.map(<[u8]>::to_vec),
+            envelope_bytes: envelope_bytes.map(<[u8]>::to_vec),
             id: manifest_bytes.map(BundleId::of_manifest),
             signers: Vec::new(),
         };
@@ -487,6 +499,11 @@ fn signature_checks(
     let push = |report: &mut Report, c: Check| {
         report.push(c.with_path(ENVELOPE_FILE).in_section(section::SIGNATURES));
     };
+    // Without a manifest there is nothing a signature could be about; the layout failure
+    // already says what is wrong.
+    if manifest_bytes.is_none() {
+        return Vec::new();
+    }
     let envelope = match envelope_bytes.map(|b| Envelope::parse(b, &opts.limits.dsse)) {
         None => None,
         Some(Ok(e)) => Some(e),
