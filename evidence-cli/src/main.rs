@@ -4,11 +4,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use evidence_cli::commands::bundle::{self, BundleCommand};
+use evidence_cli::commands::deploy::{self, DeployCommand};
 use evidence_cli::commands::identity::{self, IdentityCommand};
+use evidence_cli::commands::incident::{self, IncidentCommand};
 use evidence_cli::commands::journal::{self, JournalCommand};
 use evidence_cli::commands::key::{self, KeyCommand};
 use evidence_cli::commands::release_seal::{self, SealArgs};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
+use evidence_cli::commands::rollback::{self, RollbackCommand};
+use evidence_cli::commands::scan::{self, ScanArgs};
 use evidence_cli::exit::{self, CliError, Outcome};
 
 /// Forensic evidence and release integrity: signed, content-addressed evidence bundles and
@@ -31,6 +35,17 @@ enum Command {
     /// Deployment identity: seal a claim and heartbeat pair, verify one against pinned keys.
     #[command(subcommand)]
     Identity(IdentityCommand),
+    /// Find secrets and forbidden tokens in files, folders, bundles and archives.
+    Scan(ScanArgs),
+    /// Live capture of a running deployment into a signed evidence pack.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+    /// Rollback rehearsal and permits.
+    #[command(subcommand)]
+    Rollback(RollbackCommand),
+    /// Incident packs and post-mortem skeletons.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Release integrity: seal a release directory, verify one.
     #[command(subcommand)]
     Release(ReleaseCommand),
@@ -52,6 +67,10 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Key(command) => key::run(&command),
         Command::Bundle(command) => bundle::run(&command),
         Command::Identity(command) => identity::run(&command),
+        Command::Scan(args) => scan::run(&args),
+        Command::Deploy(command) => deploy::run(&command),
+        Command::Rollback(command) => rollback::run(&command),
+        Command::Incident(command) => incident::run(&command),
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
         Command::Release(ReleaseCommand::Seal(args)) => release_seal::run(&args),
         Command::Journal(command) => journal::run(&command),

@@ -51,6 +51,8 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::identity::codes::ALL,
         crate::journal::codes::ALL,
         crate::scan::codes::ALL,
+        crate::capture::codes::ALL,
+        crate::rollback::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }

@@ -1,0 +1,168 @@
+//! `evidence deploy capture URL --out DIR`: a signed, redacted evidence pack of a running
+//! service.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use evidence_core::bundle::ToolInfo;
+use evidence_core::capture::http::HttpOptions;
+use evidence_core::capture::profile::Profile;
+use evidence_core::capture::{self, CaptureOptions, LogsOptions};
+use evidence_core::timestamp::Timestamp;
+
+use crate::commands::bundle::load_keys;
+use crate::exit::{CliError, Outcome};
+use crate::output::{self, OutputArgs};
+use crate::secrets::{RedactArgs, TokenArgs};
+
+/// Deployment commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum DeployCommand {
+    /// Capture a running service into a signed, redacted `deployment` evidence bundle.
+    Capture(CaptureArgs),
+}
+
+/// `evidence deploy capture`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Fetches every endpoint of the profile from URL, checks what each answers, and seals the
+responses (as packets {path, status, headers, payload}, redacted on parsed values), the
+assertion report and the profile into a new bundle at --out. The bundle is written even when
+assertions fail or the service is down: the report inside says what failed, and the exit
+status is 1. The bearer token goes only to endpoints marked auth, only on URL's origin (a
+redirect elsewhere is followed without it), and is itself redacted from everything sealed.
+
+Built-in profiles: health (GET /health, expects 200) and zero-paper (the predecessor's 14
+packets and doctor predicates). A profile file is JSON; see docs/FORMAT.md.
+
+Exit status: 0 every assertion passed, 1 some failed (the bundle is written), 2 nothing was
+written (bad arguments, --out exists, unreadable key or profile).
+
+Examples:
+  evidence deploy capture https://paper.example --profile zero-paper \\
+      --token-file ops.token --sign keys/operator.key --out packs/2026-11-24-pre-promote
+  evidence deploy capture http://127.0.0.1:8080 --out pack --logs-command 'journalctl -u zero -n 500'")]
+pub struct CaptureArgs {
+    /// The service's base URL (http or https; no credentials, query or fragment).
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The bundle folder to create (must not exist).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A built-in profile name (health, zero-paper) or a profile file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "health")]
+    pub profile: String,
+    #[command(flatten)]
+    pub token: TokenArgs,
+    #[command(flatten)]
+    pub secrets: RedactArgs,
+    /// Sign with this private key (repeatable).
+    #[arg(long = "sign", value_name = "KEYFILE")]
+    pub sign: Vec<PathBuf>,
+    /// A shell command whose output is captured as logs (redacted like everything else).
+    #[arg(long, value_name = "CMD")]
+    pub logs_command: Option<String>,
+    /// Seconds allowed for each endpoint, redirects included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub timeout: u64,
+    /// Largest response body kept, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub max_body: u64,
+    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
+    #[arg(long, value_name = "RFC3339")]
+    pub created_at: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Loads a profile by built-in name or from a file.
+pub fn load_profile(name_or_file: &str) -> Result<Profile, CliError> {
+    if capture::profile::BUILT_IN
+        .iter()
+        .any(|(n, _)| *n == name_or_file)
+    {
+        return Profile::built_in(name_or_file).map_err(CliError::from);
+    }
+    let bytes = std::fs::read(name_or_file).map_err(|e| {
+        CliError::new(format!("profile {name_or_file}: {e}"))
+            .hint("name a built-in profile (health, zero-paper) or a profile file")
+    })?;
+    Profile::parse(&bytes)
+        .map_err(|e| CliError::from(e).hint("check the profile against docs/FORMAT.md"))
+}
+
+/// Parses `--created-at`.
+pub fn created_at(arg: Option<&str>) -> Result<Option<Timestamp>, CliError> {
+    arg.map(Timestamp::parse_rfc3339)
+        .transpose()
+        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))
+}
+
+/// The tool recorded in bundles this CLI writes.
+pub fn tool() -> ToolInfo {
+    ToolInfo {
+        name: "evidence".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+/// Runs a deploy command.
+pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
+    let DeployCommand::Capture(args) = command;
+    let profile = load_profile(&args.profile)?;
+    let keys = load_keys(&args.sign)?;
+    let token = args.token.token()?;
+    let forbid = args.secrets.tokens()?;
+    let mut http = HttpOptions::default();
+    http.timeout = Duration::from_secs(args.timeout.max(1));
+    http.max_body_bytes = args.max_body;
+    let captured = capture::capture(
+        &args.out,
+        &CaptureOptions {
+            target: &args.url,
+            profile: &profile,
+            token: token.as_deref(),
+            forbid_tokens: &forbid,
+            sign: keys.iter().collect(),
+            logs_command: args.logs_command.as_deref(),
+            http,
+            logs: LogsOptions::default(),
+            created_at: created_at(args.created_at.as_deref())?,
+            tool: tool(),
+        },
+    )
+    .map_err(|e| {
+        let hint = match &e {
+            capture::CaptureError::Target(_) => {
+                "pass the service's base URL, such as https://api.example"
+            }
+            capture::CaptureError::Build(evidence_core::bundle::build::BuildError::Exists(_)) => {
+                "choose a new --out; evidence packs are never overwritten or merged"
+            }
+            _ => "nothing was written; fix the problem and run again",
+        };
+        CliError::from(e).hint(hint)
+    })?;
+    let mut report = captured.report;
+    if let serde_json::Value::Object(subject) = &mut report.subject {
+        subject.insert("bundle".into(), args.out.display().to_string().into());
+        subject.insert("id".into(), captured.built.id.to_string().into());
+    }
+    if !args.output.json && !args.output.quiet {
+        output::write_stdout(&format!(
+            "{}\ncaptured {} endpoint(s) of {} into {} ({} value(s) redacted)\n",
+            captured.built.id,
+            profile.endpoints.len(),
+            args.url,
+            args.out.display(),
+            captured
+                .built
+                .manifest
+                .redaction
+                .counts
+                .values()
+                .sum::<u64>()
+        ))?;
+    }
+    output::emit(report, "evidence", &args.output)
+}

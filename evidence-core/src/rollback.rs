@@ -1,0 +1,782 @@
+//! Rollback rehearsal and permits.
+//!
+//! Before a rollback, an operator proves from signed evidence that the rollback target is a
+//! healthy, older deployment of the same service:
+//!
+//! - [`rehearse`] verifies the current and the previous `deployment` captures under pinned
+//!   keys, checks them against each other and re-evaluates the profile's rollback
+//!   preconditions on the previous capture's stored packets, then seals the full report and
+//!   an operator plan into a signed `rollback-rehearsal` bundle whose parents are both capture
+//!   ids. A failed rehearsal is sealed too, its verdict inside the signed manifest.
+//! - [`verify_rehearsal`] checks such a bundle (pinned keys, the plan's digest, the verdict).
+//! - [`issue_permit`] turns a passed rehearsal into a signed, expiring, scoped
+//!   `rollback-permit` (from the current capture id to the previous one), and [`check_permit`]
+//!   is what an automated rollback runs before acting.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::Verified;
+use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
+use crate::bundle::{self, BundleId, ToolInfo, VerifiedBundle, VerifyOptions};
+use crate::capture::{self, profile::Profile};
+use crate::digest::Sha256Digest;
+use crate::keys::{PrivateKey, TrustPolicy};
+use crate::report::{Check, Report, check_codes, printable};
+use crate::timestamp::Timestamp;
+
+/// Check codes of this module.
+pub mod codes {
+    use super::check_codes;
+    check_codes! {
+        ROLLBACK_CAPTURE_VERIFIED = "rollback-capture-verified":
+            "A deployment capture (current or previous) verified as a bundle signed by trusted keys.";
+        ROLLBACK_CAPTURE_UNVERIFIED = "rollback-capture-unverified":
+            "A deployment capture does not verify under the trusted keys (tampered, unsigned, signed by a stranger, or not a bundle).";
+        ROLLBACK_CAPTURE_KIND = "rollback-capture-kind":
+            "A bundle given as a capture is not of kind deployment, or lacks its capture files.";
+        ROLLBACK_SAME_TARGET = "rollback-same-target":
+            "Both captures are of the same target service.";
+        ROLLBACK_DISTINCT_BUNDLES = "rollback-distinct-bundles":
+            "The current and previous captures are different bundles (a rollback from a pack to itself proves nothing).";
+        ROLLBACK_PREVIOUS_OLDER = "rollback-previous-older":
+            "The previous capture was created strictly before the current one (signed creation times).";
+        ROLLBACK_PREVIOUS_CAPTURE_PASSED = "rollback-previous-capture-passed":
+            "Every assertion of the previous capture passed: the rollback target was healthy when captured.";
+        ROLLBACK_PRECONDITION = "rollback-precondition":
+            "A profile rollback precondition, re-evaluated on the previous capture's stored packets.";
+        ROLLBACK_REHEARSAL_VERIFIED = "rollback-rehearsal-verified":
+            "A rollback-rehearsal bundle verified under trusted keys, its plan digest and report consistent with its signed manifest.";
+        ROLLBACK_REHEARSAL_INVALID = "rollback-rehearsal-invalid":
+            "A rollback-rehearsal bundle does not verify, is not of that kind, or its plan or report disagree with its signed manifest.";
+        ROLLBACK_REHEARSAL_FAILED = "rollback-rehearsal-failed":
+            "The rehearsal's signed verdict is fail: the rollback must not proceed.";
+        ROLLBACK_PERMIT_VERIFIED = "rollback-permit-verified":
+            "A rollback permit verified as a bundle signed by trusted keys.";
+        ROLLBACK_PERMIT_INVALID = "rollback-permit-invalid":
+            "A permit does not verify under the trusted keys, is not a rollback-permit, or its content disagrees with its signed manifest.";
+        ROLLBACK_PERMIT_SCOPE = "rollback-permit-scope":
+            "The permit allows exactly this rollback: from the given current capture id to the given previous one.";
+        ROLLBACK_PERMIT_EXPIRED = "rollback-permit-expired":
+            "The permit's expiry time has passed (or its issue time is in the future).";
+    }
+}
+use codes::*;
+
+/// The kind of a rehearsal bundle.
+pub const REHEARSAL_KIND: &str = "rollback-rehearsal";
+/// The kind of a permit bundle.
+pub const PERMIT_KIND: &str = "rollback-permit";
+/// The rehearsal report in its bundle.
+pub const REHEARSAL_REPORT_FILE: &str = "rehearsal-report.json";
+/// The plan in a rehearsal bundle.
+pub const PLAN_FILE: &str = "plan.json";
+/// The permit in its bundle.
+pub const PERMIT_FILE: &str = "permit.json";
+/// The schema of a plan.
+pub const PLAN_SCHEMA: &str = "evidence.rollback-plan/v1";
+/// The schema of a permit.
+pub const PERMIT_SCHEMA: &str = "evidence.rollback-permit/v1";
+
+/// Longest a permit may live: 7 days.
+pub const MAX_PERMIT_SECONDS: i64 = 7 * 24 * 3600;
+
+const SECTION: &str = "rollback";
+
+/// How to rehearse.
+#[derive(Debug)]
+pub struct RehearseOptions<'a> {
+    /// The current deployment's capture (folder or `.tar.gz`).
+    pub current: &'a Path,
+    /// The previous deployment's capture: the rollback target.
+    pub previous: &'a Path,
+    /// Keys trusted to have made both captures.
+    pub trust: &'a TrustPolicy,
+    /// Preconditions to apply instead of those in the previous capture's own profile.
+    pub profile: Option<&'a Profile>,
+    /// Keys signing the rehearsal.
+    pub sign: Vec<&'a PrivateKey>,
+    /// The creation time to record (default: `SOURCE_DATE_EPOCH`, else now).
+    pub created_at: Option<Timestamp>,
+    /// The tool recorded.
+    pub tool: ToolInfo,
+}
+
+/// The result of a rehearsal: the bundle written and the report inside it.
+#[derive(Debug)]
+pub struct Rehearsal {
+    /// The rehearsal bundle.
+    pub built: Built,
+    /// The report (its `ok` is the verdict).
+    pub report: Report,
+}
+
+/// A deployment capture verified under trusted keys, with the files rehearsal reads.
+struct Capture {
+    id: BundleId,
+    bundle: Verified<VerifiedBundle>,
+}
+
+impl Capture {
+    fn subject(&self, key: &str) -> Option<&str> {
+        self.bundle.manifest.subject.get(key).map(String::as_str)
+    }
+
+    fn file(&self, name: &str) -> Option<&[u8]> {
+        self.bundle
+            .captured
+            .get(&format!("payload/{name}"))
+            .map(Vec::as_slice)
+    }
+}
+
+/// Verifies one capture; pushes its checks; returns it when it verified.
+fn verify_capture(
+    role: &str,
+    path: &Path,
+    trust: &TrustPolicy,
+    report: &mut Report,
+) -> Option<Capture> {
+    // The report, the profile and every packet are kept as verified (they are small JSON
+    // documents; the preconditions to evaluate are known only once the profile is read).
+    // The names come from the claimed manifest; what is kept is what verification hashed.
+    let mut wanted = vec![
+        format!("payload/{}", capture::REPORT_FILE),
+        format!("payload/{}", capture::PROFILE_FILE),
+    ];
+    if let Ok(info) = bundle::inspect::inspect(path) {
+        let prefix = format!("payload/{}/", capture::PACKETS_DIR);
+        wanted.extend(
+            info.listing
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| p.starts_with(&prefix)),
+        );
+    }
+    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let verification = bundle::verify_path(
+        path,
+        &VerifyOptions {
+            trust: Some(trust),
+            capture: &refs,
+            ..VerifyOptions::default()
+        },
+    );
+    let at = |c: Check| {
+        c.with_path(path.display().to_string())
+            .in_section(SECTION)
+            .with("role", role.to_owned())
+    };
+    let Some(bundle) = verification.bundle else {
+        let failing: Vec<String> = verification
+            .report
+            .failures()
+            .map(|c| c.code.to_string())
+            .collect();
+        report.push(at(Check::fail(
+            ROLLBACK_CAPTURE_UNVERIFIED,
+            format!("the {role} capture does not verify under the trusted keys"),
+        )
+        .with("failed", failing)));
+        return None;
+    };
+    let id = bundle.id;
+    if bundle.manifest.kind != capture::KIND {
+        report.push(at(Check::fail(
+            ROLLBACK_CAPTURE_KIND,
+            format!(
+                "the {role} bundle is of kind {:?}, not {:?}",
+                printable(&bundle.manifest.kind),
+                capture::KIND
+            ),
+        )));
+        return None;
+    }
+    report.push(at(Check::pass(
+        ROLLBACK_CAPTURE_VERIFIED,
+        format!(
+            "the {role} capture {id} verified, signed by {}",
+            bundle
+                .signers
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .with("id", id.to_string())));
+    Some(Capture { id, bundle })
+}
+
+/// Rehearses a rollback from `opts.current` to `opts.previous` and seals the result at `out`
+/// (the bundle is written whatever the verdict; its subject and report carry the verdict).
+pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, BuildError> {
+    if std::fs::symlink_metadata(out).is_ok() {
+        return Err(BuildError::Exists(out.to_owned()));
+    }
+    let mut report = Report::new(json!({
+        "kind": "rollback-rehearsal",
+        "current": opts.current.display().to_string(),
+        "previous": opts.previous.display().to_string(),
+    }));
+    let current = verify_capture("current", opts.current, opts.trust, &mut report);
+    let previous = verify_capture("previous", opts.previous, opts.trust, &mut report);
+    let push = |report: &mut Report, c: Check| report.push(c.in_section(SECTION));
+
+    if let (Some(cur), Some(prev)) = (&current, &previous) {
+        // Both captures must describe the same service: a rollback moves one target back.
+        let (a, b) = (cur.subject("target"), prev.subject("target"));
+        push(
+            &mut report,
+            if a.is_some()
+                && a.map(|t| t.trim_end_matches('/')) == b.map(|t| t.trim_end_matches('/'))
+            {
+                Check::pass(
+                    ROLLBACK_SAME_TARGET,
+                    format!("both captures are of {}", printable(a.unwrap_or_default())),
+                )
+            } else {
+                Check::fail(
+                    ROLLBACK_SAME_TARGET,
+                    format!(
+                        "the captures are of different targets: {} and {}",
+                        printable(a.unwrap_or("(none)")),
+                        printable(b.unwrap_or("(none)"))
+                    ),
+                )
+            },
+        );
+        // A rollback from a pack to itself proves nothing.
+        push(
+            &mut report,
+            if cur.id != prev.id {
+                Check::pass(
+                    ROLLBACK_DISTINCT_BUNDLES,
+                    "the captures are different bundles",
+                )
+            } else {
+                Check::fail(
+                    ROLLBACK_DISTINCT_BUNDLES,
+                    format!("both are bundle {}", cur.id),
+                )
+            },
+        );
+        // The rollback target must be older; the times are signed claims of trusted keys.
+        let created = |c: &Capture| Timestamp::parse(&c.bundle.manifest.created_at).ok();
+        push(
+            &mut report,
+            match (created(prev), created(cur)) {
+                (Some(p), Some(c)) if p < c => Check::pass(
+                    ROLLBACK_PREVIOUS_OLDER,
+                    format!("previous {p} is before current {c} (signed creation times)"),
+                ),
+                (Some(p), Some(c)) => Check::fail(
+                    ROLLBACK_PREVIOUS_OLDER,
+                    format!("previous {p} is not before current {c}: this would roll forward"),
+                ),
+                _ => Check::fail(ROLLBACK_PREVIOUS_OLDER, "a creation time cannot be read"),
+            },
+        );
+    }
+
+    if let Some(prev) = &previous {
+        previous_health(prev, opts.profile, &mut report);
+    }
+
+    // The plan: what the operator does, and how to verify afterwards.
+    let target = previous
+        .as_ref()
+        .and_then(|p| p.subject("target"))
+        .unwrap_or("TARGET")
+        .to_owned();
+    let plan = plan(current.as_ref(), previous.as_ref(), &target);
+    let plan_bytes = crate::canonical::to_canonical_vec(&plan).unwrap_or_default();
+    let plan_digest = Sha256Digest::of(&plan_bytes);
+    let verdict = if report.ok() { "pass" } else { "fail" };
+
+    let mut subject = BTreeMap::from([
+        ("verdict".to_owned(), verdict.to_owned()),
+        ("target".to_owned(), target),
+        ("plan_sha256".to_owned(), plan_digest.to_string()),
+    ]);
+    let mut parents = Vec::new();
+    for (role, capture) in [("current", &current), ("previous", &previous)] {
+        if let Some(c) = capture {
+            subject.insert(format!("{role}_id"), c.id.to_string());
+            for key in ["deployment_id", "commit", "release_tag"] {
+                if let Some(v) = c.subject(key) {
+                    subject.insert(format!("{role}_{key}"), v.to_owned());
+                }
+            }
+            subject.insert(
+                format!("{role}_created_at"),
+                c.bundle.manifest.created_at.clone(),
+            );
+            parents.push(c.id);
+        }
+    }
+    let mut build_opts = BuildOptions::new(REHEARSAL_KIND);
+    build_opts.subject = subject;
+    build_opts.parents = parents;
+    build_opts.created_at = opts.created_at;
+    build_opts.sign = opts.sign.clone();
+    build_opts.tool = opts.tool.clone();
+    let built = build::create(
+        out,
+        &[
+            Input::Bytes {
+                at: REHEARSAL_REPORT_FILE.to_owned(),
+                bytes: report.to_json_pretty().into_bytes(),
+            },
+            Input::Bytes {
+                at: PLAN_FILE.to_owned(),
+                bytes: plan_bytes,
+            },
+        ],
+        &build_opts,
+    )?;
+    Ok(Rehearsal { built, report })
+}
+
+/// The previous capture must have passed every assertion when it was taken, and the profile's
+/// rollback preconditions must hold on its stored packets.
+fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Report) {
+    let push = |report: &mut Report, c: Check| report.push(c.in_section(SECTION));
+    let stored = prev
+        .file(capture::REPORT_FILE)
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|v| Report::from_json(v).ok());
+    let verdict = prev.subject("capture_result");
+    push(
+        report,
+        match (&stored, verdict) {
+            (Some(r), Some("pass")) if r.ok() => Check::pass(
+                ROLLBACK_PREVIOUS_CAPTURE_PASSED,
+                format!(
+                    "all {} checks of the previous capture passed",
+                    r.summary().pass
+                ),
+            ),
+            (Some(r), Some(v)) if r.ok() != (v == "pass") => Check::fail(
+                ROLLBACK_CAPTURE_KIND,
+                "the previous capture's report disagrees with its signed verdict",
+            ),
+            (Some(r), _) => Check::fail(
+                ROLLBACK_PREVIOUS_CAPTURE_PASSED,
+                format!(
+                    "the previous capture failed {} check(s): {}",
+                    r.summary().fail,
+                    r.failures()
+                        .take(5)
+                        .map(|c| format!("{} {}", c.code, c.path.as_deref().unwrap_or("")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
+            (None, _) => Check::fail(
+                ROLLBACK_CAPTURE_KIND,
+                "the previous capture has no readable capture report",
+            ),
+        },
+    );
+    let own;
+    let profile = match profile {
+        Some(p) => p,
+        None => match prev.file(capture::PROFILE_FILE).map(Profile::parse) {
+            Some(Ok(p)) => {
+                own = p;
+                &own
+            }
+            _ => {
+                push(
+                    report,
+                    Check::fail(
+                        ROLLBACK_CAPTURE_KIND,
+                        "the previous capture holds no valid profile; pass --profile",
+                    ),
+                );
+                return;
+            }
+        },
+    };
+    if profile.rollback_preconditions.is_empty() {
+        push(
+            report,
+            Check::skip(
+                ROLLBACK_PRECONDITION,
+                format!("profile {} defines no rollback preconditions", profile.name),
+            ),
+        );
+    }
+    for pre in &profile.rollback_preconditions {
+        let what = format!("{}: {}", pre.endpoint, pre.check.describe());
+        let packet = prev
+            .file(&format!("{}/{}.json", capture::PACKETS_DIR, pre.endpoint))
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+        let check = match packet {
+            None => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: no stored packet")),
+            Some(p) => match capture::evaluate(&pre.check, &p) {
+                Ok(()) => Check::pass(ROLLBACK_PRECONDITION, what),
+                Err(seen) => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: {seen}")),
+            },
+        };
+        push(report, check.with("endpoint", pre.endpoint.clone()));
+    }
+}
+
+/// The operator plan: ordered steps and the commands that verify the rollback afterwards.
+fn plan(current: Option<&Capture>, previous: Option<&Capture>, target: &str) -> Value {
+    let id = |c: Option<&Capture>| c.map(|c| c.id.to_string()).unwrap_or_default();
+    let field =
+        |c: Option<&Capture>, k: &str| c.and_then(|c| c.subject(k)).unwrap_or("unknown").to_owned();
+    let previous_commit = field(previous, "commit");
+    let previous_deployment = field(previous, "deployment_id");
+    let profile = previous
+        .and_then(|p| p.subject("profile"))
+        .unwrap_or("health")
+        .to_owned();
+    json!({
+        "schema": PLAN_SCHEMA,
+        "from": {"capture": id(current), "deployment_id": field(current, "deployment_id"), "commit": field(current, "commit")},
+        "to": {"capture": id(previous), "deployment_id": previous_deployment, "commit": previous_commit},
+        "steps": [
+            "Obtain a rollback permit for exactly this pair: evidence rollback permit --rehearsal REHEARSAL --expires-in 1h --key KEY --out permit.tar.gz",
+            format!("Announce the rollback of {target} from {} to {} to the incident channel.", field(current, "commit"), previous_commit),
+            "Have the automation check the permit: evidence rollback check-permit permit.tar.gz --from CURRENT_ID --to PREVIOUS_ID --trusted-key OPERATOR.pub",
+            format!("Redeploy commit {previous_commit} (deployment {previous_deployment}) with the release tooling."),
+            "Capture the service again and compare it with the rollback target (commands below).",
+            "Attach the new capture and this rehearsal to the incident pack.",
+        ],
+        "verify_after": [
+            format!("evidence deploy capture {target} --profile {profile} --sign KEY --out post-rollback"),
+            "evidence bundle verify post-rollback --trusted-key OPERATOR.pub",
+            format!("evidence bundle inspect post-rollback   # commit must be {previous_commit}"),
+        ],
+    })
+}
+
+/// A rehearsal bundle verified under trusted keys, with its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedRehearsal {
+    /// The rehearsal's bundle id.
+    pub id: BundleId,
+    /// The current capture's id.
+    pub current: String,
+    /// The previous capture's id.
+    pub previous: String,
+    /// The target service.
+    pub target: String,
+    /// True when the signed verdict is pass.
+    pub passed: bool,
+}
+
+/// Verifies a rehearsal bundle: signature under `trust`, kind, the plan's digest against the
+/// signed subject, the stored report's verdict against the signed verdict; a failed verdict is
+/// a failing check. Returns the report and, when the bundle is authentic and consistent, the
+/// rehearsal (whose `passed` may still be false).
+pub fn verify_rehearsal(path: &Path, trust: &TrustPolicy) -> (Report, Option<VerifiedRehearsal>) {
+    let mut report =
+        Report::new(json!({"kind": "rollback-rehearsal", "bundle": path.display().to_string()}));
+    let capture = [
+        format!("payload/{REHEARSAL_REPORT_FILE}"),
+        format!("payload/{PLAN_FILE}"),
+    ];
+    let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
+    let verification = bundle::verify_path(
+        path,
+        &VerifyOptions {
+            trust: Some(trust),
+            capture: &refs,
+            ..VerifyOptions::default()
+        },
+    );
+    report.absorb(verification.report, "bundle");
+    let invalid = |report: &mut Report, detail: String| {
+        report.push(Check::fail(ROLLBACK_REHEARSAL_INVALID, detail).in_section(SECTION));
+    };
+    let Some(bundle) = verification.bundle else {
+        invalid(
+            &mut report,
+            "the rehearsal bundle does not verify under the trusted keys".to_owned(),
+        );
+        return (report, None);
+    };
+    let m = &bundle.manifest;
+    if m.kind != REHEARSAL_KIND {
+        invalid(
+            &mut report,
+            format!(
+                "the bundle is of kind {:?}, not {REHEARSAL_KIND:?}",
+                printable(&m.kind)
+            ),
+        );
+        return (report, None);
+    }
+    let plan = bundle.captured.get(&format!("payload/{PLAN_FILE}"));
+    let stored = bundle
+        .captured
+        .get(&format!("payload/{REHEARSAL_REPORT_FILE}"))
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|v| Report::from_json(v).ok());
+    let subject = |k: &str| m.subject.get(k).cloned().unwrap_or_default();
+    let plan_ok = plan.is_some_and(|p| Sha256Digest::of(p).to_string() == subject("plan_sha256"));
+    let verdict = subject("verdict");
+    let stored_ok = stored.as_ref().map(Report::ok);
+    if !plan_ok {
+        invalid(
+            &mut report,
+            "the plan's digest is not the one in the signed manifest".to_owned(),
+        );
+        return (report, None);
+    }
+    if stored_ok.is_none()
+        || stored_ok != Some(verdict == "pass")
+        || !matches!(verdict.as_str(), "pass" | "fail")
+    {
+        invalid(
+            &mut report,
+            "the stored report disagrees with the signed verdict".to_owned(),
+        );
+        return (report, None);
+    }
+    let out = VerifiedRehearsal {
+        id: bundle.id,
+        current: subject("current_id"),
+        previous: subject("previous_id"),
+        target: subject("target"),
+        passed: verdict == "pass",
+    };
+    report.push(
+        Check::pass(
+            ROLLBACK_REHEARSAL_VERIFIED,
+            format!(
+                "rehearsal {} of {} -> {}",
+                out.id, out.current, out.previous
+            ),
+        )
+        .in_section(SECTION)
+        .with("id", out.id.to_string()),
+    );
+    if !out.passed {
+        let reasons: Vec<String> = stored
+            .iter()
+            .flat_map(|r| r.failures().map(|c| c.code.to_string()).collect::<Vec<_>>())
+            .collect();
+        report.push(
+            Check::fail(
+                ROLLBACK_REHEARSAL_FAILED,
+                "the rehearsal's signed verdict is fail",
+            )
+            .in_section(SECTION)
+            .with("failed", reasons),
+        );
+    }
+    (report, Some(out))
+}
+
+/// The content of a permit (`evidence.rollback-permit/v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permit {
+    /// Always [`PERMIT_SCHEMA`].
+    pub schema: String,
+    /// The capture id rolled back from.
+    pub from: String,
+    /// The capture id rolled back to.
+    pub to: String,
+    /// The target service.
+    pub target: String,
+    /// The rehearsal that justified it.
+    pub rehearsal: String,
+    /// When it was issued.
+    pub issued_at: String,
+    /// When it stops being valid.
+    pub expires_at: String,
+    /// The key ids that signed it.
+    pub signers: Vec<String>,
+}
+
+/// Why a permit could not be issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PermitError {
+    /// The rehearsal does not verify or did not pass; the report says why.
+    #[error("the rehearsal does not allow a rollback")]
+    Refused(Box<Report>),
+    /// The lifetime is zero, negative or longer than [`MAX_PERMIT_SECONDS`].
+    #[error("a permit lives between 1 second and 7 days")]
+    Lifetime,
+    /// Writing the permit failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+/// Issues a permit for a passed rehearsal, valid `lifetime_seconds` from `now`.
+pub fn issue_permit(
+    rehearsal: &Path,
+    trust: &TrustPolicy,
+    lifetime_seconds: i64,
+    now: Timestamp,
+    key: &PrivateKey,
+    out: &Path,
+    tool: ToolInfo,
+) -> Result<(Built, Permit), PermitError> {
+    if !(1..=MAX_PERMIT_SECONDS).contains(&lifetime_seconds) {
+        return Err(PermitError::Lifetime);
+    }
+    let (report, verified) = verify_rehearsal(rehearsal, trust);
+    let Some(r) = verified.filter(|r| r.passed) else {
+        return Err(PermitError::Refused(Box::new(report)));
+    };
+    let permit = Permit {
+        schema: PERMIT_SCHEMA.to_owned(),
+        from: r.current.clone(),
+        to: r.previous.clone(),
+        target: r.target.clone(),
+        rehearsal: r.id.to_string(),
+        issued_at: now.to_string(),
+        expires_at: now.plus(lifetime_seconds).to_string(),
+        signers: vec![key.public().key_id().to_string()],
+    };
+    let mut opts = BuildOptions::new(PERMIT_KIND);
+    opts.created_at = Some(now);
+    opts.parents = vec![r.id];
+    opts.sign = vec![key];
+    opts.tool = tool;
+    opts.subject = BTreeMap::from([
+        ("from".to_owned(), permit.from.clone()),
+        ("to".to_owned(), permit.to.clone()),
+        ("target".to_owned(), permit.target.clone()),
+        ("rehearsal".to_owned(), permit.rehearsal.clone()),
+        ("expires_at".to_owned(), permit.expires_at.clone()),
+    ]);
+    let bytes =
+        crate::canonical::to_canonical(&permit).map_err(|e| BuildError::Sign(e.to_string()))?;
+    let inputs = [Input::Bytes {
+        at: PERMIT_FILE.to_owned(),
+        bytes,
+    }];
+    let built = if out.extension().is_some_and(|e| e == "gz") {
+        build::create_archive(out, &inputs, &opts)?
+    } else {
+        build::create(out, &inputs, &opts)?
+    };
+    Ok((built, permit))
+}
+
+/// Checks a permit before an automated rollback from `from` to `to` at time `now`: signed by
+/// trusted keys, of kind rollback-permit, its content equal to its signed subject, scoped to
+/// exactly this pair of capture ids, and not expired.
+pub fn check_permit(
+    path: &Path,
+    from: &str,
+    to: &str,
+    trust: &TrustPolicy,
+    now: Timestamp,
+) -> Report {
+    let mut report = Report::new(
+        json!({"kind": "rollback-permit", "permit": path.display().to_string(), "from": from, "to": to}),
+    );
+    let capture = [format!("payload/{PERMIT_FILE}")];
+    let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
+    let verification = bundle::verify_path(
+        path,
+        &VerifyOptions {
+            trust: Some(trust),
+            capture: &refs,
+            ..VerifyOptions::default()
+        },
+    );
+    report.absorb(verification.report, "bundle");
+    let invalid = |report: &mut Report, detail: &str| {
+        report.push(Check::fail(ROLLBACK_PERMIT_INVALID, detail.to_owned()).in_section(SECTION));
+    };
+    let Some(bundle) = verification.bundle else {
+        invalid(
+            &mut report,
+            "the permit does not verify under the trusted keys",
+        );
+        return report;
+    };
+    let m = &bundle.manifest;
+    if m.kind != PERMIT_KIND {
+        invalid(&mut report, "the bundle is not a rollback-permit");
+        return report;
+    }
+    let permit: Option<Permit> = bundle
+        .captured
+        .get(&format!("payload/{PERMIT_FILE}"))
+        .and_then(|b| crate::json::from_slice_strict(b, &crate::json::JsonLimits::default()).ok());
+    let Some(permit) = permit.filter(|p| {
+        p.schema == PERMIT_SCHEMA
+            && m.subject.get("from") == Some(&p.from)
+            && m.subject.get("to") == Some(&p.to)
+            && m.subject.get("expires_at") == Some(&p.expires_at)
+            && m.parents.first().map(String::as_str) == Some(p.rehearsal.as_str())
+    }) else {
+        invalid(
+            &mut report,
+            "permit.json is missing or disagrees with the signed manifest",
+        );
+        return report;
+    };
+    report.push(
+        Check::pass(
+            ROLLBACK_PERMIT_VERIFIED,
+            format!("permit {} signed by trusted keys", bundle.id),
+        )
+        .in_section(SECTION),
+    );
+    let normalize = |id: &str| {
+        Sha256Digest::parse(id)
+            .map(|d| d.to_string())
+            .unwrap_or_else(|_| id.to_owned())
+    };
+    report.push(
+        if normalize(from) == permit.from && normalize(to) == permit.to {
+            Check::pass(
+                ROLLBACK_PERMIT_SCOPE,
+                format!("allows {} -> {}", permit.from, permit.to),
+            )
+        } else {
+            Check::fail(
+                ROLLBACK_PERMIT_SCOPE,
+                format!(
+                    "allows {} -> {}, not the rollback asked for",
+                    permit.from, permit.to
+                ),
+            )
+        }
+        .in_section(SECTION)
+        .with("permit_from", permit.from.clone())
+        .with("permit_to", permit.to.clone()),
+    );
+    let expires = Timestamp::parse(&permit.expires_at).ok();
+    let issued = Timestamp::parse(&permit.issued_at).ok();
+    report.push(
+        match (issued, expires) {
+            (Some(i), Some(e)) if i <= now && now < e => Check::pass(
+                ROLLBACK_PERMIT_EXPIRED,
+                format!("valid until {e} (now {now})"),
+            ),
+            (Some(i), Some(_)) if now < i => Check::fail(
+                ROLLBACK_PERMIT_EXPIRED,
+                format!("issued at {i}, after now ({now}): check the clocks"),
+            ),
+            (_, Some(e)) => Check::fail(
+                ROLLBACK_PERMIT_EXPIRED,
+                format!("expired at {e} (now {now})"),
+            ),
+            _ => Check::fail(ROLLBACK_PERMIT_EXPIRED, "the permit's times cannot be read"),
+        }
+        .in_section(SECTION)
+        .with("expires_at", permit.expires_at.clone()),
+    );
+    report
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,366 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::keys::NamedKey;
+use crate::report::{CheckCode, Status};
+
+fn key(n: u8) -> PrivateKey {
+    PrivateKey::from_seed(&[n; 32])
+}
+
+fn trust(k: &PrivateKey) -> TrustPolicy {
+    TrustPolicy::new(
+        vec![NamedKey {
+            name: "operator".into(),
+            key: k.public(),
+        }],
+        1,
+    )
+    .unwrap()
+}
+
+fn tool() -> ToolInfo {
+    ToolInfo {
+        name: "evidence".into(),
+        version: "test".into(),
+    }
+}
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp::parse(text).unwrap()
+}
+
+/// A capture bundle as `evidence deploy capture` writes it, without the network: the health
+/// profile's packet for `/health`, the stored report, the profile.
+struct Fake<'a> {
+    created_at: &'a str,
+    target: &'a str,
+    health_status: u16,
+    report_ok: bool,
+    commit: &'a str,
+}
+
+impl Default for Fake<'_> {
+    fn default() -> Self {
+        Self {
+            created_at: "2026-11-20T10:00:00Z",
+            target: "https://api.example",
+            health_status: 200,
+            report_ok: true,
+            commit: "1111111",
+        }
+    }
+}
+
+fn capture_bundle(dir: &Path, name: &str, fake: Fake<'_>, signer: &PrivateKey) -> PathBuf {
+    let profile = Profile::built_in("health").unwrap();
+    let packet = json!({
+        "schema": capture::PACKET_SCHEMA, "endpoint": "health", "path": "/health",
+        "url": format!("{}/health", fake.target), "auth": false, "status": fake.health_status,
+        "headers": {}, "body_format": "json", "payload": {"status": "ok", "commit": fake.commit},
+        "error": null, "redirects": []
+    });
+    let mut report = Report::new(json!({"kind": "deployment-capture"}));
+    report.push(Check::new(
+        crate::capture::codes::CAPTURE_ASSERTION,
+        if fake.report_ok {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        "status in [200]",
+    ));
+    let mut opts = BuildOptions::new(capture::KIND);
+    opts.created_at = Some(ts(fake.created_at));
+    opts.sign = vec![signer];
+    opts.subject = BTreeMap::from([
+        ("target".to_owned(), fake.target.to_owned()),
+        ("profile".to_owned(), "health".to_owned()),
+        ("commit".to_owned(), fake.commit.to_owned()),
+        (
+            "capture_result".to_owned(),
+            if fake.report_ok { "pass" } else { "fail" }.to_owned(),
+        ),
+    ]);
+    let out = dir.join(name);
+    build::create(
+        &out,
+        &[
+            Input::Bytes {
+                at: "packets/health.json".into(),
+                bytes: serde_json::to_vec(&packet).unwrap(),
+            },
+            Input::Bytes {
+                at: capture::REPORT_FILE.into(),
+                bytes: report.to_json_pretty().into_bytes(),
+            },
+            Input::Bytes {
+                at: capture::PROFILE_FILE.into(),
+                bytes: serde_json::to_vec(&profile).unwrap(),
+            },
+        ],
+        &opts,
+    )
+    .unwrap();
+    out
+}
+
+fn rehearse_pair(
+    dir: &Path,
+    current: &Path,
+    previous: &Path,
+    t: &TrustPolicy,
+    signer: &PrivateKey,
+    out: &str,
+) -> Rehearsal {
+    rehearse(
+        &dir.join(out),
+        &RehearseOptions {
+            current,
+            previous,
+            trust: t,
+            profile: None,
+            sign: vec![signer],
+            created_at: Some(ts("2026-11-24T12:00:00Z")),
+            tool: tool(),
+        },
+    )
+    .unwrap()
+}
+
+#[track_caller]
+fn fails_with(report: &Report, code: CheckCode) {
+    assert!(
+        report.with_code(code).any(|c| c.status == Status::Fail),
+        "expected failing {}:\n{}",
+        code.code,
+        report.to_text(true)
+    );
+}
+
+#[test]
+fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let op = key(1);
+    let t = trust(&op);
+    let previous = capture_bundle(tmp.path(), "prev", Fake::default(), &op);
+    let current = capture_bundle(
+        tmp.path(),
+        "cur",
+        Fake {
+            created_at: "2026-11-24T10:00:00Z",
+            commit: "2222222",
+            ..Fake::default()
+        },
+        &op,
+    );
+    let r = rehearse_pair(tmp.path(), &current, &previous, &t, &op, "rehearsal");
+    assert!(r.report.ok(), "{}", r.report.to_text(true));
+    assert_eq!(r.built.manifest.subject["verdict"], "pass");
+    assert_eq!(r.built.manifest.parents.len(), 2);
+    for code in [
+        ROLLBACK_SAME_TARGET,
+        ROLLBACK_DISTINCT_BUNDLES,
+        ROLLBACK_PREVIOUS_OLDER,
+        ROLLBACK_PREVIOUS_CAPTURE_PASSED,
+        ROLLBACK_PRECONDITION,
+    ] {
+        assert!(
+            r.report.with_code(code).all(|c| c.status == Status::Pass),
+            "{}",
+            code.code
+        );
+        assert!(r.report.has(code), "{}", code.code);
+    }
+
+    let (report, verified) = verify_rehearsal(&tmp.path().join("rehearsal"), &t);
+    assert!(report.ok(), "{}", report.to_text(true));
+    let verified = verified.unwrap();
+    assert!(verified.passed);
+
+    let permit_path = tmp.path().join("permit.tar.gz");
+    let now = ts("2026-11-24T12:30:00Z");
+    let (_, permit) = issue_permit(
+        &tmp.path().join("rehearsal"),
+        &t,
+        3600,
+        now,
+        &op,
+        &permit_path,
+        tool(),
+    )
+    .unwrap();
+    assert_eq!(permit.expires_at, "2026-11-24T13:30:00Z");
+    let ok = check_permit(
+        &permit_path,
+        &verified.current,
+        &verified.previous,
+        &t,
+        ts("2026-11-24T13:00:00Z"),
+    );
+    assert!(ok.ok(), "{}", ok.to_text(true));
+
+    // Wrong ids, expiry passed, unknown signer: each refuses with its code.
+    fails_with(
+        &check_permit(&permit_path, &verified.previous, &verified.current, &t, now),
+        ROLLBACK_PERMIT_SCOPE,
+    );
+    fails_with(
+        &check_permit(
+            &permit_path,
+            &verified.current,
+            &verified.previous,
+            &t,
+            ts("2026-11-24T13:30:00Z"),
+        ),
+        ROLLBACK_PERMIT_EXPIRED,
+    );
+    fails_with(
+        &check_permit(
+            &permit_path,
+            &verified.current,
+            &verified.previous,
+            &t,
+            ts("2026-11-24T12:00:00Z"),
+        ),
+        ROLLBACK_PERMIT_EXPIRED,
+    );
+    let stranger = trust(&key(9));
+    fails_with(
+        &check_permit(
+            &permit_path,
+            &verified.current,
+            &verified.previous,
+            &stranger,
+            now,
+        ),
+        ROLLBACK_PERMIT_INVALID,
+    );
+    // A rehearsal is not a permit.
+    fails_with(
+        &check_permit(
+            &tmp.path().join("rehearsal"),
+            &verified.current,
+            &verified.previous,
+            &t,
+            now,
+        ),
+        ROLLBACK_PERMIT_INVALID,
+    );
+    assert!(matches!(
+        issue_permit(
+            &tmp.path().join("rehearsal"),
+            &t,
+            0,
+            now,
+            &op,
+            &tmp.path().join("p2"),
+            tool()
+        ),
+        Err(PermitError::Lifetime)
+    ));
+}
+
+#[test]
+fn bad_rollbacks_are_recorded_and_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let op = key(1);
+    let t = trust(&op);
+    let old = capture_bundle(tmp.path(), "old", Fake::default(), &op);
+    let new = capture_bundle(
+        tmp.path(),
+        "new",
+        Fake {
+            created_at: "2026-11-24T10:00:00Z",
+            ..Fake::default()
+        },
+        &op,
+    );
+    // From a pack to itself.
+    let r = rehearse_pair(tmp.path(), &new, &new, &t, &op, "self");
+    fails_with(&r.report, ROLLBACK_DISTINCT_BUNDLES);
+    fails_with(&r.report, ROLLBACK_PREVIOUS_OLDER);
+    assert_eq!(r.built.manifest.subject["verdict"], "fail");
+    // To a newer pack: that is a roll forward.
+    let r = rehearse_pair(tmp.path(), &old, &new, &t, &op, "forward");
+    fails_with(&r.report, ROLLBACK_PREVIOUS_OLDER);
+    // The failed rehearsal is sealed, verifies as authentic, and fails verification.
+    let (report, verified) = verify_rehearsal(&tmp.path().join("forward"), &t);
+    fails_with(&report, ROLLBACK_REHEARSAL_FAILED);
+    assert!(!verified.unwrap().passed);
+    assert!(matches!(
+        issue_permit(
+            &tmp.path().join("forward"),
+            &t,
+            3600,
+            ts("2026-11-24T12:30:00Z"),
+            &op,
+            &tmp.path().join("p"),
+            tool()
+        ),
+        Err(PermitError::Refused(_))
+    ));
+
+    // Another service.
+    let elsewhere = capture_bundle(
+        tmp.path(),
+        "elsewhere",
+        Fake {
+            target: "https://other.example",
+            ..Fake::default()
+        },
+        &op,
+    );
+    fails_with(
+        &rehearse_pair(tmp.path(), &new, &elsewhere, &t, &op, "r1").report,
+        ROLLBACK_SAME_TARGET,
+    );
+    // An unhealthy target: its capture failed, and the precondition fails on its packet.
+    let sick = capture_bundle(
+        tmp.path(),
+        "sick",
+        Fake {
+            health_status: 503,
+            report_ok: false,
+            ..Fake::default()
+        },
+        &op,
+    );
+    let r = rehearse_pair(tmp.path(), &new, &sick, &t, &op, "r2");
+    fails_with(&r.report, ROLLBACK_PREVIOUS_CAPTURE_PASSED);
+    fails_with(&r.report, ROLLBACK_PRECONDITION);
+    // A capture signed by a stranger.
+    let forged = capture_bundle(tmp.path(), "forged", Fake::default(), &key(9));
+    fails_with(
+        &rehearse_pair(tmp.path(), &new, &forged, &t, &op, "r3").report,
+        ROLLBACK_CAPTURE_UNVERIFIED,
+    );
+}
+
+#[test]
+fn edited_rehearsals_do_not_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let op = key(1);
+    let t = trust(&op);
+    let previous = capture_bundle(tmp.path(), "prev", Fake::default(), &op);
+    let current = capture_bundle(
+        tmp.path(),
+        "cur",
+        Fake {
+            created_at: "2026-11-24T10:00:00Z",
+            ..Fake::default()
+        },
+        &op,
+    );
+    rehearse_pair(tmp.path(), &current, &previous, &t, &op, "r");
+    let dir = tmp.path().join("r");
+    // The plan edited: the payload digest no longer matches.
+    let plan = dir.join("payload").join(PLAN_FILE);
+    let mut bytes = std::fs::read(&plan).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&plan, bytes).unwrap();
+    let (report, verified) = verify_rehearsal(&dir, &t);
+    fails_with(&report, crate::bundle::codes::BUNDLE_FILE_MISMATCH);
+    fails_with(&report, ROLLBACK_REHEARSAL_INVALID);
+    assert!(verified.is_none());
+}
