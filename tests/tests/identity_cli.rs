@@ -114,7 +114,7 @@ fn every_identity_case_meets_its_stated_expectation() {
     }
     for case in &cases {
         let expect = IdentityExpectation::read(&dir, case).unwrap();
-        let (code, report) = verify_json(&dir.join(case), &expect.args);
+        let (code, report) = verify_json(&dir.join(case), &expect.expect.args);
         check_expectation(case, &expect.expect, code, &report);
         assert_eq!(report["schema"], "evidence.report/v1");
         assert_eq!(report["tool"]["name"], "evidence");

@@ -58,7 +58,7 @@ fn every_journal_case_meets_its_stated_expectation() {
         let file = dir.join(format!("{case}.jsonl"));
         let out = evidence()
             .args([os("journal"), os("verify"), file.as_os_str()])
-            .args(&expect.args)
+            .args(&expect.expect.args)
             .arg("--json")
             .output()
             .unwrap();

@@ -43,22 +43,41 @@ fn fixtures_are_up_to_date() {
     );
 }
 
+/// The pinned key of the sample release (the README's main job uses it).
+fn fixture_key() -> std::ffi::OsString {
+    workspace_root()
+        .join("fixtures/keys/fixture-signer.pub")
+        .into_os_string()
+}
+
 #[test]
 fn the_sample_release_verifies() {
     let dir = workspace_root().join("fixtures/sample-release");
-    let (code, report) = run_json(&[dir.as_os_str()]);
+    let key = fixture_key();
+    let (code, report) = run_json(&[
+        dir.as_os_str(),
+        std::ffi::OsStr::new("--trusted-key"),
+        key.as_os_str(),
+    ]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["ok"], true);
     assert_eq!(report["schema"], "evidence.report/v1");
     assert_eq!(report["tool"]["name"], "release-verify");
     assert_eq!(report["summary"]["fail"], 0);
-    let matched = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["code"] == "sums-entry-match")
-        .count();
-    assert_eq!(matched, 4);
+    let count = |code: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["code"] == code && c["status"] == "pass")
+            .count()
+    };
+    assert_eq!(count("sums-entry-match"), 5);
+    assert_eq!(count("release-sums-threshold-met"), 1);
+    assert_eq!(count("sbom-valid"), 1);
+    assert_eq!(count("sbom-asset-digest-match"), 3);
+    assert_eq!(count("provenance-subject-match"), 5);
+    assert_eq!(count("provenance-legacy-asset-match"), 5);
 }
 
 #[test]
@@ -68,7 +87,18 @@ fn every_release_case_meets_its_stated_expectation() {
     assert!(cases.len() >= 15, "{cases:?}");
     for case in cases {
         let expect = Expectation::read(&dir, &case).unwrap();
-        let (code, report) = run_json(&[dir.join(&case).as_os_str()]);
+        // Keys and policy flags are given relative to the workspace root.
+        let mut args = vec![dir.join(&case).into_os_string()];
+        args.extend(expect.args.iter().map(|a| {
+            let p = workspace_root().join(a);
+            if a.starts_with("fixtures/") {
+                p.into_os_string()
+            } else {
+                a.into()
+            }
+        }));
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (code, report) = run_json(&args);
         assert_eq!(code, expect.exit_code, "{case}: {report:#}");
         assert_eq!(report["ok"], expect.ok, "{case}");
         assert_eq!(
@@ -99,12 +129,14 @@ fn human_output_is_one_line_per_failure_plus_a_summary() {
 
     let ok = release_verify()
         .arg(workspace_root().join("fixtures/sample-release"))
+        .arg("--trusted-key")
+        .arg(fixture_key())
         .output()
         .unwrap();
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(ok.stdout).unwrap(),
-        "OK: 6 passed, 0 failed, 0 warnings, 2 skipped\n"
+        include_str!("golden/release-verify-sample-release.txt")
     );
     let quiet = release_verify().arg(&dir).arg("--quiet").output().unwrap();
     assert_eq!(quiet.status.code(), Some(1));
