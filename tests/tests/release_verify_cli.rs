@@ -380,3 +380,63 @@ fn help_teaches_usage() {
         assert!(text.contains(needle), "--help lacks {needle}");
     }
 }
+
+/// The DSSE statement written by another implementation (Python's `cryptography`) in
+/// `../shared/interop/dsse/` verifies with the OpenSSL-written public key, the builder id it
+/// names, against the coreutils tree file it attests.
+#[test]
+fn the_interop_statement_verifies_a_release_of_plain_bin() {
+    let interop = evidence_tests::interop_dir();
+    let release = tempfile::tempdir().unwrap();
+    let plain = std::fs::read(interop.join("coreutils/tree/plain.bin")).unwrap();
+    std::fs::write(release.path().join("plain.bin"), &plain).unwrap();
+    let digest = evidence_core::Sha256Digest::of(&plain).to_hex();
+    std::fs::write(
+        release.path().join("SHA256SUMS"),
+        format!("{digest}  plain.bin\n"),
+    )
+    .unwrap();
+    std::fs::copy(
+        interop.join("dsse/provenance.intoto.jsonl"),
+        release.path().join("provenance.intoto.jsonl"),
+    )
+    .unwrap();
+    let key = interop.join("openssl/signer.pub.pem");
+    let policy = |builder: &str| {
+        run_json(&[
+            release.path().as_os_str(),
+            std::ffi::OsStr::new("--trusted-key"),
+            key.as_os_str(),
+            std::ffi::OsStr::new("--builder-id"),
+            std::ffi::OsStr::new(builder),
+            std::ffi::OsStr::new("--source-ref"),
+            std::ffi::OsStr::new("v1.2.3"),
+        ])
+    };
+    let (code, report) = policy("https://example.com/builders/ci@v1");
+    assert_eq!(code, 0, "{report:#}");
+    let passed: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "pass")
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "provenance-signature-verified",
+        "provenance-subject-match",
+        "provenance-builder-id",
+        "provenance-source-ref",
+    ] {
+        assert!(passed.contains(&code), "{code}: {passed:?}");
+    }
+    // The same statement under another builder policy fails, saying what it saw.
+    let (code, report) = policy("https://example.com/builders/other@v1");
+    assert_eq!(code, 1);
+    assert!(failing_codes(&report).contains(&"provenance-builder-id".to_owned()));
+    // With the plain file changed, the statement no longer covers it.
+    std::fs::write(release.path().join("plain.bin"), b"changed").unwrap();
+    let (code, report) = policy("https://example.com/builders/ci@v1");
+    assert_eq!(code, 1);
+    assert!(failing_codes(&report).contains(&"sums-entry-mismatch".to_owned()));
+}
