@@ -8,7 +8,8 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
-/// A temporary name in `target`'s folder: `.NAME.tmp-PID-RANDOM`.
+/// A temporary name in `target`'s folder: `.NAME.tmp-PID-RANDOM`. The folder must exist:
+/// outputs never create folders above their destination, and a missing one is said plainly.
 fn temp_name(target: &Path) -> io::Result<PathBuf> {
     let name = target.file_name().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "destination has no file name")
@@ -17,6 +18,25 @@ fn temp_name(target: &Path) -> io::Result<PathBuf> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    match fs::metadata(&parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a folder", parent.display()),
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "the folder {} does not exist; create it first",
+                    parent.display()
+                ),
+            ));
+        }
+        Err(e) => return Err(e),
+    }
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
     let mut temp = std::ffi::OsString::from(".");
@@ -207,5 +227,18 @@ mod tests {
         let f = TempFile::beside_with_mode(&dir.path().join("k"), 0o600).unwrap();
         let mode = fs::metadata(f.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_missing_parent_folder_is_named_and_never_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("packs/now");
+        let err = TempDir::beside(&target).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("packs does not exist"), "{err}");
+        assert!(!dir.path().join("packs").exists());
+        fs::write(dir.path().join("file"), b"").unwrap();
+        let err = TempFile::beside(&dir.path().join("file/x")).unwrap_err();
+        assert!(err.to_string().contains("is not a folder"), "{err}");
     }
 }
