@@ -8,7 +8,7 @@
 #   bash bench/run.sh            # 2 GiB in 8 files, 100,000 files of 1 KiB, a 1 GiB bundle,
 #                                # a 1 GiB journal
 #   BENCH_SMALL=1 bash bench/run.sh   # 256 MiB, 10,000 files, 128 MiB bundle, 64 MiB journal
-#   BENCH_SECTIONS="bundle journal" bash bench/run.sh   # some sections of: release bundle journal
+#   BENCH_SECTIONS="bundle journal" bash bench/run.sh   # some of: release bundle journal capture
 #
 # Every figure is the best of $BENCH_RUNS runs (default 3) with a warm page cache, so it
 # measures hashing and file system overhead, not the disk.
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${BENCH_DIR:-$root/bench/work}
 runs=${BENCH_RUNS:-3}
-sections=${BENCH_SECTIONS:-release bundle journal}
+sections=${BENCH_SECTIONS:-release bundle journal capture}
 if [[ -n "${BENCH_SMALL:-}" ]]; then big_mib=32; small_count=10000; bundle_mib=16; journal_mib=64
 else big_mib=256; small_count=100000; bundle_mib=128; journal_mib=1024; fi
 
@@ -50,6 +50,40 @@ if has_section release && [[ ! -f "$large/SHA256SUMS" ]]; then
     head -c "$((big_mib << 20))" /dev/urandom > "$large/asset-$i.bin"
   done
   (cd "$large" && sha256sum asset-*.bin > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+fi
+# The large release is also sealed, with an SBOM naming every asset, so that release-verify
+# can be timed with signature, SBOM and provenance checks on top of the same hashing.
+bench_key="$work/bench-signer"
+if has_section release && [[ ! -f "$large/SHA256SUMS.dsse.json" ]]; then
+  echo "sealing $large with an SBOM ..." >&2
+  [[ -f "$bench_key.key" ]] || "$ev" key generate --out "$bench_key" >/dev/null
+  python3 - "$large" <<'PY'
+import hashlib, json, os, sys
+root = sys.argv[1]
+names = sorted(n for n in os.listdir(root) if n.startswith("asset-"))
+def sha256(name):
+    h = hashlib.sha256()
+    with open(os.path.join(root, name), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+doc = {
+    "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+    "name": "bench", "documentNamespace": "https://example.com/spdx/bench",
+    "creationInfo": {"creators": ["Tool: bench"], "created": "2026-11-22T09:30:00Z"},
+    "packages": [{"SPDXID": f"SPDXRef-{i}", "name": n, "downloadLocation": "NOASSERTION",
+                  "packageFileName": n, "filesAnalyzed": False, "licenseConcluded": "MIT",
+                  "licenseDeclared": "MIT", "copyrightText": "NOASSERTION",
+                  "checksums": [{"algorithm": "SHA256", "checksumValue": sha256(n)}]}
+                 for i, n in enumerate(names)],
+    "relationships": [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+                       "relatedSpdxElement": f"SPDXRef-{i}"} for i in range(len(names))],
+}
+with open(os.path.join(root, "SBOM.spdx.json"), "w") as f:
+    json.dump(doc, f, indent=1)
+PY
+  "$ev" release seal "$large" --key "$bench_key.key" --builder-id https://bench.example/builder@v1 \
+    --source-uri https://example.com/bench --source-ref refs/tags/v1 --quiet
 fi
 if has_section release && [[ ! -f "$small/SHA256SUMS" ]]; then
   echo "creating $small ..." >&2
@@ -102,14 +136,22 @@ export -f openssl_pair
 
 
 report() {
-  local label=$1 dir=$2
+  local label=$1 dir=$2 signed=${3:-}
   read -r t_rv m_rv < <(cd "$dir" && best_of "$rv" . --quiet)
+  if [[ -n "$signed" ]]; then
+    read -r t_full m_full < <(cd "$dir" && best_of "$rv" . --quiet --trusted-key "$bench_key.pub" \
+      --builder-id https://bench.example/builder@v1 --source-ref v1)
+  fi
   read -r t_sum m_sum < <(cd "$dir" && best_of sha256sum -c --quiet SHA256SUMS)
   read -r t_ssl m_ssl < <(cd "$dir" && best_of bash -c "openssl_pair '$dir'")
   local ratio_sum ratio_ssl
   ratio_sum=$(awk "BEGIN{printf \"%.2fx\", $t_sum / ($t_rv > 0 ? $t_rv : 0.001)}")
   ratio_ssl=$(awk "BEGIN{printf \"%.2fx\", $t_ssl / ($t_rv > 0 ? $t_rv : 0.001)}")
   row "$label" "release-verify" "${t_rv}s" "$((m_rv / 1024)) MiB" "1.00x"
+  if [[ -n "$signed" ]]; then
+    row "" "  + signature, SBOM, provenance" "${t_full}s" "$((m_full / 1024)) MiB" \
+      "$(awk "BEGIN{printf \"%.2fx\", $t_full / ($t_rv > 0 ? $t_rv : 0.001)}")"
+  fi
   row "" "sha256sum -c" "${t_sum}s" "$((m_sum / 1024)) MiB" "$ratio_sum"
   row "" "2 x openssl dgst -sha256 (parallel)" "${t_ssl}s" "$((m_ssl / 1024)) MiB" "$ratio_ssl"
 }
@@ -122,7 +164,6 @@ bundle_src="$work/bundle-src-8x${bundle_mib}MiB"
 bundle="$work/bundle-8x${bundle_mib}MiB"
 bundle_archive_dir="$work/bundle-8x${bundle_mib}MiB-archive"
 bundle_archive="$bundle_archive_dir/bundle.tar.gz"
-bench_key="$work/bench-signer"
 if has_section bundle && [[ ! -f "$bundle_archive" ]]; then
   echo "creating $bundle and its archive ..." >&2
   rm -rf "$bundle_src" "$bundle" "$bundle_archive_dir"; mkdir -p "$bundle_src" "$bundle_archive_dir"
@@ -156,7 +197,7 @@ echo "ratio = other tool's time / the first row's time (above 1.00x: the first r
 echo
 row "data" "tool" "time" "peak RSS" "ratio"
 if has_section release; then
-  report "8 x ${big_mib} MiB" "$large"
+  report "8 x ${big_mib} MiB" "$large" signed
   report "${small_count} x 1 KiB" "$small"
 fi
 if has_section bundle; then
@@ -247,4 +288,32 @@ jrow "  --unique-key idempotency_key" "$ev" journal verify "$journal" --quiet --
 jrow "evidence journal seal" bash -c seal_once
 seal_once
 jrow "evidence journal check-append" "$ev" journal check-append "$seal_dir/s" "$journal" --trusted-key "$seal_dir/bench.pub" --quiet
+fi
+
+# ---- live capture: `evidence deploy capture` of the zero-paper profile (14 endpoints) ----
+if has_section capture; then
+  svc_out=$(mktemp)
+  python3 "$root/bench/zero_paper_service.py" 0 >"$svc_out" &
+  svc_pid=$!
+  for _ in $(seq 50); do [[ -s "$svc_out" ]] && break; sleep 0.1; done
+  port=$(head -n 1 "$svc_out")
+  cap_dir=$(mktemp -d)
+  "$ev" key generate --out "$cap_dir/ops" >/dev/null
+  capture_once() {
+    rm -rf "$cap_dir/pack"
+    "$ev" deploy capture "http://127.0.0.1:$port" --profile zero-paper --sign "$cap_dir/ops.key" \
+      --out "$cap_dir/pack" --quiet
+  }
+  export -f capture_once
+  export ev port cap_dir
+  read -r t_cap m_cap < <(cd "$cap_dir" && best_of bash -c capture_once)
+  capture_once || { echo "bench: the capture failed" >&2; exit 1; }
+  read -r t_ver m_ver < <(cd "$cap_dir" && best_of "$ev" bundle verify pack --trusted-key ops.pub --quiet)
+  kill "$svc_pid" 2>/dev/null || true
+  rm -rf "$cap_dir" "$svc_out"
+  echo
+  echo "capture: zero-paper profile (14 endpoints) from a local stand-in service; best of $runs runs"
+  row "data" "tool" "time" "peak RSS" ""
+  row "14 endpoints" "evidence deploy capture (signed)" "${t_cap}s" "$((m_cap / 1024)) MiB" ""
+  row "" "evidence bundle verify (the pack)" "${t_ver}s" "$((m_ver / 1024)) MiB" ""
 fi

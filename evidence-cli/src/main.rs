@@ -18,7 +18,18 @@ use evidence_cli::exit::{self, CliError, Outcome};
 /// Forensic evidence and release integrity: signed, content-addressed evidence bundles and
 /// offline verification.
 #[derive(Debug, Parser)]
-#[command(name = "evidence", version, propagate_version = true)]
+#[command(
+    name = "evidence",
+    version,
+    propagate_version = true,
+    after_long_help = "\
+Every verifying command prints one line per failing check and a summary (-v: every check,
+--json: the evidence.report/v1 report, -q: nothing). Trust comes only from the caller:
+--trusted-key/--keyring name the keys that count; a key inside the evidence never does.
+
+Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run.
+Formats: docs/FORMAT.md; check codes: docs/CHECKS.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,23 +43,23 @@ enum Command {
     /// Evidence bundles: create, sign, verify, pack, unpack, inspect.
     #[command(subcommand)]
     Bundle(BundleCommand),
-    /// Deployment identity: seal a claim and heartbeat pair, verify one against pinned keys.
-    #[command(subcommand)]
-    Identity(IdentityCommand),
     /// Find secrets and forbidden tokens in files, folders, bundles and archives.
     Scan(ScanArgs),
+    /// Release integrity: seal a release directory, verify one.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Live capture of a running deployment into a signed evidence pack.
     #[command(subcommand)]
     Deploy(DeployCommand),
+    /// Deployment identity: seal a claim and heartbeat pair, verify one against pinned keys.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Rollback rehearsal and permits.
     #[command(subcommand)]
     Rollback(RollbackCommand),
     /// Incident packs and post-mortem skeletons.
     #[command(subcommand)]
     Incident(IncidentCommand),
-    /// Release integrity: seal a release directory, verify one.
-    #[command(subcommand)]
-    Release(ReleaseCommand),
     /// JSONL journals: verify line by line, seal with a hash chain, check that only appends followed.
     #[command(subcommand)]
     Journal(JournalCommand),

@@ -7,8 +7,9 @@ use clap::Parser;
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
 use evidence_cli::exit;
 
-/// Verify a downloaded or about-to-be-published release directory: checksums, exact coverage,
-/// expected assets. One report, one exit code.
+/// Verify a downloaded or about-to-be-published release directory: checksums and exact
+/// coverage, signatures of the checksum file, the SBOM and in-toto/SLSA provenance, each
+/// cross-checked against the verified digests. One report, one exit code.
 #[derive(Debug, Parser)]
 #[command(name = "release-verify", version)]
 struct Cli {
