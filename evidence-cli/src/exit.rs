@@ -48,6 +48,16 @@ impl<E: std::error::Error> From<E> for CliError {
     }
 }
 
+/// A usage error (exit 2) unless `path` exists. A dangling symbolic link counts as existing:
+/// the command then refuses it as a link, which says more than "no such file".
+pub fn must_exist(path: &std::path::Path, what: &str) -> Result<(), CliError> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Err(CliError::new(format!("{}: no such {what}", path.display()))
+            .hint(format!("pass an existing {what}")));
+    }
+    Ok(())
+}
+
 /// What a command achieved when it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -1,7 +1,7 @@
 //! `evidence bundle create|sign|verify|pack|unpack|inspect`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use evidence_core::bundle::archive;
 use evidence_core::bundle::build::{self, BuildOptions, Input};
@@ -9,7 +9,7 @@ use evidence_core::bundle::{self, BundleId, SignatureRequirement, VerifyOptions}
 use evidence_core::keys::PrivateKey;
 use evidence_core::timestamp::Timestamp;
 
-use crate::exit::{CliError, Outcome};
+use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs, write_stdout};
 use crate::progress::HashProgress;
 use crate::secrets::RedactArgs;
@@ -175,14 +175,6 @@ fn verify_options<'a>(
         progress,
         ..VerifyOptions::default()
     }
-}
-
-fn must_exist(path: &Path, what: &str) -> Result<(), CliError> {
-    if std::fs::symlink_metadata(path).is_err() {
-        return Err(CliError::new(format!("{}: no such {what}", path.display()))
-            .hint(format!("pass an existing {what}")));
-    }
-    Ok(())
 }
 
 /// Runs a bundle command.

@@ -8,7 +8,7 @@ use evidence_core::identity::{self, CreateError, CreateOptions, Freshness, Ident
 use evidence_core::timestamp::{self, Timestamp};
 
 use crate::commands::bundle::load_keys;
-use crate::exit::{CliError, Outcome};
+use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs, write_stdout};
 use crate::trust::TrustArgs;
 
@@ -179,12 +179,7 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
 }
 
 fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
-    if std::fs::symlink_metadata(&args.bundle).is_err() {
-        return Err(
-            CliError::new(format!("{}: no such bundle", args.bundle.display()))
-                .hint("pass an identity bundle folder or .tar.gz"),
-        );
-    }
+    must_exist(&args.bundle, "identity bundle")?;
     let policy = args.trust.policy()?.ok_or_else(|| {
         CliError::new("identity verify needs the operator's public key")
             .hint("pass --trusted-key operator.pub (or --keyring); a key inside the bundle is never trusted")

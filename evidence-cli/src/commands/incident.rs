@@ -7,7 +7,7 @@ use evidence_core::incident::{self, Event, Incident, IncidentOptions};
 
 use crate::commands::bundle::load_keys;
 use crate::commands::deploy::{created_at, tool};
-use crate::exit::{CliError, Outcome};
+use crate::exit::{CliError, Outcome, must_exist};
 use crate::output;
 use crate::secrets::{self, RedactArgs};
 use crate::trust::TrustArgs;
@@ -106,13 +106,7 @@ pub fn run(command: &IncidentCommand) -> Result<Outcome, CliError> {
     match command {
         IncidentCommand::Capture(args) => {
             for path in &args.attach {
-                if std::fs::symlink_metadata(path).is_err() {
-                    return Err(CliError::new(format!(
-                        "--attach {}: no such file",
-                        path.display()
-                    ))
-                    .hint("attach existing files or folders"));
-                }
+                must_exist(path, "file to attach")?;
             }
             let keys = load_keys(&args.sign)?;
             let redactor = secrets::build(&args.secrets.tokens()?)?;
@@ -162,12 +156,7 @@ pub fn run(command: &IncidentCommand) -> Result<Outcome, CliError> {
             Ok(Outcome::Ok)
         }
         IncidentCommand::Postmortem(args) => {
-            if std::fs::symlink_metadata(&args.bundle).is_err() {
-                return Err(
-                    CliError::new(format!("{}: no such bundle", args.bundle.display()))
-                        .hint("pass an incident pack folder or .tar.gz"),
-                );
-            }
+            must_exist(&args.bundle, "incident pack")?;
             let trust = args.trust.policy()?;
             let capture = [format!("payload/{}", incident::INCIDENT_FILE)];
             let refs: Vec<&str> = capture.iter().map(String::as_str).collect();

@@ -1,6 +1,6 @@
 //! `evidence journal verify|seal|check-append`: JSONL journals.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use evidence_core::bundle::BundleLimits;
 use evidence_core::journal::seal::{self, AppendOptions, SealError, SealOptions};
@@ -8,7 +8,7 @@ use evidence_core::journal::{self, DEFAULT_TYPE_KEY, JournalOptions};
 use evidence_core::timestamp::Timestamp;
 
 use crate::commands::bundle::load_keys;
-use crate::exit::{CliError, Outcome};
+use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::trust::TrustArgs;
 
@@ -143,14 +143,6 @@ pub struct CheckAppendArgs {
     pub lines: LineArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-fn must_exist(path: &Path, what: &str) -> Result<(), CliError> {
-    if std::fs::metadata(path).is_err() {
-        return Err(CliError::new(format!("{}: no such {what}", path.display()))
-            .hint(format!("pass an existing {what}")));
-    }
-    Ok(())
 }
 
 /// Runs a journal command.

@@ -9,7 +9,7 @@ use evidence_core::timestamp::{Timestamp, parse_duration};
 
 use crate::commands::bundle::load_keys;
 use crate::commands::deploy::{created_at, load_profile, tool};
-use crate::exit::{CliError, Outcome};
+use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::trust::TrustArgs;
 
@@ -140,14 +140,6 @@ fn required_trust(trust: &TrustArgs) -> Result<TrustPolicy, CliError> {
     })
 }
 
-fn must_exist(path: &Path) -> Result<(), CliError> {
-    if std::fs::symlink_metadata(path).is_err() {
-        return Err(CliError::new(format!("{}: no such bundle", path.display()))
-            .hint("pass an existing bundle folder or .tar.gz"));
-    }
-    Ok(())
-}
-
 fn now(arg: Option<&str>) -> Result<Timestamp, CliError> {
     Ok(created_at(arg)?.unwrap_or_else(Timestamp::now))
 }
@@ -156,8 +148,8 @@ fn now(arg: Option<&str>) -> Result<Timestamp, CliError> {
 pub fn run(command: &RollbackCommand) -> Result<Outcome, CliError> {
     match command {
         RollbackCommand::Rehearse(args) => {
-            must_exist(&args.current)?;
-            must_exist(&args.previous)?;
+            must_exist(&args.current, "bundle")?;
+            must_exist(&args.previous, "bundle")?;
             let trust = required_trust(&args.trust)?;
             let profile = args.profile.as_deref().map(load_profile).transpose()?;
             let keys = load_keys(&args.sign)?;
@@ -179,13 +171,13 @@ pub fn run(command: &RollbackCommand) -> Result<Outcome, CliError> {
             output::emit(report, "evidence", &args.output)
         }
         RollbackCommand::Verify(args) => {
-            must_exist(&args.rehearsal)?;
+            must_exist(&args.rehearsal, "bundle")?;
             let trust = required_trust(&args.trust)?;
             let (report, _) = rollback::verify_rehearsal(&args.rehearsal, &trust);
             output::emit(report, "evidence", &args.output)
         }
         RollbackCommand::Permit(args) => {
-            must_exist(&args.rehearsal)?;
+            must_exist(&args.rehearsal, "bundle")?;
             let keys = load_keys(std::slice::from_ref(&args.key))?;
             let key = keys.first().ok_or_else(|| CliError::new("no key"))?;
             let trust = match args.trust.policy()? {
@@ -224,7 +216,7 @@ pub fn run(command: &RollbackCommand) -> Result<Outcome, CliError> {
             }
         }
         RollbackCommand::CheckPermit(args) => {
-            must_exist(&args.permit)?;
+            must_exist(&args.permit, "bundle")?;
             let trust = required_trust(&args.trust)?;
             let report = rollback::check_permit(
                 &args.permit,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use evidence_core::report::Report;
 use evidence_core::scan::{self, ScanOptions};
 
-use crate::exit::{CliError, Outcome};
+use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::secrets::{self, RedactArgs};
 
@@ -36,12 +36,7 @@ pub struct ScanArgs {
 /// Scans every path into one report.
 pub fn run(args: &ScanArgs) -> Result<Outcome, CliError> {
     for path in &args.paths {
-        if std::fs::symlink_metadata(path).is_err() {
-            return Err(
-                CliError::new(format!("{}: no such file or folder", path.display()))
-                    .hint("pass existing files, folders or .tar.gz archives"),
-            );
-        }
+        must_exist(path, "file or folder")?;
     }
     let redactor = secrets::build(&args.secrets.tokens()?)?;
     let mut report = Report::new(serde_json::json!({
