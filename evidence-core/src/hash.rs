@@ -214,6 +214,62 @@ pub fn open_no_follow(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// Why a small file could not be read whole.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// It does not exist.
+    #[error("does not exist")]
+    NotFound,
+    /// It is a symbolic link, which is never followed.
+    #[error("is a symbolic link; never followed")]
+    Symlink,
+    /// It is not a regular file.
+    #[error("is not a regular file")]
+    NotRegular,
+    /// It is larger than the limit.
+    #[error("is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The operating system refused.
+    #[error("cannot be read: {0}")]
+    Io(#[source] io::Error),
+}
+
+/// A small file read whole, with what `fstat` said of the opened file.
+#[derive(Debug)]
+pub struct WholeFile {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The opened file's metadata (hard links, identity).
+    pub meta: Metadata,
+}
+
+/// Reads a regular file whole, refusing more than `limit` bytes, without following a final
+/// symbolic link or blocking on a FIFO.
+pub fn read_whole(path: &Path, limit: u64) -> Result<WholeFile, ReadError> {
+    let file = match open_no_follow(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(ReadError::Symlink),
+        Err(e) => return Err(ReadError::Io(e)),
+    };
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(WholeFile { bytes, meta })
+}
+
 /// Hashes one regular file (see the module documentation for the guarantees).
 pub fn hash_file(
     job: &HashJob,

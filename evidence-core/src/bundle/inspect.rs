@@ -61,15 +61,11 @@ pub enum InspectError {
 pub fn inspect(path: &Path) -> Result<BundleInfo, InspectError> {
     let limits = super::BundleLimits::default();
     let (manifest_bytes, envelope_bytes) = if std::fs::metadata(path)?.is_dir() {
-        let read = |name: &str, limit: u64| -> Result<Option<Vec<u8>>, io::Error> {
-            match crate::hash::open_no_follow(&path.join(name)) {
-                Ok(f) => {
-                    let mut b = Vec::new();
-                    f.take(limit).read_to_end(&mut b)?;
-                    Ok(Some(b))
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
+        let read = |name: &str, limit: u64| -> Result<Option<Vec<u8>>, InspectError> {
+            match crate::hash::read_whole(&path.join(name), limit) {
+                Ok(f) => Ok(Some(f.bytes)),
+                Err(crate::hash::ReadError::NotFound) => Ok(None),
+                Err(e) => Err(InspectError::Manifest(format!("{name} {e}"))),
             }
         };
         (

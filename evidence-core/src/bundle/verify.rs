@@ -258,26 +258,14 @@ fn payload_check(check: Check, path: &str) -> Check {
 /// Reads a small metadata file without following a symlink; `None` if it does not exist.
 /// Returns the bytes and the file's number of hard links.
 fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, String> {
-    let file = match hash::open_no_follow(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err("is a symbolic link; never followed".to_owned());
-        }
-        Err(e) => return Err(format!("cannot read: {e}")),
-    };
-    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".to_owned());
+    match hash::read_whole(path, limit) {
+        Ok(f) => Ok(Some((
+            f.bytes,
+            std::os::unix::fs::MetadataExt::nlink(&f.meta),
+        ))),
+        Err(hash::ReadError::NotFound) => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("is larger than the limit of {limit} bytes"));
-    }
-    Ok(Some((bytes, std::os::unix::fs::MetadataExt::nlink(&meta))))
 }
 
 /// Reads a whole regular file (bounded), returning its digest and bytes; the same guarantees

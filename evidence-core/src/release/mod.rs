@@ -22,7 +22,6 @@ pub mod seal;
 pub mod signatures;
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -30,7 +29,7 @@ use serde_json::json;
 use crate::Verified;
 use crate::digest::Sha256Digest;
 use crate::dsse::{DsseLimits, SignatureCodes};
-use crate::hash::{self, HashedFile, NoProgress, Progress};
+use crate::hash::{self, HashedFile, NoProgress, Progress, ReadError};
 use crate::keys::TrustPolicy;
 use crate::path::ArtifactPath;
 use crate::provenance::{self, AssetDigest, ProvenanceFile, ProvenanceLimits, ProvenancePolicy};
@@ -225,13 +224,13 @@ pub enum ReleaseError {
         reason: String,
     },
     /// A checksum file named explicitly does not exist or cannot be read.
-    #[error("cannot read checksum file {path}: {source}")]
+    #[error("checksum file {path} {source}")]
     SumsArgument {
         /// The file given.
         path: PathBuf,
-        /// The OS error.
+        /// Why.
         #[source]
-        source: std::io::Error,
+        source: ReadError,
     },
 }
 
@@ -277,7 +276,7 @@ pub fn verify_release(
         Some(path) => Some(read_limited(path, opts.sbom_limits.max_bytes).map_err(|e| {
             ReleaseError::Argument {
                 path: path.clone(),
-                reason: e.describe(),
+                reason: e.to_string(),
             }
         })?),
         None => None,
@@ -290,15 +289,15 @@ pub fn verify_release(
     }));
 
     // Stage 1: read the checksum file once; every later use is of these bytes.
-    let bytes = match read_limited(&sums_path, opts.limits.max_bytes) {
-        Ok(b) => b,
-        Err(ReadError::Io(source)) if explicit => {
+    let bytes = match hash::read_whole(&sums_path, opts.limits.max_bytes) {
+        Ok(f) => f.bytes,
+        Err(source) if explicit && !matches!(source, ReadError::TooLarge { .. }) => {
             return Err(ReleaseError::SumsArgument {
                 path: sums_path,
                 source,
             });
         }
-        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(ReadError::NotFound) => {
             report.push(
                 Check::fail(
                     RELEASE_SUMS_MISSING,
@@ -312,9 +311,9 @@ pub fn verify_release(
                 verified: None,
             });
         }
-        Err(ReadError::Io(e)) => {
+        Err(e @ (ReadError::Symlink | ReadError::NotRegular | ReadError::Io(_))) => {
             report.push(
-                Check::fail(INPUT_UNREADABLE, format!("cannot read checksum file: {e}"))
+                Check::fail(INPUT_UNREADABLE, format!("the checksum file {e}"))
                     .in_section(section::CHECKSUMS)
                     .with_path(&sums_display),
             );
@@ -323,7 +322,7 @@ pub fn verify_release(
                 verified: None,
             });
         }
-        Err(ReadError::TooLarge) => {
+        Err(ReadError::TooLarge { .. }) => {
             report.push(
                 Check::fail(
                     INPUT_TOO_LARGE,
@@ -431,7 +430,7 @@ pub fn verify_release(
                     }
                 }
                 Err(e) => report.push(
-                    Check::fail(INPUT_UNREADABLE, format!("cannot read: {}", e.describe()))
+                    Check::fail(INPUT_UNREADABLE, e.to_string())
                         .with_path(name.clone())
                         .in_section(provenance::section::PROVENANCE),
                 ),
@@ -510,7 +509,7 @@ fn sbom_stage(
                 Ok(b) => b,
                 Err(e) => {
                     report.push(
-                        Check::fail(INPUT_UNREADABLE, format!("cannot read: {}", e.describe()))
+                        Check::fail(INPUT_UNREADABLE, e.to_string())
                             .with_path(SBOM_FILE)
                             .in_section(sbom::section::SBOM),
                     );
@@ -563,7 +562,7 @@ fn read_explicit_provenance(opts: &ReleaseOptions<'_>) -> Result<ExplicitProvena
         let bytes = read_limited(path, opts.provenance_limits.max_bytes).map_err(|e| {
             ReleaseError::Argument {
                 path: path.clone(),
-                reason: e.describe(),
+                reason: e.to_string(),
             }
         })?;
         let name = path
@@ -635,20 +634,6 @@ fn release_rules(
     }
 }
 
-enum ReadError {
-    Io(std::io::Error),
-    TooLarge,
-}
-
-impl ReadError {
-    fn describe(&self) -> String {
-        match self {
-            ReadError::Io(e) => e.to_string(),
-            ReadError::TooLarge => "larger than the limit".to_owned(),
-        }
-    }
-}
-
 /// `file`'s path relative to `dir` when it lives inside it (whether or not it exists).
 fn relative_inside_named(dir: &Path, file: &Path) -> Option<String> {
     let dir = std::fs::canonicalize(dir).ok()?;
@@ -657,22 +642,10 @@ fn relative_inside_named(dir: &Path, file: &Path) -> Option<String> {
     rel.to_str().map(str::to_owned)
 }
 
-/// Reads a whole (small) file, refusing more than `limit` bytes, without following a final
-/// symlink.
+/// Reads a whole (small) regular file, refusing more than `limit` bytes, never through a
+/// symbolic link.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = hash::open_no_follow(path).map_err(ReadError::Io)?;
-    let meta = file.metadata().map_err(ReadError::Io)?;
-    if !meta.is_file() {
-        return Err(ReadError::Io(std::io::Error::other("not a regular file")));
-    }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge);
-    }
-    Ok(bytes)
+    hash::read_whole(path, limit).map(|f| f.bytes)
 }
 
 #[cfg(test)]

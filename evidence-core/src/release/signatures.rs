@@ -48,12 +48,8 @@ impl MinisignKey {
 
     /// Reads a minisign public key file (at most 4 KiB).
     pub fn load(path: &Path) -> Result<Self, MinisignKeyError> {
-        let bytes = read_limited(path, 4096).map_err(|e| match e {
-            ReadError::Io(e) => MinisignKeyError(format!("{}: {e}", path.display())),
-            ReadError::TooLarge => {
-                MinisignKeyError(format!("{}: larger than 4 KiB", path.display()))
-            }
-        })?;
+        let bytes = read_limited(path, 4096)
+            .map_err(|e| MinisignKeyError(format!("{} {e}", path.display())))?;
         Self::parse(&String::from_utf8_lossy(&bytes))
     }
 }
@@ -106,9 +102,8 @@ fn name(path: &Path) -> String {
 fn read_signature(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
     match read_limited(path, limit) {
         Ok(b) => Ok(Some(b)),
-        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(ReadError::Io(e)) => Err(format!("cannot read: {e}")),
-        Err(ReadError::TooLarge) => Err(format!("larger than the limit of {limit} bytes")),
+        Err(ReadError::NotFound) => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
 }
 
