@@ -86,3 +86,23 @@ fn build_binaries() -> Result<PathBuf, String> {
     }
     Ok(profile_dir)
 }
+
+/// The codes of a JSON report's checks that have `status` (`pass`, `fail`, `warn`, `skip`),
+/// in report order.
+pub fn codes_with(report: &serde_json::Value, status: &str) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .map(|checks| {
+            checks
+                .iter()
+                .filter(|c| c["status"] == status)
+                .filter_map(|c| c["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The codes of a JSON report's failing checks.
+pub fn failing_codes(report: &serde_json::Value) -> Vec<String> {
+    codes_with(report, "fail")
+}

@@ -13,7 +13,7 @@ use evidence_tests::fixtures::bundle::{
 };
 use evidence_tests::fixtures::tar::{self, Header, TarWriter};
 use evidence_tests::fixtures::{self, Expectation};
-use evidence_tests::workspace_root;
+use evidence_tests::{codes_with, workspace_root};
 use serde_json::Value;
 
 fn evidence() -> Command {
@@ -70,16 +70,6 @@ where
     (code, report)
 }
 
-fn codes_with(report: &Value, status: &str) -> Vec<String> {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == status)
-        .map(|c| c["code"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn verify_json(bundle: &Path, keys: &[&Path], threshold: Option<u32>) -> (i32, Value) {
     let mut args: Vec<std::ffi::OsString> = vec!["bundle".into(), "verify".into(), bundle.into()];
     for k in keys {
@@ -91,29 +81,6 @@ fn verify_json(bundle: &Path, keys: &[&Path], threshold: Option<u32>) -> (i32, V
         args.push(t.to_string().into());
     }
     run_json(args)
-}
-
-#[track_caller]
-fn assert_meets(name: &str, expect: &Expectation, code: i32, report: &Value) {
-    assert_eq!(code, expect.exit_code, "{name}: {report:#}");
-    assert_eq!(report["ok"], expect.ok, "{name}");
-    assert_eq!(
-        report["ok"],
-        code == 0,
-        "{name}: exit code must agree with ok"
-    );
-    let fails = codes_with(report, "fail");
-    for want in &expect.must_fail {
-        assert!(
-            fails.contains(want),
-            "{name}: expected {want} to fail, got {fails:?}"
-        );
-    }
-    if expect.ok {
-        assert!(fails.is_empty(), "{name}: {fails:?}");
-    } else {
-        assert!(!fails.is_empty(), "{name}: not ok but nothing failed");
-    }
 }
 
 /// A case's bundle: the folder `<case>/` or the archive `<case>.tar.gz`.
@@ -221,7 +188,7 @@ fn every_bundle_case_meets_its_stated_expectation() {
             "{case}: archive cases are named archive-*"
         );
         let (code, report) = verify_json(&path, &[&signer_pub()], None);
-        assert_meets(case, &expect, code, &report);
+        expect.assert_met(case, code, &report);
         assert_eq!(report["tool"]["name"], "evidence");
         assert_eq!(report["schema"], "evidence.report/v1");
     }
@@ -234,7 +201,7 @@ fn cases_git_cannot_store_are_made_at_test_time_and_fail() {
     assert_eq!(cases.len(), 4);
     for case in cases {
         let (code, report) = verify_json(&case.dir, &[&signer_pub()], None);
-        assert_meets(case.name, &case.expect, code, &report);
+        case.expect.assert_met(case.name, code, &report);
     }
 }
 

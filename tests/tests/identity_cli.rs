@@ -5,9 +5,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use evidence_tests::fixtures;
 use evidence_tests::fixtures::identity::{self, IdentityExpectation, operator_key, stranger_key};
-use evidence_tests::fixtures::{self, Expectation};
-use evidence_tests::workspace_root;
+use evidence_tests::{failing_codes, workspace_root};
 use serde_json::Value;
 
 fn evidence() -> Command {
@@ -30,16 +30,6 @@ fn report_of(out: &Output) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn failing_codes(report: &Value) -> Vec<String> {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "fail")
-        .map(|c| c["code"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn verify_json(bundle: &Path, extra: &[String]) -> (i32, Value) {
@@ -71,26 +61,6 @@ fn write_key(dir: &Path, stranger: bool) -> PathBuf {
     path
 }
 
-fn check_expectation(case: &str, expect: &Expectation, code: i32, report: &Value) {
-    assert_eq!(code, expect.exit_code, "{case}: {report:#}");
-    assert_eq!(report["ok"], expect.ok, "{case}");
-    assert_eq!(
-        report["ok"],
-        code == 0,
-        "{case}: exit code must agree with ok"
-    );
-    let fails = failing_codes(report);
-    for want in &expect.must_fail {
-        assert!(
-            fails.contains(want),
-            "{case}: expected {want} to fail, got {fails:?}"
-        );
-    }
-    if expect.ok {
-        assert!(fails.is_empty(), "{case}: {fails:?}");
-    }
-}
-
 #[test]
 fn every_identity_case_meets_its_stated_expectation() {
     let dir = cases_dir();
@@ -115,7 +85,7 @@ fn every_identity_case_meets_its_stated_expectation() {
     for case in &cases {
         let expect = IdentityExpectation::read(&dir, case).unwrap();
         let (code, report) = verify_json(&dir.join(case), &expect.expect.args);
-        check_expectation(case, &expect.expect, code, &report);
+        expect.expect.assert_met(case, code, &report);
         assert_eq!(report["schema"], "evidence.report/v1");
         assert_eq!(report["tool"]["name"], "evidence");
         assert_eq!(report["subject"]["kind"], "identity");
