@@ -13,7 +13,7 @@
 //! target, and renames it into place only if every check passed; entries are never unpacked
 //! with `tar::Archive::unpack` and never through links (DESIGN 4 rule 6).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -376,12 +376,6 @@ impl Stop {
     }
 }
 
-/// A listed-or-not payload file as it passed.
-type Seen = (
-    String,
-    Result<(HashedFile, Option<Vec<u8>>), crate::hash::HashError>,
-);
-
 /// The state of one streaming pass.
 struct Stream<'o, 'p> {
     opts: &'o VerifyOptions<'o>,
@@ -393,8 +387,10 @@ struct Stream<'o, 'p> {
     manifest_bytes: Option<Vec<u8>>,
     envelope_bytes: Option<Vec<u8>>,
     meta: Option<MetadataChecks>,
-    files: Vec<Seen>,
-    folders: HashSet<String>,
+    /// The folder entries enclosing the current position, outermost first. Entries come sorted
+    /// with folders as `path/`, so a folder's contents follow it without a break and only this
+    /// chain, never every folder seen, is needed to know that an entry's folder came first.
+    open_folders: Vec<String>,
 }
 
 fn stream(
@@ -424,13 +420,44 @@ fn stream(
         manifest_bytes: None,
         envelope_bytes: None,
         meta: None,
-        files: Vec::new(),
-        folders: HashSet::new(),
+        open_folders: Vec::new(),
     };
-    let stopped = match state.run(&mut archive, &mut report) {
-        Ok(()) => state.end_of_stream(archive).err(),
-        Err(stop) => Some(stop),
-    };
+    // Metadata entries first; payload entries are then judged as they pass against the
+    // manifest just read, so nothing per entry is kept (DESIGN 4 rule 7: a million planted
+    // entries cost no memory beyond the first few checks).
+    let mut meta_slot: Option<MetadataChecks> = None;
+    let mut payload_owner: Option<PayloadChecks<'_>> = None;
+    let mut stopped = None;
+    match archive.entries() {
+        Err(e) => {
+            stopped = Some(Stop {
+                code: BUNDLE_ARCHIVE_INVALID,
+                detail: format!("not a tar archive: {e}"),
+                entry: None,
+            });
+        }
+        Ok(mut entries) => {
+            if let Err(stop) = state.run(&mut entries, None, &mut report) {
+                stopped = Some(stop);
+            }
+            meta_slot = state.meta.take();
+            if stopped.is_none()
+                && let Some(meta) = meta_slot.as_ref()
+            {
+                let payload = payload_owner.insert(PayloadChecks::new(
+                    meta.manifest.as_ref(),
+                    opts.capture,
+                    opts.limits.max_unexpected_shown,
+                ));
+                if let Err(stop) = state.run(&mut entries, Some(payload), &mut report) {
+                    stopped = Some(stop);
+                }
+            }
+        }
+    }
+    if stopped.is_none() {
+        stopped = state.end_of_stream(archive).err();
+    }
     let complete = stopped.is_none();
     if let Some(stop) = stopped {
         report.push(stop.into_check());
@@ -443,7 +470,13 @@ fn stream(
             .in_section(section::MANIFEST),
         );
     }
-    let meta = match state.meta.take() {
+    // After an early stop, files never reached are not reported one by one as missing: the
+    // archive failed as a whole.
+    let captured = match payload_owner {
+        Some(payload) if complete => payload.finish(&mut report),
+        _ => BTreeMap::new(),
+    };
+    let meta = match meta_slot {
         Some(meta) => meta,
         // A stream that stopped before its metadata was complete failed as a whole; judging
         // signatures of a half-read bundle would only add misleading failures.
@@ -467,59 +500,29 @@ fn stream(
     if let (Some(id), serde_json::Value::Object(subject)) = (&meta.id, &mut report.subject) {
         subject.insert("id".into(), id.to_string().into());
     }
-    let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts.capture);
-    let mut folders: Vec<&String> = state.folders.iter().collect();
-    folders.sort();
-    for folder in folders {
-        if folder != PAYLOAD_DIR && !payload.needs_folder(folder) {
-            report.push(
-                Check::fail(
-                    BUNDLE_ENTRY_FORBIDDEN,
-                    "folder that no listed file needs (planted)",
-                )
-                .with_path(printable(folder).into_owned())
-                .in_section(section::PAYLOAD),
-            );
-        }
-    }
-    for (name, result) in state.files {
-        match payload.expect(&name) {
-            Some(index) => payload.observe(index, result, &mut report),
-            None => report.push(
-                Check::fail(BUNDLE_FILE_UNLISTED, "file is not listed in the manifest")
-                    .with_path(printable(&name).into_owned())
-                    .in_section(section::PAYLOAD),
-            ),
-        }
-    }
-    // After an early stop, files never reached are not reported one by one as missing: the
-    // archive failed as a whole.
-    let captured = if complete {
-        payload.finish(&mut report)
-    } else {
-        BTreeMap::new()
-    };
     finish(report, meta, captured)
 }
 
 impl Stream<'_, '_> {
+    /// Reads entries: without `payload`, only until the metadata entries are complete (the
+    /// stage reaches [`Stage::Payload`]); with it, to the end, judging each payload entry
+    /// against the manifest as it passes.
     fn run<R: Read>(
         &mut self,
-        archive: &mut tar::Archive<R>,
+        entries: &mut tar::Entries<'_, R>,
+        mut payload: Option<&mut PayloadChecks<'_>>,
         report: &mut Report,
     ) -> Result<(), Stop> {
-        let entries = archive.entries().map_err(|e| Stop {
-            code: BUNDLE_ARCHIVE_INVALID,
-            detail: format!("not a tar archive: {e}"),
-            entry: None,
-        })?;
-        for item in entries {
+        while payload.is_some() || self.stage != Stage::Payload {
+            let Some(item) = entries.next() else {
+                break;
+            };
             let mut entry = item.map_err(|e| Stop {
                 code: BUNDLE_ARCHIVE_INVALID,
                 detail: format!("corrupt archive: {e}"),
                 entry: None,
             })?;
-            self.entry(&mut entry, report)?;
+            self.entry(&mut entry, payload.as_deref_mut(), report)?;
         }
         Ok(())
     }
@@ -573,6 +576,7 @@ impl Stream<'_, '_> {
     fn entry<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
+        payload: Option<&mut PayloadChecks<'_>>,
         report: &mut Report,
     ) -> Result<(), Stop> {
         let limits = self.opts.limits.archive;
@@ -684,13 +688,13 @@ impl Stream<'_, '_> {
             self.stage = next;
             return Ok(());
         }
-        if self.stage != Stage::Payload {
+        let Some(payload) = payload.filter(|_| self.stage == Stage::Payload) else {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
                 "entries must start with manifest.json, [manifest.dsse.json,] SHA256SUMS",
                 &shown,
             ));
-        }
+        };
         if matches!(name.as_str(), MANIFEST_FILE | ENVELOPE_FILE | SUMS_FILE) {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
@@ -717,8 +721,17 @@ impl Stream<'_, '_> {
             ));
         }
         self.last_payload_key = Some(key);
+        // Folders this entry is not inside are closed for good (everything inside a folder
+        // sorts right after it); the entry's own folder must then be the innermost open one.
+        while self
+            .open_folders
+            .last()
+            .is_some_and(|open| !is_inside(&name, open))
+        {
+            self.open_folders.pop();
+        }
         if let Some((parent, _)) = name.rsplit_once('/')
-            && !self.folders.contains(parent)
+            && self.open_folders.last().map(String::as_str) != Some(parent)
         {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
@@ -732,7 +745,15 @@ impl Stream<'_, '_> {
                     Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
                 })?;
             }
-            self.folders.insert(name);
+            if name != PAYLOAD_DIR && !payload.needs_folder(&name) {
+                payload.unexpected(
+                    BUNDLE_ENTRY_FORBIDDEN,
+                    "folder that no listed file needs (planted)",
+                    &name,
+                    report,
+                );
+            }
+            self.open_folders.push(name);
             return Ok(());
         }
         let capture = self.opts.capture.contains(&name.as_str());
@@ -746,9 +767,23 @@ impl Stream<'_, '_> {
                     &shown,
                 ),
             })?;
-        self.files.push((name, Ok(hashed)));
+        match payload.expect(&name) {
+            Some(index) => payload.observe(index, Ok(hashed), report),
+            None => payload.unexpected(
+                BUNDLE_FILE_UNLISTED,
+                "file is not listed in the manifest",
+                &name,
+                report,
+            ),
+        }
         Ok(())
     }
+}
+
+/// True when `path` lies inside the folder `folder`.
+fn is_inside(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn read_entry<R: Read>(entry: &mut R, limit: u64) -> io::Result<Vec<u8>> {
