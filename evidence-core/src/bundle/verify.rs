@@ -273,7 +273,11 @@ fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, String>
     if !meta.is_file() {
         return Err("is not a regular file".to_owned());
     }
-    let mut bytes = Vec::new();
+    // Refused from its size, unread (the read below still stops at the limit if it grows).
+    if meta.len() > limit {
+        return Err(format!("is larger than the limit of {limit} bytes"));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;

@@ -665,7 +665,12 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     if !meta.is_file() {
         return Err(ReadError::Io(std::io::Error::other("not a regular file")));
     }
-    let mut bytes = Vec::new();
+    // Refused from its size, unread: reading up to the limit first would hold (and, as the
+    // buffer doubles, reserve twice) the limit in memory for nothing.
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
