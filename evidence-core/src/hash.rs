@@ -266,14 +266,19 @@ pub fn hash_file(
         Err(e) => return Err(io_err(e)),
     };
     // A file read in several calls may change between them, and the digest would then be of
-    // bytes that never existed together: compare size and modification time afterwards. Content
-    // taken by a single read call is one snapshot; its size must still be the size `fstat` saw.
+    // bytes that never existed together: compare size, modification time and status-change
+    // time afterwards. The modification time alone is not enough: a writer can put it back
+    // (`touch -d`, `utimensat`), but every write and every such reset moves the change time,
+    // which only the kernel sets. Content taken by a single read call is one snapshot; its size
+    // must still be the size `fstat` saw.
     let unchanged = hashed.size == before.len()
         && (single_read || {
             let after = file.metadata().map_err(io_err)?;
             after.len() == before.len()
                 && after.mtime() == before.mtime()
                 && after.mtime_nsec() == before.mtime_nsec()
+                && after.ctime() == before.ctime()
+                && after.ctime_nsec() == before.ctime_nsec()
         });
     if !unchanged {
         return Err(HashError::Changed { path: path.clone() });
