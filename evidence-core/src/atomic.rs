@@ -49,6 +49,28 @@ fn temp_name(target: &Path) -> io::Result<PathBuf> {
     Ok(parent.join(temp))
 }
 
+/// True when `name` is a temporary name this module gives an output called `target_name`
+/// (`.NAME.tmp-PID-RANDOM`, RANDOM 16 lower-case hex digits): what a process killed before its
+/// rename leaves behind.
+pub fn is_temp_name_for(name: &str, target_name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_prefix(target_name))
+        .and_then(|n| n.strip_prefix(".tmp-"))
+    else {
+        return false;
+    };
+    let Some((pid, random)) = rest.split_once('-') else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && random.len() == 16
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Fails if `target` exists (as anything, including a dangling symlink).
 pub fn refuse_existing(target: &Path) -> io::Result<()> {
     match fs::symlink_metadata(target) {
@@ -218,6 +240,29 @@ mod tests {
         f2.persist_replacing(&file).unwrap();
         assert_eq!(fs::read(&file).unwrap(), b"newer");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = TempFile::beside(&dir.path().join("SHA256SUMS")).unwrap();
+        let name = t.path().file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(is_temp_name_for(&name, "SHA256SUMS"), "{name}");
+        assert!(!is_temp_name_for(&name, "SHA256SUMS.dsse.json"));
+        for other in [
+            "SHA256SUMS",
+            ".SHA256SUMS.tmp-",
+            ".SHA256SUMS.tmp-12-0123456789abcde",
+            ".SHA256SUMS.tmp-12-0123456789abcdeF",
+            ".SHA256SUMS.tmp-x-0123456789abcdef",
+            ".SHA256SUMS.tmp-12-0123456789abcdef/x",
+        ] {
+            assert!(!is_temp_name_for(other, "SHA256SUMS"), "{other}");
+        }
+        assert!(is_temp_name_for(
+            ".SHA256SUMS.tmp-12-0123456789abcdef",
+            "SHA256SUMS"
+        ));
     }
 
     #[test]

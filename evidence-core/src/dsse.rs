@@ -84,6 +84,13 @@ pub enum DsseError {
         /// The limit.
         limit: usize,
     },
+    /// More JSON values than an envelope with the most signatures allowed holds: refused while
+    /// reading, before the signatures are built (the count is not known).
+    #[error("more JSON values than an envelope of at most {limit} signatures holds")]
+    TooManyValues {
+        /// The signature limit.
+        limit: usize,
+    },
     /// A field is too long or empty where it may not be.
     #[error("{field}: {reason}")]
     Field {
@@ -173,12 +180,21 @@ impl Envelope {
     /// Reads an envelope: strict JSON (duplicate keys refused, unknown members refused), both
     /// base64 fields canonical, signatures 64 bytes, within `limits`.
     pub fn parse(bytes: &[u8], limits: &DsseLimits) -> Result<Self, DsseError> {
+        // An envelope is an object of three members, the last an array of two-member objects:
+        // 4 values, then 3 per signature. Counting values while reading bounds the memory of a
+        // hostile envelope by the signature limit, not by its size.
         let json_limits = JsonLimits {
             max_bytes: limits.max_envelope_bytes,
+            max_values: limits.max_signatures.saturating_mul(3).saturating_add(8),
             ..JsonLimits::default()
         };
-        let raw: RawEnvelope = json::from_slice_strict(bytes, &json_limits)
-            .map_err(|e| DsseError::Json(e.to_string()))?;
+        let raw: RawEnvelope =
+            json::from_slice_strict(bytes, &json_limits).map_err(|e| match e {
+                json::JsonError::TooManyValues { .. } => DsseError::TooManyValues {
+                    limit: limits.max_signatures,
+                },
+                other => DsseError::Json(other.to_string()),
+            })?;
         Self::from_raw(raw, limits)
     }
 

@@ -260,7 +260,13 @@ pub fn read_whole(path: &Path, limit: u64) -> Result<WholeFile, ReadError> {
     if !meta.is_file() {
         return Err(ReadError::NotRegular);
     }
-    let mut bytes = Vec::new();
+    // Refused from its size, unread: reading up to the limit first would hold (and, as the
+    // buffer doubles, reserve twice) the limit in memory for nothing. The read below still
+    // stops at the limit should the file grow meanwhile.
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
@@ -322,14 +328,19 @@ pub fn hash_file(
         Err(e) => return Err(io_err(e)),
     };
     // A file read in several calls may change between them, and the digest would then be of
-    // bytes that never existed together: compare size and modification time afterwards. Content
-    // taken by a single read call is one snapshot; its size must still be the size `fstat` saw.
+    // bytes that never existed together: compare size, modification time and status-change
+    // time afterwards. The modification time alone is not enough: a writer can put it back
+    // (`touch -d`, `utimensat`), but every write and every such reset moves the change time,
+    // which only the kernel sets. Content taken by a single read call is one snapshot; its size
+    // must still be the size `fstat` saw.
     let unchanged = hashed.size == before.len()
         && (single_read || {
             let after = file.metadata().map_err(io_err)?;
             after.len() == before.len()
                 && after.mtime() == before.mtime()
                 && after.mtime_nsec() == before.mtime_nsec()
+                && after.ctime() == before.ctime()
+                && after.ctime_nsec() == before.ctime_nsec()
         });
     if !unchanged {
         return Err(HashError::Changed { path: path.clone() });

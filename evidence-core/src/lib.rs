@@ -34,6 +34,7 @@ pub mod rollback;
 pub mod sbom;
 pub mod scan;
 pub mod sums;
+pub mod tar_read;
 pub mod timestamp;
 pub mod tree;
 

@@ -128,9 +128,17 @@ pub struct ProvenanceLimits {
     pub max_subjects: usize,
     /// Most statements per file.
     pub max_statements: usize,
+    /// Most JSON values in one line, envelope or statement (of any type, at any depth): a
+    /// bound on the memory a parsed document takes, counted while it is read, so a statement
+    /// with a hundred times the subjects allowed is refused before it is built.
+    pub max_values: usize,
     /// Envelope limits.
     pub dsse: DsseLimits,
 }
+
+/// Default most JSON values in one provenance document: room for the most subjects allowed
+/// (an object, a name, a digest object and a few digests each) and a large predicate.
+pub const DEFAULT_MAX_VALUES: usize = 100_000;
 
 impl Default for ProvenanceLimits {
     fn default() -> Self {
@@ -138,6 +146,7 @@ impl Default for ProvenanceLimits {
             max_bytes: DEFAULT_MAX_BYTES,
             max_subjects: DEFAULT_MAX_SUBJECTS,
             max_statements: DEFAULT_MAX_STATEMENTS,
+            max_values: DEFAULT_MAX_VALUES,
             dsse: DsseLimits::default(),
         }
     }
@@ -212,6 +221,7 @@ impl Statement {
     pub fn parse(bytes: &[u8], limits: &ProvenanceLimits) -> Result<Self, ProvenanceError> {
         let json_limits = JsonLimits {
             max_bytes: limits.max_bytes,
+            max_values: limits.max_values,
             ..JsonLimits::default()
         };
         let value = json::parse_strict(bytes, &json_limits)
@@ -636,6 +646,7 @@ fn open_document(
     };
     let json_limits = JsonLimits {
         max_bytes: inputs.limits.max_bytes,
+        max_values: inputs.limits.max_values,
         ..JsonLimits::default()
     };
     let value = match json::parse_strict(bytes, &json_limits) {

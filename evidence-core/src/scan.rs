@@ -752,8 +752,16 @@ fn tar_entries<R: Read>(
 ) -> io::Result<()> {
     let mut archive = tar::Archive::new(reader);
     let mut count = 0usize;
-    for item in archive.entries()? {
-        let mut entry = item?;
+    // Raw entries: long-name and PAX records are read by `tar_read` under its limits, never
+    // whole by the tar crate.
+    let mut entries = archive.entries()?.raw(true);
+    while let Some(item) = crate::tar_read::next_entry(&mut entries) {
+        let crate::tar_read::Resolved {
+            mut entry, path, ..
+        } = item.map_err(|e| match e {
+            crate::tar_read::TarReadError::Io(e) => e,
+            other => io::Error::other(other.to_string()),
+        })?;
         count += 1;
         if count > opts.limits.max_entries {
             out.too_large(
@@ -765,7 +773,7 @@ fn tar_entries<R: Read>(
             );
             return Ok(());
         }
-        let entry_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let entry_name = String::from_utf8_lossy(&path).into_owned();
         let entry_shown = format!("{shown}!/{entry_name}");
         out.check_name(redactor, &entry_shown, &entry_name);
         let kind = entry.header().entry_type();

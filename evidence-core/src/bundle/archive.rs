@@ -13,7 +13,7 @@
 //! target, and renames it into place only if every check passed; entries are never unpacked
 //! with `tar::Archive::unpack` and never through links (DESIGN 4 rule 6).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -36,6 +36,7 @@ use crate::digest::{Sha256Digest, Sha256Hasher};
 use crate::hash::HashedFile;
 use crate::path::{ArtifactPath, PathRules};
 use crate::report::{Check, Report, printable};
+use crate::tar_read::TarReadError;
 use crate::timestamp::Timestamp;
 
 /// Default most entries in an archive.
@@ -60,8 +61,10 @@ pub struct ArchiveLimits {
     pub max_total_bytes: u64,
     /// Largest single entry.
     pub max_entry_bytes: u64,
-    /// Highest ratio of decompressed to compressed bytes (checked after a grace amount).
+    /// Highest ratio of decompressed to compressed bytes (checked after `ratio_grace_bytes`).
     pub max_ratio: u64,
+    /// Decompressed bytes (tar headers included) before the ratio is enforced.
+    pub ratio_grace_bytes: u64,
 }
 
 impl Default for ArchiveLimits {
@@ -71,6 +74,7 @@ impl Default for ArchiveLimits {
             max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
             max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
             max_ratio: DEFAULT_MAX_RATIO,
+            ratio_grace_bytes: RATIO_GRACE_BYTES,
         }
     }
 }
@@ -306,36 +310,62 @@ impl<R: BufRead> BufRead for CountingReader<R> {
     }
 }
 
-/// Bytes of tar header counted per entry toward the expansion ratio, so that a stream of
-/// millions of empty entries is bounded like one large entry.
-const HEADER_BYTES: u64 = 512;
-
-/// What has been unpacked so far, against the limits.
-struct Budget {
+/// Bounds the decompressed stream itself: every byte the tar reader or this module reads
+/// passes here, headers and extension records included, so a bomb is stopped wherever it
+/// hides (a metadata entry, a long-name record, the padding after the end marker).
+struct Guard<R> {
+    inner: R,
     limits: ArchiveLimits,
     compressed: Arc<AtomicU64>,
-    /// Content bytes of every entry so far.
-    content: u64,
-    /// Content plus header bytes: what the compressed stream expanded to.
     expanded: u64,
+    /// Why reading stopped, when a limit tripped (the error the reader sees is generic).
+    tripped: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.expanded = self.expanded.saturating_add(n as u64);
+        let packed = self.compressed.load(Ordering::Relaxed).max(1);
+        let why = if self.expanded > self.limits.max_total_bytes.saturating_add(1 << 30) {
+            Some(format!(
+                "more than {} bytes decompressed",
+                self.limits.max_total_bytes.saturating_add(1 << 30)
+            ))
+        } else if self.expanded > self.limits.ratio_grace_bytes
+            && self.expanded / packed > self.limits.max_ratio
+        {
+            Some(format!(
+                "compression ratio above {}:1 after {} bytes: refusing a likely gzip bomb",
+                self.limits.max_ratio, self.expanded
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            if let Ok(mut slot) = self.tripped.lock() {
+                slot.get_or_insert(why);
+            }
+            return Err(io::Error::other("archive limit exceeded"));
+        }
+        Ok(n)
+    }
+}
+
+/// Content bytes unpacked so far, against the total limit.
+struct Budget {
+    limits: ArchiveLimits,
+    content: u64,
 }
 
 impl Budget {
-    /// Accounts for `n` more bytes; `Err` names the limit crossed.
+    /// Accounts for `n` more content bytes; `Err` names the limit crossed.
     fn take(&mut self, n: u64) -> Result<(), String> {
         self.content = self.content.saturating_add(n);
-        self.expanded = self.expanded.saturating_add(n);
         if self.content > self.limits.max_total_bytes {
             return Err(format!(
                 "more than {} bytes of content in total",
                 self.limits.max_total_bytes
-            ));
-        }
-        let packed = self.compressed.load(Ordering::Relaxed).max(1);
-        if self.expanded > RATIO_GRACE_BYTES && self.expanded / packed > self.limits.max_ratio {
-            return Err(format!(
-                "compression ratio above {}:1 after {} bytes: refusing a likely gzip bomb",
-                self.limits.max_ratio, self.expanded
             ));
         }
         Ok(())
@@ -376,12 +406,6 @@ impl Stop {
     }
 }
 
-/// A listed-or-not payload file as it passed.
-type Seen = (
-    String,
-    Result<(HashedFile, Option<Vec<u8>>), crate::hash::HashError>,
-);
-
 /// The state of one streaming pass.
 struct Stream<'o, 'p> {
     opts: &'o VerifyOptions<'o>,
@@ -393,8 +417,10 @@ struct Stream<'o, 'p> {
     manifest_bytes: Option<Vec<u8>>,
     envelope_bytes: Option<Vec<u8>>,
     meta: Option<MetadataChecks>,
-    files: Vec<Seen>,
-    folders: HashSet<String>,
+    /// The folder entries enclosing the current position, outermost first. Entries come sorted
+    /// with folders as `path/`, so a folder's contents follow it without a break and only this
+    /// chain, never every folder seen, is needed to know that an entry's folder came first.
+    open_folders: Vec<String>,
 }
 
 fn stream(
@@ -408,7 +434,14 @@ fn stream(
         inner: BufReader::with_capacity(1 << 20, file),
         count: compressed.clone(),
     };
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let tripped = Arc::new(std::sync::Mutex::new(None));
+    let mut archive = tar::Archive::new(Guard {
+        inner: GzDecoder::new(reader),
+        limits: opts.limits.archive,
+        compressed,
+        expanded: 0,
+        tripped: tripped.clone(),
+    });
     let mut state = Stream {
         opts,
         sink,
@@ -417,20 +450,58 @@ fn stream(
         entries: 0,
         budget: Budget {
             limits: opts.limits.archive,
-            compressed,
             content: 0,
-            expanded: 0,
         },
         manifest_bytes: None,
         envelope_bytes: None,
         meta: None,
-        files: Vec::new(),
-        folders: HashSet::new(),
+        open_folders: Vec::new(),
     };
-    let stopped = match state.run(&mut archive, &mut report) {
-        Ok(()) => state.end_of_stream(archive).err(),
-        Err(stop) => Some(stop),
-    };
+    // Metadata entries first; payload entries are then judged as they pass against the
+    // manifest just read, so nothing per entry is kept (DESIGN 4 rule 7: a million planted
+    // entries cost no memory beyond the first few checks).
+    let mut meta_slot: Option<MetadataChecks> = None;
+    let mut payload_owner: Option<PayloadChecks<'_>> = None;
+    let mut stopped = None;
+    match archive.entries() {
+        Err(e) => {
+            stopped = Some(Stop {
+                code: BUNDLE_ARCHIVE_INVALID,
+                detail: format!("not a tar archive: {e}"),
+                entry: None,
+            });
+        }
+        Ok(entries) => {
+            let mut entries = entries.raw(true);
+            if let Err(stop) = state.run(&mut entries, None, &mut report) {
+                stopped = Some(stop);
+            }
+            meta_slot = state.meta.take();
+            if stopped.is_none()
+                && let Some(meta) = meta_slot.as_ref()
+            {
+                let payload = payload_owner.insert(PayloadChecks::new(
+                    meta.manifest.as_ref(),
+                    opts.capture,
+                    opts.limits.max_unexpected_shown,
+                ));
+                if let Err(stop) = state.run(&mut entries, Some(payload), &mut report) {
+                    stopped = Some(stop);
+                }
+            }
+        }
+    }
+    if stopped.is_none() {
+        stopped = state.end_of_stream(archive).err();
+    }
+    // A limit tripped while the decompressed stream was read: whoever read it saw an I/O
+    // error; the report names the limit.
+    if let Some(stop) = stopped.as_mut()
+        && let Some(why) = tripped.lock().ok().and_then(|mut t| t.take())
+    {
+        stop.code = BUNDLE_ARCHIVE_LIMIT;
+        stop.detail = why;
+    }
     let complete = stopped.is_none();
     if let Some(stop) = stopped {
         report.push(stop.into_check());
@@ -443,7 +514,13 @@ fn stream(
             .in_section(section::MANIFEST),
         );
     }
-    let meta = match state.meta.take() {
+    // After an early stop, files never reached are not reported one by one as missing: the
+    // archive failed as a whole.
+    let captured = match payload_owner {
+        Some(payload) if complete => payload.finish(&mut report),
+        _ => BTreeMap::new(),
+    };
+    let meta = match meta_slot {
         Some(meta) => meta,
         // A stream that stopped before its metadata was complete failed as a whole; judging
         // signatures of a half-read bundle would only add misleading failures.
@@ -467,59 +544,40 @@ fn stream(
     if let (Some(id), serde_json::Value::Object(subject)) = (&meta.id, &mut report.subject) {
         subject.insert("id".into(), id.to_string().into());
     }
-    let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts.capture);
-    let mut folders: Vec<&String> = state.folders.iter().collect();
-    folders.sort();
-    for folder in folders {
-        if folder != PAYLOAD_DIR && !payload.needs_folder(folder) {
-            report.push(
-                Check::fail(
-                    BUNDLE_ENTRY_FORBIDDEN,
-                    "folder that no listed file needs (planted)",
-                )
-                .with_path(printable(folder).into_owned())
-                .in_section(section::PAYLOAD),
-            );
-        }
-    }
-    for (name, result) in state.files {
-        match payload.expect(&name) {
-            Some(index) => payload.observe(index, result, &mut report),
-            None => report.push(
-                Check::fail(BUNDLE_FILE_UNLISTED, "file is not listed in the manifest")
-                    .with_path(printable(&name).into_owned())
-                    .in_section(section::PAYLOAD),
-            ),
-        }
-    }
-    // After an early stop, files never reached are not reported one by one as missing: the
-    // archive failed as a whole.
-    let captured = if complete {
-        payload.finish(&mut report)
-    } else {
-        BTreeMap::new()
-    };
     finish(report, meta, captured)
 }
 
 impl Stream<'_, '_> {
+    /// Reads entries: without `payload`, only until the metadata entries are complete (the
+    /// stage reaches [`Stage::Payload`]); with it, to the end, judging each payload entry
+    /// against the manifest as it passes.
     fn run<R: Read>(
         &mut self,
-        archive: &mut tar::Archive<R>,
+        entries: &mut tar::Entries<'_, R>,
+        mut payload: Option<&mut PayloadChecks<'_>>,
         report: &mut Report,
     ) -> Result<(), Stop> {
-        let entries = archive.entries().map_err(|e| Stop {
-            code: BUNDLE_ARCHIVE_INVALID,
-            detail: format!("not a tar archive: {e}"),
-            entry: None,
-        })?;
-        for item in entries {
-            let mut entry = item.map_err(|e| Stop {
-                code: BUNDLE_ARCHIVE_INVALID,
-                detail: format!("corrupt archive: {e}"),
+        while payload.is_some() || self.stage != Stage::Payload {
+            let Some(item) = crate::tar_read::next_entry(entries) else {
+                break;
+            };
+            let mut resolved = item.map_err(|e| Stop {
+                code: match e {
+                    TarReadError::LongName(_) => BUNDLE_PATH_UNSAFE,
+                    TarReadError::Extension(_) => BUNDLE_ARCHIVE_LIMIT,
+                    _ => BUNDLE_ARCHIVE_INVALID,
+                },
+                detail: e.to_string(),
                 entry: None,
             })?;
-            self.entry(&mut entry, report)?;
+            let path = std::mem::take(&mut resolved.path);
+            self.entry(
+                &mut resolved.entry,
+                &path,
+                resolved.pax_size.as_deref(),
+                payload.as_deref_mut(),
+                report,
+            )?;
         }
         Ok(())
     }
@@ -530,7 +588,7 @@ impl Stream<'_, '_> {
     /// there would be a second archive that only other tools see.
     fn end_of_stream<R: BufRead>(
         &mut self,
-        archive: tar::Archive<GzDecoder<R>>,
+        archive: tar::Archive<Guard<GzDecoder<R>>>,
     ) -> Result<(), Stop> {
         let stop = |detail: String| Stop {
             code: BUNDLE_ARCHIVE_INVALID,
@@ -552,14 +610,8 @@ impl Stream<'_, '_> {
                         .to_owned(),
                 ));
             }
-            self.budget.expanded = self.budget.expanded.saturating_add(n as u64);
-            self.budget.take(0).map_err(|d| Stop {
-                code: BUNDLE_ARCHIVE_LIMIT,
-                detail: d,
-                entry: None,
-            })?;
         }
-        let mut rest = gz.into_inner();
+        let mut rest = gz.inner.into_inner();
         match rest.fill_buf() {
             Ok([]) => Ok(()),
             Ok(_) => Err(stop(
@@ -573,11 +625,13 @@ impl Stream<'_, '_> {
     fn entry<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
+        raw_path: &[u8],
+        pax_size: Option<&[u8]>,
+        payload: Option<&mut PayloadChecks<'_>>,
         report: &mut Report,
     ) -> Result<(), Stop> {
         let limits = self.opts.limits.archive;
-        let raw_path = entry.path_bytes().into_owned();
-        let shown = String::from_utf8_lossy(&raw_path).into_owned();
+        let shown = String::from_utf8_lossy(raw_path).into_owned();
         self.entries += 1;
         if self.entries > limits.max_entries {
             return Err(Stop::new(
@@ -586,10 +640,6 @@ impl Stream<'_, '_> {
                 &shown,
             ));
         }
-        self.budget.expanded = self.budget.expanded.saturating_add(HEADER_BYTES);
-        self.budget
-            .take(0)
-            .map_err(|d| Stop::new(BUNDLE_ARCHIVE_LIMIT, d, &shown))?;
         let kind = entry.header().entry_type();
         let is_dir = kind == tar::EntryType::Directory;
         if !(kind == tar::EntryType::Regular || kind == tar::EntryType::Continuous || is_dir) {
@@ -602,12 +652,17 @@ impl Stream<'_, '_> {
         // A PAX size that disagrees with the header's own size makes two readers see two
         // different archives.
         let header_size = entry.header().entry_size().unwrap_or(u64::MAX);
-        if header_size != entry.size() {
+        if let Some(pax) = pax_size
+            && std::str::from_utf8(pax)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                != Some(header_size)
+        {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
                 format!(
                     "extended header size {} disagrees with the header's {header_size}",
-                    entry.size()
+                    String::from_utf8_lossy(pax)
                 ),
                 &shown,
             ));
@@ -629,7 +684,7 @@ impl Stream<'_, '_> {
                 &shown,
             ));
         }
-        let text = std::str::from_utf8(&raw_path)
+        let text = std::str::from_utf8(raw_path)
             .map_err(|_| Stop::new(BUNDLE_PATH_UNSAFE, "entry name is not UTF-8", &shown))?;
         let name = if is_dir {
             text.strip_suffix('/').unwrap_or(text)
@@ -684,13 +739,13 @@ impl Stream<'_, '_> {
             self.stage = next;
             return Ok(());
         }
-        if self.stage != Stage::Payload {
+        let Some(payload) = payload.filter(|_| self.stage == Stage::Payload) else {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
                 "entries must start with manifest.json, [manifest.dsse.json,] SHA256SUMS",
                 &shown,
             ));
-        }
+        };
         if matches!(name.as_str(), MANIFEST_FILE | ENVELOPE_FILE | SUMS_FILE) {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
@@ -717,8 +772,17 @@ impl Stream<'_, '_> {
             ));
         }
         self.last_payload_key = Some(key);
+        // Folders this entry is not inside are closed for good (everything inside a folder
+        // sorts right after it); the entry's own folder must then be the innermost open one.
+        while self
+            .open_folders
+            .last()
+            .is_some_and(|open| !is_inside(&name, open))
+        {
+            self.open_folders.pop();
+        }
         if let Some((parent, _)) = name.rsplit_once('/')
-            && !self.folders.contains(parent)
+            && self.open_folders.last().map(String::as_str) != Some(parent)
         {
             return Err(Stop::new(
                 BUNDLE_ARCHIVE_INVALID,
@@ -732,7 +796,15 @@ impl Stream<'_, '_> {
                     Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
                 })?;
             }
-            self.folders.insert(name);
+            if name != PAYLOAD_DIR && !payload.needs_folder(&name) {
+                payload.unexpected(
+                    BUNDLE_ENTRY_FORBIDDEN,
+                    "folder that no listed file needs (planted)",
+                    &name,
+                    report,
+                );
+            }
+            self.open_folders.push(name);
             return Ok(());
         }
         let capture = self.opts.capture.contains(&name.as_str());
@@ -746,9 +818,23 @@ impl Stream<'_, '_> {
                     &shown,
                 ),
             })?;
-        self.files.push((name, Ok(hashed)));
+        match payload.expect(&name) {
+            Some(index) => payload.observe(index, Ok(hashed), report),
+            None => payload.unexpected(
+                BUNDLE_FILE_UNLISTED,
+                "file is not listed in the manifest",
+                &name,
+                report,
+            ),
+        }
         Ok(())
     }
+}
+
+/// True when `path` lies inside the folder `folder`.
+fn is_inside(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn read_entry<R: Read>(entry: &mut R, limit: u64) -> io::Result<Vec<u8>> {

@@ -77,9 +77,19 @@ pub fn inspect(path: &Path) -> Result<BundleInfo, InspectError> {
         let mut archive = tar::Archive::new(GzDecoder::new(File::open(path)?));
         let mut manifest = None;
         let mut envelope = None;
-        for entry in archive.entries()?.take(2) {
-            let mut entry = entry?;
-            let name = entry.path_bytes().into_owned();
+        let mut entries = archive.entries()?.raw(true);
+        for _ in 0..2 {
+            let Some(item) = crate::tar_read::next_entry(&mut entries) else {
+                break;
+            };
+            let crate::tar_read::Resolved {
+                mut entry,
+                path: name,
+                ..
+            } = item.map_err(|e| match e {
+                crate::tar_read::TarReadError::Io(e) => e,
+                other => std::io::Error::other(other.to_string()),
+            })?;
             let mut b = Vec::new();
             (&mut entry)
                 .take(limits.manifest.max_bytes)

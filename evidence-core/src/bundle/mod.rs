@@ -153,7 +153,14 @@ pub struct BundleLimits {
     pub max_capture_bytes: u64,
     /// Archive limits.
     pub archive: archive::ArchiveLimits,
+    /// Most entries the manifest does not account for (unlisted files, planted folders, links,
+    /// unacceptable names) reported one check each; further ones are counted in one check per
+    /// code, so the report stays small whatever the bundle holds.
+    pub max_unexpected_shown: usize,
 }
+
+/// Default most unexpected entries reported one by one.
+pub const DEFAULT_MAX_UNEXPECTED_SHOWN: usize = 1_000;
 
 impl Default for BundleLimits {
     fn default() -> Self {
@@ -164,6 +171,7 @@ impl Default for BundleLimits {
             max_file_bytes: crate::hash::DEFAULT_MAX_FILE_BYTES,
             max_capture_bytes: 64 << 20,
             archive: archive::ArchiveLimits::default(),
+            max_unexpected_shown: DEFAULT_MAX_UNEXPECTED_SHOWN,
         }
     }
 }

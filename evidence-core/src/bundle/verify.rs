@@ -100,7 +100,11 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
     }
 
     // 2. The tree: nothing but the metadata files and listed payload files may exist.
-    let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts.capture);
+    let mut payload = PayloadChecks::new(
+        meta.manifest.as_ref(),
+        opts.capture,
+        opts.limits.max_unexpected_shown,
+    );
     let listing = match tree::list_tree(root, PathRules::Strict, tree::DEFAULT_MAX_ENTRIES) {
         Ok(l) => l,
         Err(e) => {
@@ -135,43 +139,42 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
         let name = match &entry.path {
             Ok(p) => p.as_str(),
             Err(bad) => {
-                report.push(payload_check(
-                    Check::fail(
-                        BUNDLE_PATH_UNSAFE,
-                        format!("name on disk is not an acceptable path: {}", bad.error),
-                    ),
+                payload.unexpected(
+                    BUNDLE_PATH_UNSAFE,
+                    format!("name on disk is not an acceptable path: {}", bad.error),
                     &bad.display,
-                ));
+                    &mut report,
+                );
                 continue;
             }
         };
         match (name, entry.kind) {
             (MANIFEST_FILE | ENVELOPE_FILE | SUMS_FILE, EntryKind::File) => {}
             (PAYLOAD_DIR, EntryKind::Dir) => {}
-            (_, EntryKind::Symlink | EntryKind::Special) => report.push(payload_check(
-                Check::fail(
-                    BUNDLE_ENTRY_FORBIDDEN,
-                    format!(
-                        "{} in the bundle; never followed or read",
-                        entry.kind.as_str()
-                    ),
+            (_, EntryKind::Symlink | EntryKind::Special) => payload.unexpected(
+                BUNDLE_ENTRY_FORBIDDEN,
+                format!(
+                    "{} in the bundle; never followed or read",
+                    entry.kind.as_str()
                 ),
                 name,
-            )),
+                &mut report,
+            ),
             (_, EntryKind::Dir) if payload.needs_folder(name) => {}
-            (_, EntryKind::Dir) => report.push(payload_check(
-                Check::fail(
-                    BUNDLE_ENTRY_FORBIDDEN,
-                    "directory that no listed file needs (planted or left behind)",
-                ),
+            (_, EntryKind::Dir) => payload.unexpected(
+                BUNDLE_ENTRY_FORBIDDEN,
+                "directory that no listed file needs (planted or left behind)",
                 name,
-            )),
+                &mut report,
+            ),
             (_, _) => match payload.expect(name) {
                 Some(index) => jobs.push((index, name.to_owned(), entry.id)),
-                None => report.push(payload_check(
-                    Check::fail(BUNDLE_FILE_UNLISTED, "file is not listed in the manifest"),
+                None => payload.unexpected(
+                    BUNDLE_FILE_UNLISTED,
+                    "file is not listed in the manifest",
                     name,
-                )),
+                    &mut report,
+                ),
             },
         }
     }
@@ -553,10 +556,19 @@ pub(crate) struct PayloadChecks<'a> {
     seen: Vec<bool>,
     capture: &'a [&'a str],
     captured: BTreeMap<String, Vec<u8>>,
+    /// Entries the manifest does not account for (planted files and folders, links) reported
+    /// one by one so far, and how many more were only counted, by code.
+    unexpected_shown: usize,
+    unexpected_hidden: BTreeMap<&'static str, (crate::report::CheckCode, u64)>,
+    max_unexpected_shown: usize,
 }
 
 impl<'a> PayloadChecks<'a> {
-    pub(crate) fn new(manifest: Option<&'a Manifest>, capture: &'a [&'a str]) -> Self {
+    pub(crate) fn new(
+        manifest: Option<&'a Manifest>,
+        capture: &'a [&'a str],
+        max_unexpected_shown: usize,
+    ) -> Self {
         let files: Vec<&super::FileEntry> = manifest
             .map(|m| m.files.iter().collect())
             .unwrap_or_default();
@@ -583,6 +595,32 @@ impl<'a> PayloadChecks<'a> {
             seen,
             capture,
             captured: BTreeMap::new(),
+            unexpected_shown: 0,
+            unexpected_hidden: BTreeMap::new(),
+            max_unexpected_shown,
+        }
+    }
+
+    /// Reports an entry the manifest does not account for (`check` is its failure: an
+    /// unlisted file, a planted folder, a link). The first
+    /// [`BundleLimits::max_unexpected_shown`](super::BundleLimits::max_unexpected_shown) are
+    /// reported one by one; later ones are counted and reported together by [`Self::finish`],
+    /// so a bundle holding a million planted entries cannot make a million-check report.
+    pub(crate) fn unexpected(
+        &mut self,
+        code: crate::report::CheckCode,
+        detail: impl Into<std::borrow::Cow<'static, str>>,
+        path: &str,
+        report: &mut Report,
+    ) {
+        if self.unexpected_shown < self.max_unexpected_shown {
+            self.unexpected_shown += 1;
+            report.push(payload_check(Check::fail(code, detail), path));
+        } else {
+            self.unexpected_hidden
+                .entry(code.code)
+                .or_insert((code, 0))
+                .1 += 1;
         }
     }
 
@@ -660,8 +698,22 @@ impl<'a> PayloadChecks<'a> {
         report.push(payload_check(check, &entry.path));
     }
 
-    /// Reports every listed file never observed; returns the captured bytes.
+    /// Reports the unexpected entries only counted, and every listed file never observed;
+    /// returns the captured bytes.
     pub(crate) fn finish(self, report: &mut Report) -> BTreeMap<String, Vec<u8>> {
+        for (code, count) in self.unexpected_hidden.values() {
+            report.push(
+                Check::fail(
+                    *code,
+                    format!(
+                        "{count} more such entries, not listed one by one (the report shows the first {})",
+                        self.max_unexpected_shown
+                    ),
+                )
+                .with("count", *count)
+                .in_section(section::PAYLOAD),
+            );
+        }
         for (entry, seen) in self.files.iter().zip(&self.seen) {
             if !seen {
                 report.push(payload_check(

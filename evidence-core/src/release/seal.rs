@@ -9,6 +9,12 @@
 //! beside its destination and renamed into place; `SHA256SUMS` is renamed last, so an
 //! interrupted seal leaves signatures that do not match the old checksum file, which
 //! verification refuses, never a half-written file.
+//!
+//! The commit point is the rename of `SHA256SUMS`: in a folder sealed for the first time,
+//! `SHA256SUMS` present means all three outputs are present, complete and verifiable. A seal
+//! killed before it leaves at most the other two outputs and temporaries named
+//! `.NAME.tmp-PID-RANDOM` (see [`crate::atomic`]); the next seal removes those temporaries of
+//! its three outputs before it lists the folder, so they never become assets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -268,6 +274,7 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
     {
         return Err(directory("not a directory".to_owned()));
     }
+    remove_stale_temporaries(dir).map_err(|e| directory(e.to_string()))?;
     let listing = sums::list_for_sums(dir, &opts.limits).map_err(|e| directory(e.to_string()))?;
     if let Some(problem) = listing.problems.first() {
         return Err(SealError::Refused {
@@ -390,6 +397,25 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
         sums_digest: Sha256Digest::of(&sums_bytes),
         written,
     })
+}
+
+/// Removes the temporaries an interrupted seal left beside its outputs: regular files at the
+/// top level named `.NAME.tmp-PID-RANDOM` for one of the three output names, and nothing else.
+fn remove_stale_temporaries(dir: &Path) -> std::io::Result<()> {
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let ours = [STATEMENT_FILE, SUMS_SIGNATURE_FILE, SUMS_FILE]
+            .iter()
+            .any(|output| crate::atomic::is_temp_name_for(name, output));
+        if ours && item.file_type()?.is_file() {
+            std::fs::remove_file(item.path())?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

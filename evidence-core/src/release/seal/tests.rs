@@ -262,3 +262,36 @@ fn github_actions_variables_fill_the_provenance() {
     let outside = BuildInfo::from_github_env(|_| None).unwrap_err();
     assert!(matches!(outside, SealError::Environment(_)));
 }
+
+#[test]
+fn temporaries_of_an_interrupted_seal_are_removed_not_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.tar.gz"), b"app").unwrap();
+    // What a seal killed before its renames leaves, and a look-alike that is not ours.
+    let stale = [
+        ".SHA256SUMS.tmp-4242-0123456789abcdef",
+        ".release.intoto.jsonl.tmp-4242-fedcba9876543210",
+        ".SHA256SUMS.dsse.json.tmp-1-00000000000000ff",
+    ];
+    for name in stale {
+        std::fs::write(dir.path().join(name), b"partial").unwrap();
+    }
+    std::fs::write(dir.path().join(".notes.tmp-1-0123456789abcdef"), b"mine").unwrap();
+    let key = key(9);
+    let sealed = seal(
+        dir.path(),
+        &SealOptions {
+            keys: vec![&key],
+            build: BuildInfo::new("https://ci.example/b"),
+            limits: SumsLimits::default(),
+            progress: &crate::hash::NoProgress,
+        },
+    )
+    .unwrap();
+    let assets: Vec<&str> = sealed.assets.keys().map(String::as_str).collect();
+    // Only our own temporaries go; anything else is an asset like any other.
+    assert_eq!(assets, [".notes.tmp-1-0123456789abcdef", "app.tar.gz"]);
+    for name in stale {
+        assert!(!dir.path().join(name).exists(), "{name}");
+    }
+}

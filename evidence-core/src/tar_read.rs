@@ -1,0 +1,158 @@
+//! Reading tar entries with bounded extension records.
+//!
+//! The `tar` crate, in its default mode, reads a GNU long-name (`L`), long-link (`K`) or PAX
+//! (`x`) record whole into memory before it yields the entry the record describes, whatever
+//! size the record's header claims: a record of a few gigabytes of zeros (a few megabytes
+//! compressed) would be allocated before any check of ours could run. Here entries are read in
+//! raw mode and those records are handled by us, each refused beyond
+//! [`MAX_EXTENSION_BYTES`] before a byte of it is read (DESIGN 4 rule 7). The entry's path is
+//! resolved as the `tar` crate does: the GNU long name, else the PAX `path`, else the header's
+//! name (with its ustar prefix).
+
+use std::io::{self, Read};
+
+use crate::path::MAX_PATH_BYTES;
+
+/// Most bytes of one PAX extended header read.
+pub const MAX_EXTENSION_BYTES: u64 = 64 << 10;
+
+/// Why an entry could not be read.
+#[derive(Debug)]
+pub(crate) enum TarReadError {
+    /// A long name longer than any acceptable path (always refused; never read).
+    LongName(u64),
+    /// A PAX record over [`MAX_EXTENSION_BYTES`] (never read).
+    Extension(u64),
+    /// Extension records that describe no entry, or twice the same entry.
+    Malformed(&'static str),
+    /// The stream is not a tar archive, or reading failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for TarReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TarReadError::LongName(n) => write!(
+                f,
+                "a GNU long-name record of {n} bytes, longer than any acceptable path ({MAX_PATH_BYTES} bytes)"
+            ),
+            TarReadError::Extension(n) => write!(
+                f,
+                "a PAX extended header of {n} bytes, over the limit of {MAX_EXTENSION_BYTES}"
+            ),
+            TarReadError::Malformed(what) => f.write_str(what),
+            TarReadError::Io(e) => write!(f, "corrupt archive: {e}"),
+        }
+    }
+}
+
+/// An entry with its extension records applied.
+pub(crate) struct Resolved<'a, R: Read> {
+    /// The entry (its data follows).
+    pub(crate) entry: tar::Entry<'a, R>,
+    /// The entry's path bytes.
+    pub(crate) path: Vec<u8>,
+    /// The size a PAX record gave, if any (the data is as long as the header's size says).
+    pub(crate) pax_size: Option<Vec<u8>>,
+}
+
+/// The next entry of `entries` (which must be in raw mode), with its extension records read
+/// under the limits above.
+pub(crate) fn next_entry<'a, R: Read>(
+    entries: &mut tar::Entries<'a, R>,
+) -> Option<Result<Resolved<'a, R>, TarReadError>> {
+    let mut long_name: Option<Vec<u8>> = None;
+    let mut long_link = false;
+    let mut pax: Option<Vec<u8>> = None;
+    loop {
+        let mut entry = match entries.next() {
+            None if long_name.is_some() || long_link || pax.is_some() => {
+                return Some(Err(TarReadError::Malformed(
+                    "an extension record (long name or PAX) describes no entry",
+                )));
+            }
+            None => return None,
+            Some(Err(e)) => return Some(Err(TarReadError::Io(e))),
+            Some(Ok(e)) => e,
+        };
+        let kind = entry.header().entry_type();
+        let size = match entry.header().entry_size() {
+            Ok(s) => s,
+            Err(e) => return Some(Err(TarReadError::Io(e))),
+        };
+        if kind.is_gnu_longname() || kind.is_gnu_longlink() {
+            // A name record: at most a path and its NUL (a link name is never used, since links
+            // are refused, but it is bounded all the same).
+            if size > MAX_PATH_BYTES as u64 + 1 {
+                return Some(Err(TarReadError::LongName(size)));
+            }
+            let twice = if kind.is_gnu_longname() {
+                long_name.is_some()
+            } else {
+                long_link
+            };
+            if twice {
+                return Some(Err(TarReadError::Malformed(
+                    "two long-name records for one entry",
+                )));
+            }
+            let bytes = match read_bounded(&mut entry, size) {
+                Ok(b) => b,
+                Err(e) => return Some(Err(TarReadError::Io(e))),
+            };
+            if kind.is_gnu_longname() {
+                let name = bytes.strip_suffix(b"\0").unwrap_or(&bytes).to_vec();
+                long_name = Some(name);
+            } else {
+                long_link = true;
+            }
+            continue;
+        }
+        if kind.is_pax_local_extensions() {
+            if size > MAX_EXTENSION_BYTES {
+                return Some(Err(TarReadError::Extension(size)));
+            }
+            if pax.is_some() {
+                return Some(Err(TarReadError::Malformed(
+                    "two PAX extended headers for one entry",
+                )));
+            }
+            match read_bounded(&mut entry, size) {
+                Ok(b) => pax = Some(b),
+                Err(e) => return Some(Err(TarReadError::Io(e))),
+            }
+            continue;
+        }
+        let record = |key: &[u8]| -> Option<Vec<u8>> {
+            let data = pax.as_deref()?;
+            tar::PaxExtensions::new(data)
+                .filter_map(Result::ok)
+                .filter(|r| r.key_bytes() == key)
+                .last()
+                .map(|r| r.value_bytes().to_vec())
+        };
+        let path = match long_name.take() {
+            Some(name) => name,
+            None => record(b"path").unwrap_or_else(|| entry.header().path_bytes().into_owned()),
+        };
+        let pax_size = record(b"size");
+        return Some(Ok(Resolved {
+            entry,
+            path,
+            pax_size,
+        }));
+    }
+}
+
+/// Reads exactly the `size` bytes of a small record.
+fn read_bounded<R: Read>(reader: &mut R, size: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    reader.take(size).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 != size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the archive ends inside an extension record",
+        ));
+    }
+    Ok(bytes)
+}
