@@ -71,6 +71,23 @@ pub fn is_temp_name_for(name: &str, target_name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Removes what an interrupted writer of the outputs `names` left in `dir`: regular files at
+/// its top level with a temporary name of one of them ([`is_temp_name_for`]), nothing else.
+pub fn remove_stale_temporaries(dir: &Path, names: &[&str]) -> io::Result<()> {
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let ours = names.iter().any(|output| is_temp_name_for(name, output));
+        if ours && item.file_type()?.is_file() {
+            fs::remove_file(item.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Fails if `target` exists (as anything, including a dangling symlink).
 pub fn refuse_existing(target: &Path) -> io::Result<()> {
     match fs::symlink_metadata(target) {

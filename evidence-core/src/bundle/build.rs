@@ -577,6 +577,9 @@ fn copy_hashing(
 /// first (integrity; existing signatures are kept as they are) and the signature covers the
 /// exact manifest bytes that were verified. Signing twice with the same key changes nothing.
 pub fn cosign(dir: &Path, key: &PrivateKey) -> Result<BundleId, BuildError> {
+    // A sign killed before its rename left a temporary inside the bundle, which verification
+    // refuses as unlisted; it is ours to remove.
+    crate::atomic::remove_stale_temporaries(dir, &[ENVELOPE_FILE]).map_err(io_at(dir))?;
     let verification = super::verify::verify_dir(dir, &VerifyOptions::default());
     let Some(bundle) = verification.bundle else {
         return Err(BuildError::NotVerified(Box::new(verification.report)));

@@ -870,3 +870,22 @@ fn redaction_counts_are_a_sorted_list_of_classes() {
         assert!(rewrite(&m).is_err(), "{bad} must be refused");
     }
 }
+
+#[test]
+fn an_interrupted_sign_leaves_a_named_failure_that_the_next_sign_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = key(1);
+    let dir = signed_bundle(tmp.path(), &k);
+    let leftover = dir.join(".manifest.dsse.json.tmp-4242-0123456789abcdef");
+    fs::write(&leftover, b"partial").unwrap();
+    let v = verify(&dir, Some(&trust(&[&k], 1)));
+    assert_fails_with(&v, BUNDLE_FILE_UNLISTED);
+    assert!(
+        v.report
+            .with_code(BUNDLE_FILE_UNLISTED)
+            .any(|c| c.detail.contains("interrupted `evidence bundle sign`"))
+    );
+    build::cosign(&dir, &key(2)).unwrap();
+    assert!(!leftover.exists());
+    assert!(verify(&dir, Some(&trust(&[&k], 1))).report.ok());
+}

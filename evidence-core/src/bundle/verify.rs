@@ -169,6 +169,13 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
             ),
             (_, _) => match payload.expect(name) {
                 Some(index) => jobs.push((index, name.to_owned(), entry.id)),
+                // Still a failure: only the detail says where it most likely came from.
+                None if crate::atomic::is_temp_name_for(name, ENVELOPE_FILE) => payload.unexpected(
+                    BUNDLE_FILE_UNLISTED,
+                    "not listed; named like the temporary of an interrupted `evidence bundle sign`: sign again (it removes it) or delete it",
+                    name,
+                    &mut report,
+                ),
                 None => payload.unexpected(
                     BUNDLE_FILE_UNLISTED,
                     "file is not listed in the manifest",

@@ -274,7 +274,8 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
     {
         return Err(directory("not a directory".to_owned()));
     }
-    remove_stale_temporaries(dir).map_err(|e| directory(e.to_string()))?;
+    crate::atomic::remove_stale_temporaries(dir, &[STATEMENT_FILE, SUMS_SIGNATURE_FILE, SUMS_FILE])
+        .map_err(|e| directory(e.to_string()))?;
     let listing = sums::list_for_sums(dir, &opts.limits).map_err(|e| directory(e.to_string()))?;
     if let Some(problem) = listing.problems.first() {
         return Err(SealError::Refused {
@@ -397,25 +398,6 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
         sums_digest: Sha256Digest::of(&sums_bytes),
         written,
     })
-}
-
-/// Removes the temporaries an interrupted seal left beside its outputs: regular files at the
-/// top level named `.NAME.tmp-PID-RANDOM` for one of the three output names, and nothing else.
-fn remove_stale_temporaries(dir: &Path) -> std::io::Result<()> {
-    for item in std::fs::read_dir(dir)? {
-        let item = item?;
-        let name = item.file_name();
-        let Some(name) = name.to_str() else {
-            continue;
-        };
-        let ours = [STATEMENT_FILE, SUMS_SIGNATURE_FILE, SUMS_FILE]
-            .iter()
-            .any(|output| crate::atomic::is_temp_name_for(name, output));
-        if ours && item.file_type()?.is_file() {
-            std::fs::remove_file(item.path())?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
