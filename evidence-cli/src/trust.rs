@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use evidence_core::keys::{Keyring, TrustPolicy};
+use evidence_core::keys::{self, Keyring, TrustPolicy};
 
 use crate::exit::CliError;
 
@@ -50,11 +50,12 @@ impl TrustArgs {
             threshold = threshold.or(Some(ring.threshold));
             keys.extend(ring.keys);
         }
-        let from_files = TrustPolicy::from_key_files(&self.trusted_keys, Some(1)).map_err(|e| {
+        // Key files only add to the keyring's keys; with none given there is nothing to load
+        // (a policy is made once, below, from everything named).
+        keys.extend(keys::load_named_keys(&self.trusted_keys).map_err(|e| {
             CliError::from(e)
                 .hint("pass SPKI PEM public keys (`evidence key generate` writes PREFIX.pub)")
-        })?;
-        keys.extend(from_files.keys);
+        })?);
         let policy = TrustPolicy::new(keys, threshold.unwrap_or(1)).map_err(|e| {
             CliError::from(e)
                 .hint("the threshold must be between 1 and the number of distinct trusted keys")

@@ -504,6 +504,22 @@ impl Keyring {
     }
 }
 
+/// Loads SPKI PEM public key files, each named after its file name.
+pub fn load_named_keys(files: &[PathBuf]) -> Result<Vec<NamedKey>, KeyError> {
+    files
+        .iter()
+        .map(|f| {
+            Ok(NamedKey {
+                name: f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| f.display().to_string()),
+                key: PublicKey::load(f)?,
+            })
+        })
+        .collect()
+}
+
 /// Who is trusted, and how many distinct trusted keys must sign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
@@ -546,19 +562,7 @@ impl TrustPolicy {
 
     /// A policy from SPKI PEM files (each named after its file); threshold defaults to 1.
     pub fn from_key_files(files: &[PathBuf], threshold: Option<u32>) -> Result<Self, KeyError> {
-        let keys = files
-            .iter()
-            .map(|f| {
-                Ok(NamedKey {
-                    name: f
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| f.display().to_string()),
-                    key: PublicKey::load(f)?,
-                })
-            })
-            .collect::<Result<Vec<_>, KeyError>>()?;
-        Self::new(keys, threshold.unwrap_or(1))
+        Self::new(load_named_keys(files)?, threshold.unwrap_or(1))
     }
 
     /// A policy trusting one key.

@@ -1135,3 +1135,61 @@ fn class_count(manifest: &Value, class: &str) -> u64 {
         .find(|e| e["class"] == class)
         .map_or(0, |e| e["count"].as_u64().unwrap())
 }
+
+#[test]
+fn a_keyring_alone_is_a_trust_policy() {
+    use evidence_core::keys::{Keyring, NamedKey, PublicKey};
+    let t = tempfile::tempdir().unwrap();
+    let named = |name: &str, path: PathBuf| NamedKey {
+        name: name.to_owned(),
+        key: PublicKey::load(&path).unwrap(),
+    };
+    let ring = |threshold: u32| {
+        let path = t.path().join(format!("ring-{threshold}.json"));
+        let ring = Keyring {
+            keys: vec![
+                named("signer", signer_pub()),
+                named("cosigner", cosigner_pub()),
+            ],
+            threshold,
+        };
+        fs::write(&path, ring.to_json_bytes()).unwrap();
+        path
+    };
+    let cosigned = fixture("bundle-cases/cosigned-two-keys");
+    let two = ring(2);
+    let (code, report) = run_json([
+        OsStr::new("bundle"),
+        OsStr::new("verify"),
+        cosigned.as_os_str(),
+        OsStr::new("--keyring"),
+        two.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(codes_with(&report, "pass").contains(&"bundle-threshold-met".to_owned()));
+    // The keyring's threshold applies: one signer is not enough.
+    let sample = fixture("sample-bundle");
+    let (code, report) = run_json([
+        OsStr::new("bundle"),
+        OsStr::new("verify"),
+        sample.as_os_str(),
+        OsStr::new("--keyring"),
+        two.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(codes_with(&report, "fail"), ["bundle-threshold-not-met"]);
+    // And release-verify takes it too.
+    let one = ring(1);
+    let out = evidence_tests::bin("release-verify")
+        .arg(fixture("sample-release"))
+        .arg("--keyring")
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
