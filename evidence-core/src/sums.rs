@@ -91,7 +91,12 @@ pub struct SumsLimits {
     pub max_entries: usize,
     /// Largest file hashed, in bytes.
     pub max_file_bytes: u64,
+    /// Refused lines reported one by one; the rest are counted in one check.
+    pub max_bad_lines_shown: usize,
 }
+
+/// Default number of refused lines reported one by one.
+pub const DEFAULT_MAX_BAD_LINES_SHOWN: usize = 1_000;
 
 impl Default for SumsLimits {
     fn default() -> Self {
@@ -100,6 +105,7 @@ impl Default for SumsLimits {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             max_entries: DEFAULT_MAX_ENTRIES,
             max_file_bytes: hash::DEFAULT_MAX_FILE_BYTES,
+            max_bad_lines_shown: DEFAULT_MAX_BAD_LINES_SHOWN,
         }
     }
 }
@@ -196,8 +202,11 @@ pub struct BadLine {
 pub struct ParsedSums {
     /// Accepted entries in file order.
     pub entries: Vec<SumsEntry>,
-    /// Refused lines in file order.
+    /// Refused lines in file order, the first [`SumsLimits::max_bad_lines_shown`] of them.
     pub bad_lines: Vec<BadLine>,
+    /// Refused lines beyond those kept in `bad_lines` (a file of garbage costs a count, not
+    /// a check per line).
+    pub bad_lines_omitted: u64,
     /// Number of `#` comment and blank lines.
     pub ignored_lines: u64,
     /// True if any line ended in CRLF.
@@ -205,6 +214,15 @@ pub struct ParsedSums {
 }
 
 impl ParsedSums {
+    /// Keeps a refused line, or counts it once enough are kept.
+    fn push_bad(&mut self, bad: BadLine, limits: &SumsLimits) {
+        if self.bad_lines.len() < limits.max_bad_lines_shown {
+            self.bad_lines.push(bad);
+        } else {
+            self.bad_lines_omitted += 1;
+        }
+    }
+
     /// If both untagged and tagged entries occur: the line numbers of the first of each.
     pub fn mixed_forms(&self) -> Option<(u64, u64)> {
         let untagged = self.entries.iter().find(|e| !e.form.is_tagged())?;
@@ -292,7 +310,10 @@ pub fn parse(bytes: &[u8], limits: &SumsLimits) -> Result<ParsedSums, SumsError>
         } else {
             out.entries.extend(part.entries);
         }
-        out.bad_lines.extend(part.bad_lines);
+        for bad in part.bad_lines {
+            out.push_bad(bad, limits);
+        }
+        out.bad_lines_omitted += part.bad_lines_omitted;
         out.ignored_lines += part.ignored_lines;
         out.crlf |= part.crlf;
     }
@@ -315,20 +336,26 @@ fn parse_chunk(body: &[u8], first_line: u64, limits: &SumsLimits) -> Result<Pars
             None => raw,
         };
         if raw.len() > limits.max_line_bytes {
-            out.bad_lines.push(BadLine {
-                line: line_no,
-                problem: LineProblem::TooLong {
-                    len: raw.len(),
-                    limit: limits.max_line_bytes,
+            out.push_bad(
+                BadLine {
+                    line: line_no,
+                    problem: LineProblem::TooLong {
+                        len: raw.len(),
+                        limit: limits.max_line_bytes,
+                    },
                 },
-            });
+                limits,
+            );
             continue;
         }
         let Ok(text) = std::str::from_utf8(raw) else {
-            out.bad_lines.push(BadLine {
-                line: line_no,
-                problem: LineProblem::NotUtf8,
-            });
+            out.push_bad(
+                BadLine {
+                    line: line_no,
+                    problem: LineProblem::NotUtf8,
+                },
+                limits,
+            );
             continue;
         };
         let content = text.trim_start();
@@ -350,10 +377,13 @@ fn parse_chunk(body: &[u8], first_line: u64, limits: &SumsLimits) -> Result<Pars
                     form,
                 });
             }
-            Err(problem) => out.bad_lines.push(BadLine {
-                line: line_no,
-                problem,
-            }),
+            Err(problem) => out.push_bad(
+                BadLine {
+                    line: line_no,
+                    problem,
+                },
+                limits,
+            ),
         }
     }
     Ok(out)
@@ -547,6 +577,25 @@ pub fn parse_checks(parsed: &ParsedSums, source: &str, strict: bool) -> Vec<Chec
             Check::warn(code, format!("{detail} (ignored: not strict)"))
         };
         checks.push(check.with_path(source).with_line(bad.line));
+    }
+    if parsed.bad_lines_omitted > 0 {
+        let detail = format!(
+            "{} more refused lines, not listed one by one",
+            parsed.bad_lines_omitted
+        );
+        let check = if strict {
+            Check::fail(SUMS_LINE_MALFORMED, detail)
+        } else {
+            Check::warn(
+                SUMS_LINE_MALFORMED,
+                format!("{detail} (ignored: not strict)"),
+            )
+        };
+        checks.push(
+            check
+                .with_path(source)
+                .with("omitted", parsed.bad_lines_omitted),
+        );
     }
     if let Some((untagged, tagged)) = parsed.mixed_forms() {
         checks.push(
@@ -1277,5 +1326,26 @@ mod tests {
         fn parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse(&bytes, &SumsLimits::default());
         }
+    }
+
+    #[test]
+    fn a_file_of_garbage_costs_a_count_not_a_check_per_line() {
+        let garbage = "x\n".repeat(10_000);
+        let parsed = parse(garbage.as_bytes(), &SumsLimits::default()).unwrap();
+        assert_eq!(parsed.bad_lines.len(), DEFAULT_MAX_BAD_LINES_SHOWN);
+        assert_eq!(parsed.bad_lines_omitted, 9_000);
+        let checks = parse_checks(&parsed, "SHA256SUMS", true);
+        assert_eq!(
+            checks.len(),
+            DEFAULT_MAX_BAD_LINES_SHOWN + 2,
+            "lines, the rest, empty"
+        );
+        let rest = checks
+            .iter()
+            .find(|c| c.data.get("omitted").is_some())
+            .unwrap();
+        assert!(rest.is(codes::SUMS_LINE_MALFORMED));
+        assert_eq!(rest.status, crate::report::Status::Fail);
+        assert!(checks.iter().any(|c| c.is(codes::SUMS_EMPTY)));
     }
 }

@@ -13,14 +13,13 @@
 //! - `manifest.json` is signed byte for byte: any change fails `bundle-signature-invalid`,
 //!   plus `bundle-sums-mismatch` when the new bytes still parse (SHA256SUMS lists the old
 //!   digest) or the parse failure's own code (`bundle-manifest-invalid`, `-path-unsafe`);
-//! - `SHA256SUMS` and `manifest.dsse.json` are not signed, so a few edits are *meaningless*:
-//!   upper-case hex digits, the `*` binary marker, a comment or blank line in SHA256SUMS; JSON
-//!   white space, URL-safe base64 and key-id case in the envelope. Whether an edit is
-//!   meaningless is decided by parsing (the checksum and DSSE parsers, whose rules are
-//!   specified and unit-tested on their own); a meaningless edit must verify with the same
-//!   signers, every other edit must fail with `bundle-sums-mismatch` (SHA256SUMS),
-//!   `bundle-envelope-invalid` (the envelope no longer parses) or `bundle-signature-invalid`
-//!   (it parses but says something else);
+//! - `SHA256SUMS` must be byte for byte the file the manifest implies, so any edit of it
+//!   fails `bundle-sums-mismatch`. `manifest.dsse.json` is not signed, so a few edits of it
+//!   are *meaningless*: JSON white space, URL-safe base64 and key-id case. Whether an envelope
+//!   edit is meaningless is decided by parsing (the DSSE parser, whose rules are specified and
+//!   unit-tested on their own); a meaningless edit must verify with the same signers, every
+//!   other edit must fail with `bundle-envelope-invalid` (the envelope no longer parses) or
+//!   `bundle-signature-invalid` (it parses but says something else);
 //! - signature swaps fail with their own code (untrusted, invalid, missing, not met);
 //! - raw archive bytes: a flipped byte is accepted only if the gzip stream still decompresses,
 //!   CRC included, to the very same tar bytes (gzip header fields nobody reads: mtime, XFL,
@@ -301,24 +300,6 @@ struct Reference {
     envelope: Vec<u8>,
 }
 
-/// SHA256SUMS edits that change nothing a reader sees: the same (name, digest) entries and
-/// no refused line.
-fn sums_equivalent(original: &[u8], edited: &[u8]) -> bool {
-    let parse = |b: &[u8]| evidence_core::sums::parse(b, &Default::default()).ok();
-    match (parse(original), parse(edited)) {
-        (Some(a), Some(b)) => {
-            let entries = |p: &evidence_core::sums::ParsedSums| {
-                p.entries
-                    .iter()
-                    .map(|e| (e.name.clone(), e.digest))
-                    .collect::<Vec<_>>()
-            };
-            b.bad_lines.is_empty() && b.mixed_forms().is_none() && entries(&a) == entries(&b)
-        }
-        _ => false,
-    }
-}
-
 /// Envelope edits that change nothing the signature check reads: same payload type,
 /// payload and signatures, key ids naming the same key.
 fn envelope_equivalent(original: &[u8], edited: &[u8]) -> bool {
@@ -352,7 +333,8 @@ fn metadata_expect(name: &str, reference: &Reference, edited: &[u8]) -> Expect {
             };
             Expect::Includes(vec![BUNDLE_SIGNATURE_INVALID, second])
         }
-        SUMS_FILE if sums_equivalent(&reference.sums, edited) => Expect::Accepted,
+        // SHA256SUMS must be byte for byte the file the manifest implies (FORMAT 5.3).
+        SUMS_FILE if edited == reference.sums.as_slice() => Expect::Accepted,
         SUMS_FILE => Expect::Exactly(vec![BUNDLE_SUMS_MISMATCH]),
         _ if envelope_equivalent(&reference.envelope, edited) => Expect::Accepted,
         _ if Envelope::parse(edited, &Default::default()).is_err() => {
@@ -997,11 +979,11 @@ fn unmutated_bundles_verify_and_round_trip_byte_for_byte() {
 }
 
 #[test]
-fn meaningless_edits_of_unsigned_metadata_are_accepted() {
-    // SHA256SUMS and the envelope are not signed (co-signing changes the envelope without
-    // changing the bundle), so edits that readers cannot tell apart verify. Each is pinned
-    // here so that a change of that policy is a decision, not an accident. Everything else
-    // the matrix above tries is refused.
+fn meaningless_envelope_edits_are_accepted_and_checksum_edits_are_not() {
+    // The envelope is not signed (co-signing changes it without changing the bundle), so
+    // edits that readers cannot tell apart verify. Each is pinned here so that a change of
+    // that policy is a decision, not an accident. Everything else the matrix above tries is
+    // refused.
     let tmp = tempdir();
     let files: BTreeMap<String, Vec<u8>> =
         BTreeMap::from([("logs/app.log".to_owned(), b"GET /health 200\n".to_vec())]);
@@ -1038,10 +1020,12 @@ fn meaningless_edits_of_unsigned_metadata_are_accepted() {
         }))
         .unwrap()
     };
-    let edits: Vec<(&str, &str, Vec<u8>)> = vec![
+    // Checksum-file edits that coreutils would read alike are refused all the same: the
+    // file must be exactly the one the manifest implies, so `sha256sum -c` run alone checks
+    // every file the manifest lists.
+    let sums_edits: Vec<(&str, Vec<u8>)> = vec![
         (
             "SHA256SUMS with upper-case hex",
-            SUMS_FILE,
             sums.to_uppercase()
                 .replace("PAYLOAD/LOGS/APP.LOG", "payload/logs/app.log")
                 .replace("MANIFEST.JSON", "manifest.json")
@@ -1049,14 +1033,26 @@ fn meaningless_edits_of_unsigned_metadata_are_accepted() {
         ),
         (
             "SHA256SUMS in GNU binary form",
-            SUMS_FILE,
             sums.replace("  ", " *").into_bytes(),
         ),
         (
             "SHA256SUMS with a comment and a blank line",
-            SUMS_FILE,
             format!("# checked by hand\n\n{sums}").into_bytes(),
         ),
+    ];
+    for (n, (what, bytes)) in sums_edits.into_iter().enumerate() {
+        let dir = fresh(tmp.path(), 100 + n);
+        copy_tree(&base, &dir).unwrap();
+        fs::write(dir.join(SUMS_FILE), &bytes).unwrap();
+        judge(
+            &verify_dir(&dir, &opts),
+            &Expect::Exactly(vec![BUNDLE_SUMS_MISMATCH]),
+            &reference,
+            what,
+        )
+        .unwrap();
+    }
+    let edits: Vec<(&str, &str, Vec<u8>)> = vec![
         (
             "envelope re-indented with tabs",
             ENVELOPE_FILE,

@@ -28,7 +28,6 @@ use crate::keys::PrivateKey;
 use crate::path::{ArtifactPath, Clash, PathRules, PathSet};
 use crate::redact::{ContentHint, Redactor};
 use crate::report::Report;
-use crate::sums;
 use crate::timestamp::Timestamp;
 use crate::tree::{self, EntryKind};
 
@@ -278,7 +277,7 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
     write_new(&temp.path().join(MANIFEST_FILE), &manifest_bytes)?;
     write_new(
         &temp.path().join(SUMS_FILE),
-        &sums_for(&manifest, &manifest_bytes),
+        &manifest.sums_bytes(&manifest_bytes),
     )?;
     if !opts.sign.is_empty() {
         let envelope = Envelope::sign(
@@ -296,17 +295,6 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
         },
     })?;
     Ok(Built { id, manifest })
-}
-
-/// The SHA256SUMS of a bundle: manifest.json and every payload file.
-fn sums_for(manifest: &Manifest, manifest_bytes: &[u8]) -> Vec<u8> {
-    let mut map: BTreeMap<String, Sha256Digest> = manifest
-        .files
-        .iter()
-        .filter_map(|f| Manifest::file_digest(f).map(|d| (f.path.clone(), d)))
-        .collect();
-    map.insert(MANIFEST_FILE.to_owned(), Sha256Digest::of(manifest_bytes));
-    sums::write(&map)
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {

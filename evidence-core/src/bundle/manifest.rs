@@ -320,6 +320,21 @@ impl Manifest {
         crate::canonical::to_canonical(self).map_err(|e| ManifestError::Json(e.to_string()))
     }
 
+    /// The bundle's `SHA256SUMS` (FORMAT 5.3): `manifest.json` (the digest of `manifest_bytes`)
+    /// and every listed file, in the writing form of the checksum module, sorted by name.
+    pub fn sums_bytes(&self, manifest_bytes: &[u8]) -> Vec<u8> {
+        let mut map: BTreeMap<String, Sha256Digest> = self
+            .files
+            .iter()
+            .filter_map(|f| Self::file_digest(f).map(|d| (f.path.clone(), d)))
+            .collect();
+        map.insert(
+            super::MANIFEST_FILE.to_owned(),
+            Sha256Digest::of(manifest_bytes),
+        );
+        crate::sums::write(&map)
+    }
+
     /// The digest of a file entry.
     pub fn file_digest(entry: &FileEntry) -> Option<Sha256Digest> {
         Sha256Digest::from_hex(&entry.sha256).ok()

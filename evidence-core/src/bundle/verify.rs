@@ -22,7 +22,6 @@ use crate::dsse::{self, Envelope};
 use crate::hash::{self, HashError, HashJob, HashedFile};
 use crate::path::{Clash, PathRules, PathSet};
 use crate::report::{Check, Report, printable};
-use crate::sums::{self, SumsLimits};
 use crate::tree::{self, EntryKind};
 
 /// Verifies a bundle folder.
@@ -392,8 +391,10 @@ impl MetadataChecks {
                 }
             }
         }
-        if let (Some(sums_bytes), Some(manifest), Some(id)) = (sums_bytes, &out.manifest, &out.id) {
-            sums_checks(sums_bytes, manifest, id, report);
+        if let (Some(sums_bytes), Some(manifest), Some(manifest_bytes)) =
+            (sums_bytes, &out.manifest, manifest_bytes)
+        {
+            sums_checks(sums_bytes, manifest, manifest_bytes, report);
         }
         out.signers = signature_checks(manifest_bytes, envelope_bytes, opts, report);
         out
@@ -423,68 +424,68 @@ fn collision_checks(manifest: &Manifest, report: &mut Report) {
     }
 }
 
-/// SHA256SUMS must list manifest.json (with the digest of its bytes) and exactly the
-/// manifest's files with the same digests.
-fn sums_checks(sums_bytes: &[u8], manifest: &Manifest, id: &BundleId, report: &mut Report) {
-    let fail = |detail: String, path: Option<&str>| {
-        let c = Check::fail(BUNDLE_SUMS_MISMATCH, detail).in_section(section::MANIFEST);
-        match path {
-            Some(p) => c.with_path(printable(p).into_owned()),
-            None => c.with_path(SUMS_FILE),
-        }
-    };
-    let parsed = match sums::parse(sums_bytes, &SumsLimits::default()) {
-        Ok(p) => p,
-        Err(e) => {
-            report.push(fail(e.to_string(), None));
-            return;
-        }
-    };
-    let before = report.checks.len();
-    for bad in &parsed.bad_lines {
-        report.push(fail(format!("line {}: {}", bad.line, bad.problem), None));
-    }
-    let mut expected: HashMap<&str, Sha256Digest> = manifest
-        .files
-        .iter()
-        .filter_map(|f| Manifest::file_digest(f).map(|d| (f.path.as_str(), d)))
-        .collect();
-    expected.insert(MANIFEST_FILE, id.0);
-    let mut seen: HashMap<&str, ()> = HashMap::new();
-    for entry in &parsed.entries {
-        let name = entry.name.as_str();
-        if seen.insert(name, ()).is_some() {
-            report.push(fail("listed twice".to_owned(), Some(name)));
-            continue;
-        }
-        match expected.get(name) {
-            Some(d) if *d == entry.digest => {}
-            Some(_) => report.push(fail(
-                "digest differs from the manifest's".to_owned(),
-                Some(name),
-            )),
-            None => report.push(fail("not in the manifest".to_owned(), Some(name))),
-        }
-    }
-    let mut absent: Vec<&str> = expected
-        .keys()
-        .filter(|k| !seen.contains_key(*k))
-        .copied()
-        .collect();
-    absent.sort_unstable();
-    for name in absent {
-        report.push(fail("missing from SHA256SUMS".to_owned(), Some(name)));
-    }
-    if report.checks.len() == before {
+/// SHA256SUMS must be exactly the file the manifest implies (FORMAT 5.3): `manifest.json` and
+/// every listed file, with their digests, in the writing form, sorted. Anything else (another
+/// line form, a comment, upper-case hex, a missing or extra line) could make `sha256sum -c`,
+/// run alone by an auditor, check fewer files than the manifest lists.
+fn sums_checks(sums_bytes: &[u8], manifest: &Manifest, manifest_bytes: &[u8], report: &mut Report) {
+    let expected = manifest.sums_bytes(manifest_bytes);
+    if sums_bytes == expected.as_slice() {
         report.push(
             Check::pass(
                 BUNDLE_SUMS_CONSISTENT,
-                format!("{} lines agree with the manifest", parsed.entries.len()),
+                format!(
+                    "{} lines, exactly those the manifest implies",
+                    manifest.files.len() + 1
+                ),
             )
             .with_path(SUMS_FILE)
             .in_section(section::MANIFEST),
         );
+        return;
     }
+    // Say where the first difference is, by line, naming the file when the line is one.
+    let name_of = |line: &[u8]| {
+        line.get(66..)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+    };
+    let ours = expected.split(|b| *b == b'\n');
+    let theirs = sums_bytes.split(|b| *b == b'\n');
+    let mut line = 1u64;
+    let mut found = None;
+    for (want, got) in ours.zip(theirs) {
+        if want != got {
+            found = Some(match (name_of(want), name_of(got)) {
+                (Some(a), Some(b)) if a == b => (
+                    a,
+                    "listed with another digest than the manifest's".to_owned(),
+                ),
+                _ => (
+                    SUMS_FILE.to_owned(),
+                    format!(
+                        "line {line} is {:?} where the manifest implies {:?}",
+                        printable(&String::from_utf8_lossy(got)),
+                        printable(&String::from_utf8_lossy(want))
+                    ),
+                ),
+            });
+            break;
+        }
+        line += 1;
+    }
+    let (path, detail) = found.unwrap_or_else(|| {
+        (
+            SUMS_FILE.to_owned(),
+            "lines are missing or extra at the end: it is not the file the manifest implies"
+                .to_owned(),
+        )
+    });
+    report.push(
+        Check::fail(BUNDLE_SUMS_MISMATCH, detail)
+            .with_path(printable(&path).into_owned())
+            .with("line", line)
+            .in_section(section::MANIFEST),
+    );
 }
 
 /// Judges the envelope against the trust policy; returns the trusted signers.
