@@ -19,7 +19,7 @@ use crate::digest::Sha256Digest;
 use crate::dsse::{self, DsseLimits, Envelope, SignatureCodes, SignatureRequirement};
 use crate::json::{self, JsonLimits};
 use crate::keys::TrustPolicy;
-use crate::report::{Check, check_codes, printable};
+use crate::report::{Check, CheckCode, check_codes, printable};
 
 /// The in-toto Statement v1 type.
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
@@ -115,18 +115,18 @@ pub const SIGNATURE_CODES: SignatureCodes = SignatureCodes {
 pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
 /// Default most subjects in one statement.
 pub const DEFAULT_MAX_SUBJECTS: usize = 10_000;
-/// Default most statements (lines) in one `.intoto.jsonl` file.
+/// Default most statements (lines) in all provenance files together.
 pub const DEFAULT_MAX_STATEMENTS: usize = 1_000;
 
 /// Hard limits on provenance input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProvenanceLimits {
-    /// Largest file, in bytes.
+    /// Largest file, in bytes; a release reads at most this much provenance in all.
     pub max_bytes: u64,
     /// Most subjects per statement.
     pub max_subjects: usize,
-    /// Most statements per file.
+    /// Most statements in all provenance files together.
     pub max_statements: usize,
     /// Most JSON values in one line, envelope or statement (of any type, at any depth): a
     /// bound on the memory a parsed document takes, counted while it is read, so a statement
@@ -292,7 +292,9 @@ pub struct SlsaFacts {
     pub builder_id: Option<String>,
     /// `buildDefinition.buildType`.
     pub build_type: Option<String>,
-    /// Source repositories named by the external parameters and resolved dependencies.
+    /// The sources built: those the external parameters name (their commits taken from the
+    /// resolved dependency of the same repository), or the resolved dependencies when the
+    /// parameters name none.
     pub sources: Vec<Source>,
 }
 
@@ -334,6 +336,7 @@ impl SlsaFacts {
             }
             sources.push(source);
         }
+        let mut dependencies = Vec::new();
         if let Some(deps) = definition
             .and_then(|d| d.get("resolvedDependencies"))
             .and_then(Value::as_array)
@@ -347,19 +350,24 @@ impl SlsaFacts {
                         .or_else(|| text(d.get("sha1")))
                         .map(|c| c.to_ascii_lowercase())
                 });
-                sources.push(Source::from_uri(uri, commit));
+                dependencies.push(Source::from_uri(uri, commit));
             }
         }
-        // A commit known for a URI applies to every mention of the same repository.
-        let commits: Vec<(String, String)> = sources
-            .iter()
-            .filter_map(|s| s.commit.clone().map(|c| (normalize_uri(&s.uri), c)))
-            .collect();
-        for s in &mut sources {
-            if s.commit.is_none()
-                && let Some((_, c)) = commits.iter().find(|(u, _)| *u == normalize_uri(&s.uri))
-            {
-                s.commit = Some(c.clone());
+        // The source built is the one the external parameters name. Resolved dependencies only
+        // tell its commit (matched by repository); a build of a fork that lists the real
+        // repository as one more dependency must not pass as a build of the real one. Only a
+        // predicate whose parameters name no source falls back to its dependencies.
+        if sources.is_empty() {
+            sources = dependencies;
+        } else {
+            for s in &mut sources {
+                if s.commit.is_none() {
+                    let uri = normalize_uri(&s.uri);
+                    s.commit = dependencies
+                        .iter()
+                        .find(|d| d.commit.is_some() && normalize_uri(&d.uri) == uri)
+                        .and_then(|d| d.commit.clone());
+                }
             }
         }
         Self {
@@ -481,6 +489,9 @@ struct Read {
     origin: String,
     statement: Statement,
     trusted: bool,
+    /// Whether it may attest assets: an SLSA provenance v1 statement, signed by trusted keys
+    /// (any, when no trust was given), that satisfies the whole policy when one is set.
+    qualifies: bool,
 }
 
 /// Verifies provenance against the verified assets; returns the checks (sections
@@ -496,8 +507,9 @@ pub fn verify(inputs: &ProvenanceInputs<'_>) -> Vec<Check> {
         return checks;
     }
     let mut statements: Vec<Read> = Vec::new();
+    let mut seen = 0;
     for file in inputs.files {
-        read_file(file, inputs, &mut statements, &mut checks);
+        read_file(file, inputs, &mut seen, &mut statements, &mut checks);
     }
     if inputs.trust.is_none() && !inputs.files.is_empty() {
         checks.push(in_provenance(Check::warn(
@@ -505,25 +517,39 @@ pub fn verify(inputs: &ProvenanceInputs<'_>) -> Vec<Check> {
             "no trusted key was given: statements were read but not authenticated (pass --trusted-key or --keyring)",
         )));
     }
-    subject_checks(&statements, inputs, &mut checks);
-    let signed_slsa: Vec<(&Read, SlsaFacts)> = statements
-        .iter()
-        .filter(|r| r.trusted)
-        .filter_map(|r| r.statement.slsa().map(|f| (r, f)))
-        .collect();
-    if inputs.policy.is_set() {
-        if signed_slsa.is_empty() {
-            checks.push(in_provenance(Check::fail(
-                PROVENANCE_MISSING,
-                "no SLSA provenance v1 statement signed by trusted keys was found",
-            )));
-        }
-        for (read, facts) in &signed_slsa {
-            for check in policy_checks(facts, inputs.policy, true) {
+    // DESIGN 4 rule 2: the policy binds to the statement that attests an asset. Each trusted
+    // SLSA statement is judged against the whole policy, and only those that satisfy it may
+    // attest assets; a statement about other bytes cannot lend its builder to these.
+    let mut signed_slsa: Vec<(usize, SlsaFacts)> = Vec::new();
+    for (index, read) in statements.iter_mut().enumerate() {
+        let Some(facts) = read.statement.slsa() else {
+            continue;
+        };
+        let counts = read.trusted || inputs.trust.is_none();
+        let mut satisfied = true;
+        if read.trusted && inputs.policy.is_set() {
+            let (policy, ok) = policy_checks(&facts, inputs.policy, true);
+            satisfied = ok;
+            for check in policy {
                 checks.push(in_provenance(check.with_path(read.origin.clone())));
             }
         }
+        read.qualifies = counts && (satisfied || !inputs.policy.is_set());
+        if read.trusted {
+            signed_slsa.push((index, facts));
+        }
     }
+    if inputs.policy.is_set() && signed_slsa.is_empty() {
+        checks.push(in_provenance(Check::fail(
+            PROVENANCE_MISSING,
+            "no SLSA provenance v1 statement signed by trusted keys was found",
+        )));
+    }
+    subject_checks(&statements, inputs, &mut checks);
+    let signed_slsa: Vec<(&Read, SlsaFacts)> = signed_slsa
+        .into_iter()
+        .filter_map(|(i, f)| statements.get(i).map(|r| (r, f)))
+        .collect();
     if let Some(legacy) = inputs.legacy {
         legacy_checks(legacy, inputs, &signed_slsa, &mut checks);
     }
@@ -534,6 +560,7 @@ pub fn verify(inputs: &ProvenanceInputs<'_>) -> Vec<Check> {
 fn read_file(
     file: &ProvenanceFile,
     inputs: &ProvenanceInputs<'_>,
+    seen: &mut usize,
     statements: &mut Vec<Read>,
     checks: &mut Vec<Check>,
 ) {
@@ -552,37 +579,46 @@ fn read_file(
         return;
     }
     // One JSON document per line for `.jsonl`; otherwise the whole file is one document.
-    let documents: Vec<(String, &[u8])> = if file.name.ends_with(".jsonl") {
+    // Counted before anything is allocated per line: the limit bounds all files together.
+    let jsonl = file.name.ends_with(".jsonl");
+    let lines = || {
         file.bytes
             .split(|b| *b == b'\n')
             .enumerate()
             .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-            .map(|(i, line)| (format!("{}:{}", file.name, i + 1), line))
-            .collect()
-    } else {
-        vec![(file.name.clone(), file.bytes.as_slice())]
     };
-    if documents.is_empty() {
+    let count = if jsonl {
+        lines().take(inputs.limits.max_statements + 1).count()
+    } else {
+        1
+    };
+    if count == 0 {
         checks.push(at(
             Check::fail(PROVENANCE_INVALID, "the file holds no statement"),
             &file.name,
         ));
         return;
     }
-    if documents.len() > inputs.limits.max_statements {
+    if count > inputs.limits.max_statements.saturating_sub(*seen) {
         checks.push(at(
             Check::fail(
                 PROVENANCE_INVALID,
                 format!(
-                    "{} statements exceed the limit of {}",
-                    documents.len(),
+                    "more statements than the limit of {} (all provenance files together)",
                     inputs.limits.max_statements
                 ),
             ),
             &file.name,
         ));
+        *seen = inputs.limits.max_statements;
         return;
     }
+    *seen += count;
+    let documents: Box<dyn Iterator<Item = (String, &[u8])>> = if jsonl {
+        Box::new(lines().map(|(i, line)| (format!("{}:{}", file.name, i + 1), line)))
+    } else {
+        Box::new(std::iter::once((file.name.clone(), file.bytes.as_slice())))
+    };
     for (origin, bytes) in documents {
         let (payload, trusted) = match open_document(bytes, inputs, &origin, checks) {
             Some(p) => p,
@@ -624,6 +660,7 @@ fn read_file(
                     origin,
                     statement,
                     trusted,
+                    qualifies: false,
                 });
             }
             Err(e) => checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string()), &origin)),
@@ -714,8 +751,7 @@ fn open_document(
 /// Subjects against the verified assets: matches, lies, weak digests, coverage.
 fn subject_checks(statements: &[Read], inputs: &ProvenanceInputs<'_>, checks: &mut Vec<Check>) {
     let cross = |c: Check| c.in_section(section::CROSS_CHECKS);
-    // Statements that may attest: trusted ones, or all of them when no trust was given.
-    let counts = |r: &Read| r.trusted || inputs.trust.is_none();
+    let counts = |r: &Read| r.qualifies;
     let mut attested: BTreeMap<&str, &str> = BTreeMap::new();
     let mut any_match = false;
     for read in statements {
@@ -801,10 +837,14 @@ fn subject_checks(statements: &[Read], inputs: &ProvenanceInputs<'_>, checks: &m
             ),
             None => Check::fail(
                 PROVENANCE_ARTIFACT_UNATTESTED,
-                if inputs.trust.is_some() {
-                    "no subject digest of a statement signed by trusted keys matches this asset"
-                } else {
-                    "no subject digest of any statement matches this asset"
+                match (inputs.trust.is_some(), inputs.policy.is_set()) {
+                    (true, true) => {
+                        "no SLSA statement signed by trusted keys and meeting the policy has this asset's digest as a subject"
+                    }
+                    (true, false) => {
+                        "no SLSA statement signed by trusted keys has this asset's digest as a subject"
+                    }
+                    _ => "no SLSA statement has this asset's digest as a subject",
                 },
             ),
         };
@@ -813,7 +853,12 @@ fn subject_checks(statements: &[Read], inputs: &ProvenanceInputs<'_>, checks: &m
 }
 
 /// The policy checks against one statement's facts.
-fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> Vec<Check> {
+/// The policy checks against one statement's facts, and whether all of them hold.
+///
+/// The source flags bind together: `--source-uri`, `--source-ref` and `--source-commit` must
+/// all hold for one and the same source, or a build of a fork that merely lists the real
+/// repository among its dependencies would pass.
+fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> (Vec<Check>, bool) {
     let mut checks = Vec::new();
     let suffix = if signed { "" } else { " (unsigned claim)" };
     let exact = |code, what: &str, expected: &Option<String>, actual: &Option<String>| {
@@ -851,68 +896,109 @@ fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> 
         &policy.build_type,
         &facts.build_type,
     ));
-    let seen = |f: fn(&Source) -> Option<String>| -> Vec<String> {
-        let mut v: Vec<String> = facts.sources.iter().filter_map(f).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let mut source_check = |code,
-                            what: &str,
-                            expected: &Option<String>,
-                            actual: Vec<String>,
-                            ok: &dyn Fn(&str, &str) -> bool| {
+
+    let flags = [
+        SourceFlag {
+            code: PROVENANCE_SOURCE_URI,
+            what: "repository",
+            expected: &policy.source_uri,
+            part: |s| Some(s.uri.as_str()),
+            same: |a, e| normalize_uri(a) == normalize_uri(e),
+        },
+        SourceFlag {
+            code: PROVENANCE_SOURCE_REF,
+            what: "ref",
+            expected: &policy.source_ref,
+            part: |s| s.reference.as_deref(),
+            same: ref_matches,
+        },
+        SourceFlag {
+            code: PROVENANCE_SOURCE_COMMIT,
+            what: "commit",
+            expected: &policy.source_commit,
+            part: |s| s.commit.as_deref(),
+            same: |a, e| a.eq_ignore_ascii_case(e),
+        },
+    ];
+    // The one source every given flag holds for, if there is one.
+    let bound = facts
+        .sources
+        .iter()
+        .find(|source| flags.iter().all(|flag| flag.holds(source)));
+    for flag in &flags {
+        let SourceFlag {
+            code,
+            what,
+            expected,
+            part,
+            ..
+        } = flag;
         let Some(expected) = expected else {
-            return;
+            continue;
         };
-        let check = if actual.iter().any(|a| ok(a, expected)) {
-            Check::pass(
-                code,
-                format!("source {what} {} matches{suffix}", printable(expected)),
-            )
-        } else if actual.is_empty() {
-            Check::fail(
-                code,
+        let mut seen: Vec<String> = facts
+            .sources
+            .iter()
+            .filter_map(|s| part(s).map(str::to_owned))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        let check = match bound {
+            Some(source) => Check::pass(
+                *code,
+                format!(
+                    "source {what} {} matches{suffix}",
+                    printable(part(source).unwrap_or_default())
+                ),
+            ),
+            None if seen.is_empty() => Check::fail(
+                *code,
                 format!("the statement names no source {what}{suffix}"),
-            )
-        } else {
-            Check::fail(
-                code,
+            ),
+            None if facts.sources.iter().any(|s| flag.holds(s)) => Check::fail(
+                *code,
+                format!(
+                    "a source has the required {what}, but no single source satisfies every --source-* flag given{suffix}"
+                ),
+            ),
+            None => Check::fail(
+                *code,
                 format!(
                     "source {what} is {}, not the required one{suffix}",
-                    printable(&actual.join(", "))
+                    printable(&seen.join(", "))
                 ),
-            )
+            ),
         };
         checks.push(
             check
                 .with("expected", expected.clone())
-                .with("actual", actual)
+                .with("actual", seen)
                 .with("signed", signed),
         );
-    };
-    source_check(
-        PROVENANCE_SOURCE_URI,
-        "repository",
-        &policy.source_uri,
-        seen(|s| Some(s.uri.clone())),
-        &|a, e| normalize_uri(a) == normalize_uri(e),
-    );
-    source_check(
-        PROVENANCE_SOURCE_REF,
-        "ref",
-        &policy.source_ref,
-        seen(|s| s.reference.clone()),
-        &ref_matches,
-    );
-    source_check(
-        PROVENANCE_SOURCE_COMMIT,
-        "commit",
-        &policy.source_commit,
-        seen(|s| s.commit.clone()),
-        &|a, e| a.eq_ignore_ascii_case(e),
-    );
-    checks
+    }
+    let all = checks
+        .iter()
+        .all(|c| c.status == crate::report::Status::Pass);
+    (checks, all)
+}
+
+/// One `--source-*` flag: which part of a source it reads and how it compares.
+struct SourceFlag<'a> {
+    code: CheckCode,
+    what: &'static str,
+    expected: &'a Option<String>,
+    part: fn(&Source) -> Option<&str>,
+    same: fn(&str, &str) -> bool,
+}
+
+impl SourceFlag<'_> {
+    /// True when the flag is not given or `source` satisfies it.
+    fn holds(&self, source: &Source) -> bool {
+        match self.expected {
+            None => true,
+            Some(e) => (self.part)(source).is_some_and(|a| (self.same)(a, e)),
+        }
+    }
 }
 
 /// The predecessor's `PROVENANCE.json`.
@@ -1071,7 +1157,7 @@ fn legacy_checks(
         source_commit: inputs.policy.source_commit.clone(),
         ..ProvenancePolicy::default()
     };
-    for check in policy_checks(&facts, &source_policy, false) {
+    for check in policy_checks(&facts, &source_policy, false).0 {
         checks.push(at(check, section::PROVENANCE));
     }
     // And against the signed provenance: the two must tell the same story.

@@ -67,8 +67,9 @@ pub struct ReleaseVerifyArgs {
     )]
     pub builder_id: Option<String>,
 
-    /// Require the source repository URI (`github.com/acme/widget` matches
-    /// `git+https://github.com/acme/widget.git`).
+    /// Require the repository built (`github.com/acme/widget` matches
+    /// `git+https://github.com/acme/widget.git`). The --source-* flags bind together: one and
+    /// the same source must satisfy all of them.
     #[arg(
         long,
         value_name = "URI",

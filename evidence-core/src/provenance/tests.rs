@@ -530,3 +530,136 @@ fn nothing_to_check_is_a_skip_not_a_pass() {
     assert_eq!(status_of(&checks, PROVENANCE_ABSENT), vec![Status::Skip]);
     assert_eq!(checks.len(), 1);
 }
+
+#[test]
+fn only_statements_meeting_the_policy_attest_assets() {
+    let k = key(1);
+    let policy = full_policy();
+    // A trusted, policy-meeting SLSA statement about other bytes, and a trusted statement of
+    // another predicate type whose subjects are the assets: neither attests them.
+    let elsewhere = statement(&[("other.tar.gz", Sha256Digest::of(b"other").to_hex())]);
+    let mut not_slsa = good_statement();
+    not_slsa["predicateType"] = json!("https://example.com/test-result/v1");
+    let checks = run(
+        &[signed(&elsewhere, &[&k]), signed(&not_slsa, &[&k])],
+        None,
+        Some(&trust(&k)),
+        &policy,
+    );
+    assert!(
+        status_of(&checks, PROVENANCE_BUILDER_ID)
+            .iter()
+            .all(|s| *s == Status::Pass)
+    );
+    assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
+
+    // A statement about the assets built by another builder, beside one by the required
+    // builder about other bytes: the assets are attested only by the wrong build.
+    let mut rogue = good_statement();
+    rogue["predicate"]["runDetails"]["builder"]["id"] = json!("https://evil.example/builder");
+    let checks = run(
+        &[signed(&elsewhere, &[&k]), signed(&rogue, &[&k])],
+        None,
+        Some(&trust(&k)),
+        &policy,
+    );
+    assert_fails(&checks, PROVENANCE_BUILDER_ID);
+    assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
+}
+
+#[test]
+fn source_flags_bind_to_the_source_built_not_a_dependency() {
+    let k = key(1);
+    // A build of a fork that lists the real repository, at the real commit, as a dependency.
+    let mut fork = good_statement();
+    fork["predicate"]["buildDefinition"]["externalParameters"]["source"] =
+        json!("git+https://github.com/mallory/widget@refs/tags/v1.4.2");
+    fork["predicate"]["buildDefinition"]["resolvedDependencies"] = json!([
+        {"uri": "git+https://github.com/mallory/widget@refs/tags/v1.4.2",
+         "digest": {"gitCommit": "1".repeat(40)}},
+        {"uri": "git+https://github.com/acme/widget@refs/tags/v1.4.2",
+         "digest": {"gitCommit": COMMIT}}
+    ]);
+    let checks = run(
+        &[signed(&fork, &[&k])],
+        None,
+        Some(&trust(&k)),
+        &full_policy(),
+    );
+    assert_fails(&checks, PROVENANCE_SOURCE_URI);
+    assert_fails(&checks, PROVENANCE_SOURCE_COMMIT);
+    assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
+
+    // Two sources that each satisfy one flag do not together satisfy both.
+    let mut split = good_statement();
+    split["predicate"]["buildDefinition"]["externalParameters"] = json!({
+        "source": "git+https://github.com/acme/widget@refs/heads/main",
+        "workflow": {"repository": "https://github.com/mallory/widget", "ref": "refs/tags/v1.4.2"}
+    });
+    split["predicate"]["buildDefinition"]["resolvedDependencies"] = json!([]);
+    let policy = ProvenancePolicy {
+        source_uri: Some("github.com/acme/widget".into()),
+        source_ref: Some("v1.4.2".into()),
+        ..ProvenancePolicy::default()
+    };
+    let checks = run(&[signed(&split, &[&k])], None, Some(&trust(&k)), &policy);
+    let check = checks.iter().find(|c| c.is(PROVENANCE_SOURCE_URI)).unwrap();
+    assert_eq!(check.status, Status::Fail);
+    assert!(check.detail.contains("no single source"), "{check:?}");
+    assert_fails(&checks, PROVENANCE_SOURCE_REF);
+
+    // Parameters that name no source fall back to the resolved dependencies.
+    let mut deps_only = good_statement();
+    deps_only["predicate"]["buildDefinition"]["externalParameters"] = json!({});
+    let checks = run(
+        &[signed(&deps_only, &[&k])],
+        None,
+        Some(&trust(&k)),
+        &full_policy(),
+    );
+    assert!(no_failures(&checks), "{checks:#?}");
+}
+
+#[test]
+fn the_statement_limit_bounds_all_files_together() {
+    let k = key(1);
+    let mut line = signed(&good_statement(), &[&k]).bytes;
+    line.push(b'\n');
+    let jsonl = |n: usize, name: &str| ProvenanceFile {
+        name: name.into(),
+        bytes: line.repeat(n),
+    };
+    let limits = ProvenanceLimits {
+        max_statements: 3,
+        ..ProvenanceLimits::default()
+    };
+    let run_with = |files: &[ProvenanceFile]| {
+        verify(&ProvenanceInputs {
+            files,
+            legacy: None,
+            assets: &assets(),
+            trust: Some(&trust(&k)),
+            policy: &ProvenancePolicy::default(),
+            limits,
+        })
+    };
+    // Two files of two statements each: the second file is over the shared limit.
+    let checks = run_with(&[jsonl(2, "a.intoto.jsonl"), jsonl(2, "b.intoto.jsonl")]);
+    let refused: Vec<_> = checks
+        .iter()
+        .filter(|c| c.is(PROVENANCE_INVALID))
+        .map(|c| c.path.as_deref())
+        .collect();
+    assert_eq!(refused, vec![Some("b.intoto.jsonl")]);
+    assert_eq!(status_of(&checks, PROVENANCE_PARSED).len(), 2);
+
+    // Millions of blank-separated lines are counted, not collected.
+    let flood = ProvenanceFile {
+        name: "flood.intoto.jsonl".into(),
+        bytes: b"x\n".repeat(4_000_000),
+    };
+    let checks = run_with(&[flood]);
+    let check = checks.iter().find(|c| c.is(PROVENANCE_INVALID)).unwrap();
+    assert!(check.detail.contains("limit of 3"), "{check:?}");
+    assert_eq!(status_of(&checks, PROVENANCE_PARSED).len(), 0);
+}

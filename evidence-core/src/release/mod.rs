@@ -394,9 +394,11 @@ pub fn verify_release(
 
     // Stage 4 is computed before stage 2 is reported: a checksum file without a signature is
     // acceptable when signed provenance attests every asset by its digest instead.
+    // Listed or not, verification metadata is not an asset provenance must attest.
     let assets: BTreeMap<String, AssetDigest> = tree
         .matched
         .iter()
+        .filter(|(path, _)| !is_metadata(path.as_str()))
         .map(|(path, h)| {
             (
                 path.as_str().to_owned(),
@@ -410,17 +412,44 @@ pub fn verify_release(
     let mut statements = named_provenance.statements;
     let mut legacy = named_provenance.legacy;
     if opts.provenance.is_empty() {
-        let mut found: Vec<&String> = tree.metadata_found.iter().collect();
+        let mut budget = ProvenanceBudget::new(opts);
+        // Top-level statement files, whether the checksum file lists them or not. A listed one
+        // was just hashed: the bytes read must still be those (DESIGN 4 rule 3).
+        let mut found: Vec<(&str, Option<Sha256Digest>)> = tree
+            .metadata_found
+            .iter()
+            .map(|name| (name.as_str(), None))
+            .chain(
+                tree.matched
+                    .iter()
+                    .filter(|(path, _)| is_metadata_name(path.as_str()))
+                    .map(|(path, h)| (path.as_str(), Some(h.digest))),
+            )
+            .collect();
         found.sort();
-        for name in found {
+        for (name, verified) in found {
             let is_statement = name.ends_with(".intoto.jsonl");
             if !is_statement && name != LEGACY_PROVENANCE_FILE {
                 continue;
             }
-            match read_limited(&dir.join(name), opts.provenance_limits.max_bytes) {
+            let read = budget.read(&dir.join(name));
+            if let (Ok(bytes), Some(digest)) = (&read, verified)
+                && Sha256Digest::of(bytes) != digest
+            {
+                report.push(
+                    Check::fail(
+                        RELEASE_FILE_CHANGED,
+                        "the file changed after its digest was verified",
+                    )
+                    .with_path(name)
+                    .in_section(provenance::section::PROVENANCE),
+                );
+                continue;
+            }
+            match read {
                 Ok(bytes) => {
                     let file = ProvenanceFile {
-                        name: name.clone(),
+                        name: name.to_owned(),
                         bytes,
                     };
                     if is_statement {
@@ -430,9 +459,16 @@ pub fn verify_release(
                     }
                 }
                 Err(e) => report.push(
-                    Check::fail(INPUT_UNREADABLE, e.to_string())
-                        .with_path(name.clone())
-                        .in_section(provenance::section::PROVENANCE),
+                    Check::fail(
+                        if matches!(e, ReadError::TooLarge { .. }) {
+                            INPUT_TOO_LARGE
+                        } else {
+                            INPUT_UNREADABLE
+                        },
+                        budget.explain(&e),
+                    )
+                    .with_path(name)
+                    .in_section(provenance::section::PROVENANCE),
                 ),
             }
         }
@@ -558,12 +594,11 @@ fn read_explicit_provenance(opts: &ReleaseOptions<'_>) -> Result<ExplicitProvena
         statements: Vec::new(),
         legacy: None,
     };
+    let mut budget = ProvenanceBudget::new(opts);
     for path in &opts.provenance {
-        let bytes = read_limited(path, opts.provenance_limits.max_bytes).map_err(|e| {
-            ReleaseError::Argument {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
+        let bytes = budget.read(path).map_err(|e| ReleaseError::Argument {
+            path: path.clone(),
+            reason: budget.explain(&e),
         })?;
         let name = path
             .file_name()
@@ -577,6 +612,36 @@ fn read_explicit_provenance(opts: &ReleaseOptions<'_>) -> Result<ExplicitProvena
         }
     }
     Ok(out)
+}
+
+/// The provenance bytes still allowed: `ProvenanceLimits::max_bytes` bounds all provenance
+/// files together, so a directory of many large statement files cannot exhaust memory.
+struct ProvenanceBudget {
+    left: u64,
+    total: u64,
+}
+
+impl ProvenanceBudget {
+    fn new(opts: &ReleaseOptions<'_>) -> Self {
+        let total = opts.provenance_limits.max_bytes;
+        Self { left: total, total }
+    }
+
+    fn read(&mut self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        let bytes = read_limited(path, self.left)?;
+        self.left = self.left.saturating_sub(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    fn explain(&self, e: &ReadError) -> String {
+        match e {
+            ReadError::TooLarge { .. } => format!(
+                "provenance files together are larger than the limit of {} bytes",
+                self.total
+            ),
+            other => other.to_string(),
+        }
+    }
 }
 
 fn release_rules(
@@ -833,5 +898,40 @@ mod tests {
             verify_release(dir.path(), &missing),
             Err(ReleaseError::Argument { .. })
         ));
+    }
+
+    #[test]
+    fn a_listed_statement_file_is_read_and_need_not_attest_itself() {
+        use crate::dsse::{Envelope, PAYLOAD_TYPE_IN_TOTO};
+        use crate::keys::{PrivateKey, TrustPolicy};
+        let key = PrivateKey::from_seed(&[7; 32]);
+        let statement = serde_json::json!({
+            "_type": provenance::STATEMENT_V1,
+            "subject": [{"name": "app.tar.gz", "digest": {"sha256": Sha256Digest::of(b"app").to_hex()}}],
+            "predicateType": provenance::SLSA_PROVENANCE_V1,
+            "predicate": {"runDetails": {"builder": {"id": "https://ci.example/b"}}}
+        });
+        let line = Envelope::sign(
+            PAYLOAD_TYPE_IN_TOTO,
+            &serde_json::to_vec(&statement).unwrap(),
+            &[&key],
+        )
+        .to_json_line();
+        // The checksum file lists the statement file; no SHA256SUMS signature is present, so
+        // the release passes only if the listed statement was read and attests every asset.
+        let dir = release(&[("app.tar.gz", b"app"), ("release.intoto.jsonl", &line)]);
+        let trust = TrustPolicy::single("ci", key.public());
+        let opts = ReleaseOptions {
+            trust: Some(&trust),
+            ..ReleaseOptions::default()
+        };
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert!(out.report.ok(), "{}", out.report.to_text(true));
+        let matched: Vec<_> = out
+            .report
+            .with_code(provenance::codes::PROVENANCE_SUBJECT_MATCH)
+            .filter_map(|c| c.path.as_deref())
+            .collect();
+        assert_eq!(matched, vec!["app.tar.gz"]);
     }
 }
