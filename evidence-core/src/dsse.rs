@@ -472,9 +472,22 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// True when the threshold was met.
+    /// True when the threshold was met and no signature is forged or relabelled. An envelope
+    /// that carries a forgery beside enough good signatures has been tampered with, and the
+    /// checks from [`verdict_checks`] fail; callers deciding trust must not accept it either.
     pub fn is_verified(&self) -> bool {
-        self.outcome == SignatureOutcome::Verified
+        self.outcome == SignatureOutcome::Verified && !self.has_forgery()
+    }
+
+    /// True when some signature names a trusted key but does not verify, or verifies with a
+    /// trusted key under another key's label.
+    pub fn has_forgery(&self) -> bool {
+        self.signatures.iter().any(|s| {
+            matches!(
+                s.status,
+                SigStatus::Invalid { .. } | SigStatus::KeyIdMismatch { .. }
+            )
+        })
     }
 
     /// The trusted keys that counted, with their names.
@@ -787,6 +800,15 @@ mod tests {
                 verified_with: a.public().key_id()
             }
         );
+        assert!(!v.is_verified());
+
+        // Enough good signatures beside a forgery: the threshold is met, yet not verified.
+        let mut beside = Envelope::sign("t", b"p", &[&a]);
+        beside.add_signature(&stranger);
+        beside.signatures[1].keyid = a.public().key_id().to_string();
+        let v = beside.verify("t", &trusted);
+        assert_eq!(v.outcome, SignatureOutcome::Verified);
+        assert!(v.has_forgery());
         assert!(!v.is_verified());
 
         let empty = Envelope {
