@@ -70,8 +70,10 @@ pub enum DsseError {
     /// Not strict JSON of the envelope's shape.
     #[error("not a DSSE envelope: {0}")]
     Json(String),
-    /// A base64 field does not decode (or is not in a canonical form).
-    #[error("{field} is not canonical base64")]
+    /// A base64 field does not decode under the rules of [`decode_base64`].
+    #[error(
+        "{field} is not valid base64 (standard or URL-safe alphabet, no white space, no mixed alphabets, no stray bits)"
+    )]
     Base64 {
         /// Which field (`payload`, `signatures[2].sig`).
         field: String,
