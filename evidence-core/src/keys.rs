@@ -343,11 +343,26 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
         path: path.to_owned(),
         source,
     };
+    // Key files are the operator's own configuration, so a symbolic link to one is followed
+    // (`current.pub -> 2026.pub`); its size is still bounded, and a larger file is refused
+    // rather than read in part.
     let file = std::fs::File::open(path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
     let mut text = String::new();
-    file.take(MAX_KEY_FILE_BYTES)
+    file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(io)?;
+    if text.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the limit of {MAX_KEY_FILE_BYTES} bytes for a key file"),
+        )));
+    }
     Ok(text)
 }
 
@@ -680,6 +695,33 @@ mod tests {
             PublicKey::from_raw(&identity),
             Err(KeyError::WeakKey(_))
         ));
+    }
+
+    #[test]
+    fn oversized_or_special_key_files_are_refused_not_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        // A valid key followed by more than the limit of padding: reading only the first
+        // megabyte would have accepted it.
+        let mut text = PrivateKey::from_seed(&[3; 32]).public().to_spki_pem();
+        text.push_str(&"\n".repeat(MAX_KEY_FILE_BYTES as usize));
+        let big = dir.path().join("big.pub");
+        std::fs::write(&big, &text).unwrap();
+        let err = PublicKey::load(&big).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData),
+            "{err}"
+        );
+        assert!(err.to_string().contains("limit"), "{err}");
+        let err = PublicKey::load(dir.path()).unwrap_err();
+        assert!(matches!(&err, KeyError::Io { .. }), "{err}");
+        // A link to a key, the operator's own configuration, is followed.
+        let key = PrivateKey::from_seed(&[3; 32]).public();
+        std::fs::write(dir.path().join("2026.pub"), key.to_spki_pem()).unwrap();
+        std::os::unix::fs::symlink("2026.pub", dir.path().join("current.pub")).unwrap();
+        assert_eq!(
+            PublicKey::load(&dir.path().join("current.pub")).unwrap(),
+            key
+        );
     }
 
     fn ring_json(threshold: u32, keys: &[(&str, &PrivateKey)]) -> Vec<u8> {

@@ -321,8 +321,32 @@ fn could_not_run_exits_2_with_a_hint() {
     let claim = cases_dir().join("claim.json");
     let heartbeat = cases_dir().join("heartbeat.json");
     let good = cases_dir().join("good");
+    let linked = tmp.path().join("linked-claim.json");
+    std::os::unix::fs::symlink(&claim, &linked).unwrap();
+    let fifo = tmp.path().join("fifo-claim.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
     let os = |s: &str| std::ffi::OsString::from(s);
+    let create_from = |claim: &Path, out: &str| -> Vec<std::ffi::OsString> {
+        vec![
+            os("identity"),
+            os("create"),
+            os("--claim"),
+            claim.into(),
+            os("--heartbeat"),
+            heartbeat.clone().into(),
+            os("--key"),
+            key.clone().into(),
+            os("--out"),
+            tmp.path().join(out).into(),
+        ]
+    };
     let cases: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        ("claim is a symbolic link", create_from(&linked, "o3")),
+        ("claim is a FIFO", create_from(&fifo, "o4")),
         (
             "missing claim",
             vec![
@@ -429,6 +453,12 @@ fn could_not_run_exits_2_with_a_hint() {
         );
         if err.starts_with("evidence: error:") {
             assert!(err.contains("evidence: hint:"), "{what}: {err}");
+        }
+        if what == "claim is a symbolic link" {
+            assert!(err.contains("symbolic link"), "{err}");
+        }
+        if what == "claim is a FIFO" {
+            assert!(err.contains("not a regular file"), "{err}");
         }
     }
     assert!(!tmp.path().join("o1").exists() && !tmp.path().join("o2").exists());

@@ -106,16 +106,27 @@ pub fn run(command: &IdentityCommand) -> Result<Outcome, CliError> {
 }
 
 /// Reads a packet the caller named, up to one byte past the limit (the library reports an
-/// oversized packet as a failing check).
+/// oversized packet as a failing check). A symbolic link, FIFO or device is refused: a packet
+/// is evidence, and reading a FIFO would wait forever.
 fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
     let hint = || format!("pass the {what} packet the engine wrote");
-    let file = std::fs::File::open(path)
-        .map_err(|e| CliError::new(format!("{}: {e}", path.display())).hint(hint()))?;
+    let fail =
+        |e: &dyn std::fmt::Display| CliError::new(format!("{}: {e}", path.display())).hint(hint());
+    let file = evidence_core::hash::open_no_follow(path).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) {
+            fail(&"is a symbolic link; never followed")
+        } else {
+            fail(&e)
+        }
+    })?;
+    if !file.metadata().map_err(|e| fail(&e))?.is_file() {
+        return Err(fail(&"is not a regular file"));
+    }
     let limit = IdentityLimits::default().max_packet_bytes;
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::new(format!("{}: {e}", path.display())).hint(hint()))?;
+        .map_err(|e| fail(&e))?;
     Ok(bytes)
 }
 
