@@ -178,6 +178,17 @@ pub fn collision_key(text: &str) -> String {
     decomposed.to_uppercase().to_lowercase().nfc().collect()
 }
 
+/// Every proper ancestor folder of a `/`-separated path, deepest first: `a/b/c` gives `a/b`,
+/// then `a`.
+pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut rest = path;
+    std::iter::from_fn(move || {
+        let (parent, _) = rest.rsplit_once('/')?;
+        rest = parent;
+        Some(parent)
+    })
+}
+
 impl fmt::Display for ArtifactPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -282,17 +293,12 @@ impl<'a> PathSet<'a> {
         // Folders are recorded with all their ancestors, so the walk up stops at the first
         // folder already known.
         let mut missing = Vec::new();
-        let mut end = key.len();
-        while let Some(slash) = key.get(..end).and_then(|k| k.rfind('/')) {
-            let Some(prefix) = key.get(..slash) else {
-                break;
-            };
+        for prefix in ancestors(&key) {
             match self.keys.get(prefix) {
                 Some(&(with, Slot::File)) => return Some(Clash::FileAndFolder { with }),
                 Some(&(_, Slot::Folder)) => break,
-                None => missing.push(slash),
+                None => missing.push(prefix.len()),
             }
-            end = slash;
         }
         if missing.is_empty() {
             // The path itself may be known already, as a file or as a folder.
@@ -326,6 +332,12 @@ impl<'a> PathSet<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn ancestors_are_every_proper_folder_deepest_first() {
+        assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), ["a/b", "a"]);
+        assert_eq!(ancestors("file").count(), 0);
+    }
 
     #[test]
     fn ordinary_paths_are_accepted() {

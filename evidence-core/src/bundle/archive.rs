@@ -214,13 +214,7 @@ fn payload_order(manifest: &Manifest) -> Vec<Ordered<'_>> {
     let mut folders = std::collections::BTreeSet::new();
     folders.insert(PAYLOAD_DIR.to_owned());
     for f in &manifest.files {
-        let mut end = f.path.len();
-        while let Some(slash) = f.path.get(..end).and_then(|p| p.rfind('/')) {
-            if let Some(folder) = f.path.get(..slash) {
-                folders.insert(folder.to_owned());
-            }
-            end = slash;
-        }
+        folders.extend(crate::path::ancestors(&f.path).map(str::to_owned));
     }
     let mut keyed: Vec<(String, Ordered<'_>)> = folders
         .into_iter()

@@ -4,7 +4,7 @@
 //! SHA256SUMS are judged from their exact bytes ([`MetadataChecks`]), and each payload file from
 //! what was observed of it ([`PayloadChecks`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read as _;
 use std::path::Path;
 
@@ -560,7 +560,7 @@ fn signature_checks(
 pub(crate) struct PayloadChecks<'a> {
     files: Vec<&'a super::FileEntry>,
     index: HashMap<&'a str, usize>,
-    folders: HashMap<String, ()>,
+    folders: HashSet<String>,
     seen: Vec<bool>,
     capture: &'a [&'a str],
     captured: BTreeMap<String, Vec<u8>>,
@@ -585,16 +585,11 @@ impl<'a> PayloadChecks<'a> {
             .enumerate()
             .map(|(i, f)| (f.path.as_str(), i))
             .collect();
-        let mut folders = HashMap::new();
-        for f in &files {
-            let mut end = f.path.len();
-            while let Some(slash) = f.path.get(..end).and_then(|p| p.rfind('/')) {
-                if let Some(folder) = f.path.get(..slash) {
-                    folders.insert(folder.to_owned(), ());
-                }
-                end = slash;
-            }
-        }
+        let folders = files
+            .iter()
+            .flat_map(|f| crate::path::ancestors(&f.path))
+            .map(str::to_owned)
+            .collect();
         let seen = vec![false; files.len()];
         Self {
             files,
@@ -634,7 +629,7 @@ impl<'a> PayloadChecks<'a> {
 
     /// True if some listed file lives in (or below) `folder`.
     pub(crate) fn needs_folder(&self, folder: &str) -> bool {
-        self.folders.contains_key(folder)
+        self.folders.contains(folder)
     }
 
     /// The index of the listed file at `path`, if listed.
