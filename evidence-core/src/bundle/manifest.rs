@@ -217,11 +217,14 @@ impl Manifest {
             Some(other) => return Err(ManifestError::Schema(other.to_owned())),
             None => return Err(ManifestError::Schema(String::new())),
         }
+        // DESIGN 3: one manifest, one byte form, one id. Judged from the value already parsed;
+        // reported after the field rules, which say more about a wrong manifest.
+        let canonical =
+            crate::canonical::to_canonical_vec(&value).is_ok_and(|c| c.as_slice() == bytes);
         let manifest: Manifest =
             serde_json::from_value(value).map_err(|e| ManifestError::Json(e.to_string()))?;
         manifest.check(limits)?;
-        // DESIGN 3: one manifest, one byte form, one id.
-        if !crate::canonical::is_canonical(bytes) {
+        if !canonical {
             return Err(ManifestError::NotCanonical);
         }
         Ok(manifest)
