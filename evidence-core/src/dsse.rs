@@ -339,19 +339,19 @@ impl Envelope {
         let mut counted: Vec<KeyId> = Vec::new();
         let mut reports = Vec::with_capacity(self.signatures.len());
         let mut problems = false;
+        let trusted: Vec<(KeyId, &crate::keys::NamedKey)> =
+            policy.keys.iter().map(|k| (k.key.key_id(), k)).collect();
         for (index, sig) in self.signatures.iter().enumerate() {
             let named = KeyId::parse(&sig.keyid);
             // The key the hint names is tried first; the hint decides nothing else.
-            let mut order: Vec<&crate::keys::NamedKey> = policy.keys.iter().collect();
-            order.sort_by_key(|k| Some(k.key.key_id()) != named);
+            let mut order: Vec<&(KeyId, &crate::keys::NamedKey)> = trusted.iter().collect();
+            order.sort_by_key(|(id, _)| Some(*id) != named);
             let verified_with = order
                 .into_iter()
-                .find(|k| k.key.verify_strict(&message, &sig.sig).is_ok());
-            let names_trusted =
-                named.is_some_and(|id| policy.keys.iter().any(|k| k.key.key_id() == id));
+                .find(|(_, k)| k.key.verify_strict(&message, &sig.sig).is_ok());
+            let names_trusted = named.is_some_and(|n| trusted.iter().any(|(id, _)| *id == n));
             let status = match verified_with {
-                Some(key) => {
-                    let id = key.key.key_id();
+                Some(&(id, key)) => {
                     if !sig.keyid.is_empty() && named != Some(id) {
                         SigStatus::KeyIdMismatch { verified_with: id }
                     } else if counted.contains(&id) {
