@@ -7,7 +7,7 @@
 //! raw mode and those records are handled by us, each refused beyond
 //! [`MAX_EXTENSION_BYTES`] before a byte of it is read (DESIGN 4 rule 7). The entry's path is
 //! resolved as the `tar` crate does: the GNU long name, else the PAX `path`, else the header's
-//! name (with its ustar prefix).
+//! name (with its ustar prefix); a long name and a PAX path that disagree are refused.
 
 use std::io::{self, Read};
 
@@ -54,6 +54,8 @@ pub(crate) struct Resolved<'a, R: Read> {
     pub(crate) path: Vec<u8>,
     /// The size a PAX record gave, if any (the data is as long as the header's size says).
     pub(crate) pax_size: Option<Vec<u8>>,
+    /// Whether a PAX extended header described the entry.
+    pub(crate) pax: bool,
 }
 
 /// The next entry of `entries` (which must be in raw mode), with its extension records read
@@ -131,15 +133,26 @@ pub(crate) fn next_entry<'a, R: Read>(
                 .last()
                 .map(|r| r.value_bytes().to_vec())
         };
-        let path = match long_name.take() {
-            Some(name) => name,
-            None => record(b"path").unwrap_or_else(|| entry.header().path_bytes().into_owned()),
+        // Tools disagree on which of a GNU long name and a PAX path wins (GNU tar and the
+        // `tar` crate take the long name, others the PAX path): an entry with both could be
+        // judged under one name and extracted under the other.
+        let pax_path = record(b"path");
+        let path = match (long_name.take(), pax_path) {
+            (Some(name), Some(other)) if name != other => {
+                return Some(Err(TarReadError::Malformed(
+                    "a GNU long name and a PAX path name one entry differently",
+                )));
+            }
+            (Some(name), _) => name,
+            (None, Some(name)) => name,
+            (None, None) => entry.header().path_bytes().into_owned(),
         };
         let pax_size = record(b"size");
         return Some(Ok(Resolved {
             entry,
             path,
             pax_size,
+            pax: pax.is_some(),
         }));
     }
 }

@@ -931,7 +931,7 @@ fn could_not_run_exits_2_with_the_error_and_what_to_do() {
     fs::set_permissions(&public_as_private, fs::Permissions::from_mode(0o600)).unwrap();
     for (bad, error) in [
         (t.join("missing.key"), "No such file or directory"),
-        (folder, "Is a directory"),
+        (folder, "not a regular file"),
         (public_as_private, "not an Ed25519 PKCS#8 private key"),
     ] {
         let o = evidence()

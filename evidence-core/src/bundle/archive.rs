@@ -565,6 +565,15 @@ impl Stream<'_, '_> {
                 entry: None,
             })?;
             let path = std::mem::take(&mut resolved.path);
+            // The writer never emits PAX records; an archive with them was made by another
+            // tool, whose extractors may not read it as this reader does.
+            if resolved.pax {
+                return Err(Stop::new(
+                    BUNDLE_ARCHIVE_INVALID,
+                    "a PAX extended header: the bundle archive form uses GNU long names only",
+                    &String::from_utf8_lossy(&path),
+                ));
+            }
             self.entry(
                 &mut resolved.entry,
                 &path,
@@ -636,10 +645,19 @@ impl Stream<'_, '_> {
         }
         let kind = entry.header().entry_type();
         let is_dir = kind == tar::EntryType::Directory;
-        if !(kind == tar::EntryType::Regular || kind == tar::EntryType::Continuous || is_dir) {
+        if !(kind == tar::EntryType::Regular || is_dir) {
             return Err(Stop::new(
                 BUNDLE_ENTRY_FORBIDDEN,
                 format!("entry of type {kind:?}: only regular files and folders are allowed"),
+                &shown,
+            ));
+        }
+        // Set-user-id, set-group-id and sticky bits would survive `tar -xzf` as root.
+        let mode = entry.header().mode().unwrap_or(u32::MAX);
+        if mode & !0o777 != 0 {
+            return Err(Stop::new(
+                BUNDLE_ENTRY_FORBIDDEN,
+                format!("entry mode {mode:o} has special bits (set-user-id, set-group-id, sticky)"),
                 &shown,
             ));
         }
