@@ -720,12 +720,18 @@ impl Stream<'_, '_> {
             _ => None,
         };
         if let Some(next) = next {
-            let bytes = read_entry(entry, self.opts.limits.max_metadata_bytes).map_err(|e| {
-                Stop::new(
-                    BUNDLE_ARCHIVE_INVALID,
-                    format!("cannot read entry: {e}"),
-                    &shown,
-                )
+            let limit = if next == Stage::AfterManifest {
+                self.opts.limits.manifest.max_bytes
+            } else {
+                self.opts.limits.max_metadata_bytes
+            };
+            let bytes = read_entry(entry, limit).map_err(|e| {
+                let code = if e.kind() == io::ErrorKind::FileTooLarge {
+                    BUNDLE_ARCHIVE_LIMIT
+                } else {
+                    BUNDLE_ARCHIVE_INVALID
+                };
+                Stop::new(code, format!("cannot read entry: {e}"), &shown)
             })?;
             self.budget
                 .take(bytes.len() as u64)

@@ -595,6 +595,40 @@ fn archive_bombs_and_oversized_entries_stop_at_the_limit() {
 }
 
 #[test]
+fn folders_and_archives_share_entry_and_manifest_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let with = |limits: BundleLimits| VerifyOptions {
+        limits,
+        signatures: crate::dsse::SignatureRequirement::AllowUnsigned,
+        ..VerifyOptions::default()
+    };
+    let few_entries = with(BundleLimits {
+        archive: ArchiveLimits {
+            max_entries: 3,
+            ..ArchiveLimits::default()
+        },
+        ..BundleLimits::default()
+    });
+    let small_manifest = with(BundleLimits {
+        manifest: ManifestLimits {
+            max_bytes: 64,
+            ..ManifestLimits::default()
+        },
+        ..BundleLimits::default()
+    });
+    for opts in [few_entries, small_manifest] {
+        let folder = super::verify::verify_dir(&dir, &opts);
+        let archive = archive::verify_archive(&packed, &opts);
+        for v in [&folder, &archive] {
+            assert_fails_with(v, BUNDLE_ARCHIVE_LIMIT);
+        }
+    }
+}
+
+#[test]
 fn captured_files_are_the_verified_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = signed_bundle(tmp.path(), &key(1));

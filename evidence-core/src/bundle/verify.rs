@@ -55,15 +55,15 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
             report.push(layout_fail(MANIFEST_FILE, "manifest.json is missing"));
             None
         }
-        Err(e) => {
-            report.push(layout_fail(MANIFEST_FILE, e));
+        Err(check) => {
+            report.push(check.with_path(MANIFEST_FILE));
             None
         }
     };
     let envelope_bytes = match read(ENVELOPE_FILE, opts.limits.max_metadata_bytes) {
         Ok(b) => b,
-        Err(e) => {
-            report.push(layout_fail(ENVELOPE_FILE, e));
+        Err(check) => {
+            report.push(check.with_path(ENVELOPE_FILE));
             None
         }
     };
@@ -73,8 +73,8 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
             report.push(layout_fail(SUMS_FILE, "SHA256SUMS is missing"));
             None
         }
-        Err(e) => {
-            report.push(layout_fail(SUMS_FILE, e));
+        Err(check) => {
+            report.push(check.with_path(SUMS_FILE));
             None
         }
     };
@@ -104,7 +104,9 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
         opts.capture,
         opts.limits.max_unexpected_shown,
     );
-    let listing = match tree::list_tree(root, PathRules::Strict, tree::DEFAULT_MAX_ENTRIES) {
+    // A folder is bounded like an archive: the same entry limit, the same check.
+    let max_entries = opts.limits.archive.max_entries;
+    let listing = match tree::list_tree(root, PathRules::Strict, max_entries) {
         Ok(l) => l,
         Err(e) => {
             report.push(layout_fail("", e.to_string()));
@@ -126,7 +128,7 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
         report.push(
             Check::fail(
                 BUNDLE_ARCHIVE_LIMIT,
-                "the bundle folder has too many entries",
+                format!("the bundle folder has more than {max_entries} entries"),
             )
             .in_section(section::PAYLOAD),
         );
@@ -266,14 +268,20 @@ fn payload_check(check: Check, path: &str) -> Check {
 
 /// Reads a small metadata file without following a symlink; `None` if it does not exist.
 /// Returns the bytes and the file's number of hard links.
-fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, String> {
+/// Reads a metadata file; an error is the failing check, without its path. A file over its
+/// limit is `bundle-archive-limit`, as the same file in an archive is.
+fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, Check> {
     match hash::read_whole(path, limit) {
         Ok(f) => Ok(Some((
             f.bytes,
             std::os::unix::fs::MetadataExt::nlink(&f.meta),
         ))),
         Err(hash::ReadError::NotFound) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e @ hash::ReadError::TooLarge { .. }) => {
+            Err(Check::fail(BUNDLE_ARCHIVE_LIMIT, format!("the file {e}"))
+                .in_section(section::MANIFEST))
+        }
+        Err(e) => Err(layout_fail("", e)),
     }
 }
 
