@@ -330,7 +330,7 @@ fn could_not_run_exits_2_with_a_hint() {
         .unwrap();
     assert!(made.success());
     let os = |s: &str| std::ffi::OsString::from(s);
-    let create_from = |claim: &Path, out: &str| -> Vec<std::ffi::OsString> {
+    let create_with = |claim: &Path, key: &Path, out: &Path| -> Vec<std::ffi::OsString> {
         vec![
             os("identity"),
             os("create"),
@@ -339,59 +339,24 @@ fn could_not_run_exits_2_with_a_hint() {
             os("--heartbeat"),
             heartbeat.clone().into(),
             os("--key"),
-            key.clone().into(),
+            key.into(),
             os("--out"),
-            tmp.path().join(out).into(),
+            out.into(),
         ]
     };
+    let out = |name: &str| tmp.path().join(name);
     let cases: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
-        ("claim is a symbolic link", create_from(&linked, "o3")),
-        ("claim is a FIFO", create_from(&fifo, "o4")),
+        (
+            "claim is a symbolic link",
+            create_with(&linked, &key, &out("o3")),
+        ),
+        ("claim is a FIFO", create_with(&fifo, &key, &out("o4"))),
         (
             "missing claim",
-            vec![
-                os("identity"),
-                os("create"),
-                os("--claim"),
-                tmp.path().join("nope.json").into(),
-                os("--heartbeat"),
-                heartbeat.clone().into(),
-                os("--key"),
-                key.clone().into(),
-                os("--out"),
-                tmp.path().join("o1").into(),
-            ],
+            create_with(&tmp.path().join("nope.json"), &key, &out("o1")),
         ),
-        (
-            "bad key",
-            vec![
-                os("identity"),
-                os("create"),
-                os("--claim"),
-                claim.clone().into(),
-                os("--heartbeat"),
-                heartbeat.clone().into(),
-                os("--key"),
-                bad_key.clone().into(),
-                os("--out"),
-                tmp.path().join("o2").into(),
-            ],
-        ),
-        (
-            "out exists",
-            vec![
-                os("identity"),
-                os("create"),
-                os("--claim"),
-                claim.clone().into(),
-                os("--heartbeat"),
-                heartbeat.clone().into(),
-                os("--key"),
-                key.clone().into(),
-                os("--out"),
-                tmp.path().into(),
-            ],
-        ),
+        ("bad key", create_with(&claim, &bad_key, &out("o2"))),
+        ("out exists", create_with(&claim, &key, tmp.path())),
         (
             "missing bundle",
             vec![
