@@ -56,14 +56,14 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
             None
         }
         Err(check) => {
-            report.push(check.with_path(MANIFEST_FILE));
+            report.push((*check).with_path(MANIFEST_FILE));
             None
         }
     };
     let envelope_bytes = match read(ENVELOPE_FILE, opts.limits.max_metadata_bytes) {
         Ok(b) => b,
         Err(check) => {
-            report.push(check.with_path(ENVELOPE_FILE));
+            report.push((*check).with_path(ENVELOPE_FILE));
             None
         }
     };
@@ -74,7 +74,7 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
             None
         }
         Err(check) => {
-            report.push(check.with_path(SUMS_FILE));
+            report.push((*check).with_path(SUMS_FILE));
             None
         }
     };
@@ -267,21 +267,21 @@ fn payload_check(check: Check, path: &str) -> Check {
 }
 
 /// Reads a small metadata file without following a symlink; `None` if it does not exist.
-/// Returns the bytes and the file's number of hard links.
-/// Reads a metadata file; an error is the failing check, without its path. A file over its
-/// limit is `bundle-archive-limit`, as the same file in an archive is.
-fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, Check> {
+/// Returns the bytes and the file's number of hard links. An error is the failing check,
+/// without its path; a file over its limit is `bundle-archive-limit`, as the same file in an
+/// archive is.
+fn read_small(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, u64)>, Box<Check>> {
     match hash::read_whole(path, limit) {
         Ok(f) => Ok(Some((
             f.bytes,
             std::os::unix::fs::MetadataExt::nlink(&f.meta),
         ))),
         Err(hash::ReadError::NotFound) => Ok(None),
-        Err(e @ hash::ReadError::TooLarge { .. }) => {
-            Err(Check::fail(BUNDLE_ARCHIVE_LIMIT, format!("the file {e}"))
-                .in_section(section::MANIFEST))
-        }
-        Err(e) => Err(layout_fail("", e)),
+        Err(e @ hash::ReadError::TooLarge { .. }) => Err(Box::new(
+            Check::fail(BUNDLE_ARCHIVE_LIMIT, format!("the file {e}"))
+                .in_section(section::MANIFEST),
+        )),
+        Err(e) => Err(Box::new(layout_fail("", e))),
     }
 }
 
