@@ -554,6 +554,37 @@ fn archives_are_deterministic_and_verify_without_unpacking() {
 }
 
 #[test]
+fn archives_verify_from_memory_like_from_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    let dir = signed_bundle(tmp.path(), &signer);
+    let packed = tmp.path().join("a.tar.gz");
+    let id = archive::pack(&dir, &packed).unwrap();
+    let bytes = fs::read(&packed).unwrap();
+    let opts = VerifyOptions {
+        trust: Some(&policy),
+        ..VerifyOptions::default()
+    };
+    let from_file = archive::verify_archive(&packed, &opts);
+    let v = archive::verify_archive_reader(bytes.as_slice(), "in-memory.tar.gz", &opts);
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    assert_eq!(v.bundle.unwrap().id, id);
+    assert_eq!(v.report.subject["bundle"], "in-memory.tar.gz");
+    assert_eq!(v.report.subject["id"], id.to_string());
+    assert_eq!(v.report.checks, from_file.report.checks);
+
+    // The same streaming checks apply: a byte appended after the gzip member fails.
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    let v = archive::verify_archive_reader(trailing.as_slice(), "trailing", &opts);
+    assert_fails_with(&v, BUNDLE_ARCHIVE_INVALID);
+    // A truncated archive fails without panicking.
+    let v = archive::verify_archive_reader(&bytes[..bytes.len() / 2], "half", &opts);
+    assert!(!v.report.ok());
+}
+
+#[test]
 fn archive_bombs_and_oversized_entries_stop_at_the_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("zeros.bin");
