@@ -901,3 +901,41 @@ fn redaction_counts_are_a_sorted_list_of_classes() {
         assert!(rewrite(&m).is_err(), "{bad} must be refused");
     }
 }
+
+/// Found by the `bundle_manifest` fuzz target: a manifest that passed `check` with a file of
+/// size 3919314991764733952 was written as `"size":3919314991764734000` (the canonical form
+/// of the same double), which parsed back as another size, or not at all. Sizes and counts
+/// above 2^53 are now refused by `check`, so every checked manifest survives its own bytes.
+#[test]
+fn manifest_size_above_2_pow_53_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let manifest = Manifest::parse(
+        &fs::read(dir.join(MANIFEST_FILE)).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let limits = ManifestLimits::default();
+    let mut big = manifest.clone();
+    big.files[0].size = 3_919_314_991_764_733_952;
+    assert!(matches!(
+        big.check(&limits),
+        Err(manifest::ManifestError::Field { ref field, .. }) if field == "files[0].size"
+    ));
+    // The bytes it would have been written as are refused too.
+    let bytes = crate::canonical::to_canonical(&big).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("\"size\":3919314991764734000"));
+    assert!(Manifest::parse(&bytes, &limits).is_err());
+    // 2^53 itself is exact, and round-trips.
+    let mut edge = manifest.clone();
+    edge.files[0].size = manifest::MAX_INTEGER;
+    edge.redaction
+        .counts
+        .insert("jwt".into(), manifest::MAX_INTEGER);
+    let bytes = edge.to_canonical_bytes().unwrap();
+    assert_eq!(Manifest::parse(&bytes, &limits).unwrap(), edge);
+    edge.redaction
+        .counts
+        .insert("jwt".into(), manifest::MAX_INTEGER + 1);
+    assert!(edge.check(&limits).is_err());
+}
