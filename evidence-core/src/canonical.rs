@@ -136,11 +136,11 @@ const MAX_SAFE: u64 = 1 << 53;
 fn write_number(n: &Number, out: &mut Vec<u8>, ints: Integers) -> Result<(), CanonicalError> {
     if let Some(u) = n.as_u64() {
         let exact = u <= MAX_SAFE || (u as f64) as u128 == u128::from(u);
-        return write_integer(&u.to_string(), u as f64, exact, out, ints, n);
+        return write_integer(&|| u.to_string(), u as f64, exact, out, ints, n);
     }
     if let Some(i) = n.as_i64() {
         let exact = i.unsigned_abs() <= MAX_SAFE || (i as f64) as i128 == i128::from(i);
-        return write_integer(&i.to_string(), i as f64, exact, out, ints, n);
+        return write_integer(&|| i.to_string(), i as f64, exact, out, ints, n);
     }
     match n.as_f64() {
         Some(f) => write_f64(f, out, n),
@@ -148,23 +148,27 @@ fn write_number(n: &Number, out: &mut Vec<u8>, ints: Integers) -> Result<(), Can
     }
 }
 
-/// An integer read as `digits`, whose nearest double is `nearest`. It is canonical (written
+/// An integer (whose decimal `digits` are made only when needed) with nearest double `nearest`. It is canonical (written
 /// as that double) when the double holds it exactly, and also when `digits` are exactly the
 /// double's own ECMAScript form: this writer writes a double such as 444444044444444416 as
 /// `444444044444444400`, and that text, read back as an integer, must canonicalise to itself
 /// (the form is a fixed point). Any other integer beyond 2^53 is refused, or written with
 /// its exact digits in the comparison form.
 fn write_integer(
-    digits: &str,
+    digits: &dyn Fn() -> String,
     nearest: f64,
     exact: bool,
     out: &mut Vec<u8>,
     ints: Integers,
     original: &Number,
 ) -> Result<(), CanonicalError> {
+    if exact {
+        return write_f64(nearest, out, original);
+    }
+    let digits = digits();
     let mut text = Vec::new();
     write_f64(nearest, &mut text, original)?;
-    if exact || text == digits.as_bytes() {
+    if text == digits.as_bytes() {
         out.extend_from_slice(&text);
         return Ok(());
     }
@@ -172,7 +176,7 @@ fn write_integer(
         out.extend_from_slice(digits.as_bytes());
         return Ok(());
     }
-    Err(CanonicalError::Number(digits.to_owned()))
+    Err(CanonicalError::Number(digits))
 }
 
 /// ECMAScript `Number.prototype.toString` for a finite double (ECMA-262 7.1.12.1).
