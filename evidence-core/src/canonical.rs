@@ -135,30 +135,48 @@ const MAX_SAFE: u64 = 1 << 53;
 
 fn write_number(n: &Number, out: &mut Vec<u8>, ints: Integers) -> Result<(), CanonicalError> {
     if let Some(u) = n.as_u64() {
-        // Integers above 2^53 are canonical only if the double holding them is exact.
-        if u > MAX_SAFE && (u as f64) as u128 != u128::from(u) {
-            if ints == Integers::Exact {
-                out.extend_from_slice(u.to_string().as_bytes());
-                return Ok(());
-            }
-            return Err(CanonicalError::Number(u.to_string()));
-        }
-        return write_f64(u as f64, out, n);
+        let exact = u <= MAX_SAFE || (u as f64) as u128 == u128::from(u);
+        return write_integer(&|| u.to_string(), u as f64, exact, out, ints, n);
     }
     if let Some(i) = n.as_i64() {
-        if i.unsigned_abs() > MAX_SAFE && (i as f64) as i128 != i128::from(i) {
-            if ints == Integers::Exact {
-                out.extend_from_slice(i.to_string().as_bytes());
-                return Ok(());
-            }
-            return Err(CanonicalError::Number(i.to_string()));
-        }
-        return write_f64(i as f64, out, n);
+        let exact = i.unsigned_abs() <= MAX_SAFE || (i as f64) as i128 == i128::from(i);
+        return write_integer(&|| i.to_string(), i as f64, exact, out, ints, n);
     }
     match n.as_f64() {
         Some(f) => write_f64(f, out, n),
         None => Err(CanonicalError::Number(n.to_string())),
     }
+}
+
+/// An integer (whose decimal `digits` are made only when needed) with nearest double `nearest`. It is canonical (written
+/// as that double) when the double holds it exactly, and also when `digits` are exactly the
+/// double's own ECMAScript form: this writer writes a double such as 444444044444444416 as
+/// `444444044444444400`, and that text, read back as an integer, must canonicalise to itself
+/// (the form is a fixed point). Any other integer beyond 2^53 is refused, or written with
+/// its exact digits in the comparison form.
+fn write_integer(
+    digits: &dyn Fn() -> String,
+    nearest: f64,
+    exact: bool,
+    out: &mut Vec<u8>,
+    ints: Integers,
+    original: &Number,
+) -> Result<(), CanonicalError> {
+    if exact {
+        return write_f64(nearest, out, original);
+    }
+    let digits = digits();
+    let mut text = Vec::new();
+    write_f64(nearest, &mut text, original)?;
+    if text == digits.as_bytes() {
+        out.extend_from_slice(&text);
+        return Ok(());
+    }
+    if ints == Integers::Exact {
+        out.extend_from_slice(digits.as_bytes());
+        return Ok(());
+    }
+    Err(CanonicalError::Number(digits))
 }
 
 /// ECMAScript `Number.prototype.toString` for a finite double (ECMA-262 7.1.12.1).
@@ -388,6 +406,29 @@ mod tests {
         ));
     }
 
+    /// Found by the `strict_json` fuzz target: the canonical form of the double nearest to
+    /// this number is the integer text `-444444044444444400`, which no double holds exactly;
+    /// reading that text back as an integer and canonicalising it again was refused, so the
+    /// canonical form was not a fixed point and `is_canonical` refused it.
+    #[test]
+    fn canonical_form_of_a_large_float_reads_back_as_a_canonical_integer() {
+        let input = b"-444444044444444444.4444444444444444444444";
+        let v = crate::json::parse_strict(input, &crate::json::JsonLimits::default()).unwrap();
+        let once = to_canonical_vec(&v).unwrap();
+        assert_eq!(once, b"-444444044444444400");
+        let back = crate::json::parse_strict(&once, &crate::json::JsonLimits::default()).unwrap();
+        assert_eq!(to_canonical_vec(&back).unwrap(), once);
+        assert!(is_canonical(&once));
+        // The same holds for the exact-but-long integers this writer shortens.
+        assert_eq!(num("1152921504606846976"), "1152921504606847000");
+        assert_eq!(num("1152921504606847000"), "1152921504606847000");
+        // An integer that is neither exact nor any double's form is still refused.
+        assert!(
+            to_canonical_vec(&serde_json::from_str::<Value>("444444044444444401").unwrap())
+                .is_err()
+        );
+    }
+
     #[test]
     fn is_canonical_detects_other_forms() {
         assert!(is_canonical(br#"{"a":1,"b":[true,null]}"#));
@@ -424,6 +465,16 @@ mod tests {
             let twice = to_canonical_vec(&parsed).unwrap();
             prop_assert_eq!(&once, &twice);
             prop_assert!(is_canonical(&once));
+        }
+
+        #[test]
+        fn canonical_integers_are_a_fixed_point(i in any::<i64>(), u in any::<u64>()) {
+            for v in [json!(i), json!(u), json!(i as f64), json!(u as f64)] {
+                if let Ok(once) = to_canonical_vec(&v) {
+                    let back: Value = serde_json::from_slice(&once).unwrap();
+                    prop_assert_eq!(to_canonical_vec(&back).unwrap(), once);
+                }
+            }
         }
 
         #[test]

@@ -532,6 +532,10 @@ fn unescape(s: &str) -> Result<String, LineProblem> {
 
 /// Writes a checksum file in GNU text form, sorted by name bytes, escaping `\`, newline and
 /// carriage return exactly as coreutils does, so `sha256sum -c --strict` accepts it.
+///
+/// [`parse`] removes one leading `./` from a name, so a name that itself starts with `./`
+/// is written with one more (`././x`, the same file to `sha256sum`): every written file
+/// parses back to exactly the entries written.
 pub fn write(entries: &BTreeMap<String, Sha256Digest>) -> Vec<u8> {
     let mut out = Vec::with_capacity(entries.len() * 100);
     for (name, digest) in entries {
@@ -541,6 +545,9 @@ pub fn write(entries: &BTreeMap<String, Sha256Digest>) -> Vec<u8> {
         }
         out.extend_from_slice(digest.to_hex().as_bytes());
         out.extend_from_slice(b"  ");
+        if name.starts_with("./") {
+            out.extend_from_slice(b"./");
+        }
         if needs_escape {
             for c in name.chars() {
                 match c {
@@ -955,6 +962,40 @@ mod tests {
 
     fn parse_ok(text: &str) -> ParsedSums {
         parse(text.as_bytes(), &SumsLimits::default()).unwrap()
+    }
+
+    /// Found by the `sums_lines` fuzz target: the line `HEX  ././p-1.4..tar.gz\\\` parses
+    /// to the name `./p-1.4..tar.gz\\\` (one `./` removed), which `write` wrote as it was,
+    /// so parsing the written file removed a second `./` and changed the name.
+    #[test]
+    fn write_keeps_a_name_that_starts_with_dot_slash() {
+        let input: &[u8] = b"SApp-1\x1a\x00\xff\xf6r.g\x01\x00%\xbb\x94rm63.targz\n9ebfa2391635c75d68cacd947aa2338317306p\\\\\\_64.yar.gzr.gz\n9ebfa2391635c75d68cacd947aa23383173067f2420dea5e4e8729f18f66c3cd  ././p-1.4..tar.gz\\\\\\";
+        let parsed = parse(input, &SumsLimits::default()).unwrap();
+        let entries: BTreeMap<String, Sha256Digest> = parsed
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.digest))
+            .collect();
+        assert_eq!(
+            entries.keys().collect::<Vec<_>>(),
+            ["./p-1.4..tar.gz\\\\\\"]
+        );
+        let written = write(&entries);
+        let again = parse(&written, &SumsLimits::default()).unwrap();
+        assert!(again.bad_lines.is_empty());
+        let back: BTreeMap<String, Sha256Digest> = again
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.digest))
+            .collect();
+        assert_eq!(back, entries);
+        assert_eq!(write(&back), written);
+        // Names that are just `./`, or only start with a dot, are kept as they are.
+        for name in ["./", ".x", "../x", "a/./b"] {
+            let one = BTreeMap::from([(name.to_owned(), Sha256Digest::of(b""))]);
+            let parsed = parse(&write(&one), &SumsLimits::default()).unwrap();
+            assert_eq!(parsed.entries[0].name, name);
+        }
     }
 
     #[test]

@@ -251,6 +251,17 @@ pub fn verify_archive(path: &Path, opts: &VerifyOptions<'_>) -> BundleVerificati
     }
 }
 
+/// Verifies a `.tar.gz` bundle read from `reader` (an archive held in memory, a pipe, a
+/// socket) in one streaming pass, writing nothing to disk: the same checks as
+/// [`verify_archive`]. `label` names the archive in the report (where a path would be).
+pub fn verify_archive_reader<R: Read>(
+    reader: R,
+    label: &str,
+    opts: &VerifyOptions<'_>,
+) -> BundleVerification {
+    stream(reader, opts, None, labelled_report(label))
+}
+
 /// Verifies and unpacks a `.tar.gz` bundle into `out`, which must not exist. Entries are
 /// written into a temporary folder beside `out` while they are verified; the folder is renamed
 /// to `out` only if every check passed, and removed otherwise.
@@ -272,9 +283,13 @@ pub fn unpack(
 }
 
 fn archive_report(path: &Path) -> Report {
+    labelled_report(&path.display().to_string())
+}
+
+fn labelled_report(label: &str) -> Report {
     Report::new(json!({
         "kind": "bundle",
-        "bundle": path.display().to_string(),
+        "bundle": label,
         "form": "archive",
     }))
 }
@@ -417,8 +432,8 @@ struct Stream<'o, 'p> {
     open_folders: Vec<String>,
 }
 
-fn stream(
-    file: File,
+fn stream<F: Read>(
+    file: F,
     opts: &VerifyOptions<'_>,
     sink: Option<&Path>,
     mut report: Report,

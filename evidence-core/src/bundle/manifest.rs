@@ -33,6 +33,10 @@ pub const MAX_SUBJECT_VALUE_BYTES: usize = 4096;
 pub const MAX_PARENTS: usize = 64;
 /// Longest kind, in bytes.
 pub const MAX_KIND_BYTES: usize = 64;
+/// Largest `size` and redaction `count`: 2^53. Canonical JSON (RFC 8785) writes numbers as
+/// IEEE doubles, so a larger integer does not always read back as itself (2^60 + 1 cannot
+/// be written at all; 3919314991764733952 is written `3919314991764734000`).
+pub const MAX_INTEGER: u64 = 1 << 53;
 
 /// The tool that wrote a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +285,12 @@ impl Manifest {
                     "must be 64 lower-case hex digits".to_owned(),
                 ));
             }
+            if f.size > MAX_INTEGER {
+                return Err(field(
+                    &format!("{name}.size"),
+                    format!("larger than {MAX_INTEGER} (2^53, the largest exact JSON integer)"),
+                ));
+            }
             if let Some(prev) = previous
                 && prev.as_bytes() >= f.path.as_bytes()
             {
@@ -312,8 +322,14 @@ impl Manifest {
             }
             previous = Some(p);
         }
-        for class in self.redaction.counts.keys() {
+        for (class, count) in &self.redaction.counts {
             check_kind(class).map_err(|r| field(&format!("redaction.counts.{class}"), r))?;
+            if *count > MAX_INTEGER {
+                return Err(field(
+                    &format!("redaction.counts.{class}"),
+                    format!("larger than {MAX_INTEGER} (2^53, the largest exact JSON integer)"),
+                ));
+            }
         }
         Ok(())
     }

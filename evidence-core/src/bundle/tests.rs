@@ -554,6 +554,37 @@ fn archives_are_deterministic_and_verify_without_unpacking() {
 }
 
 #[test]
+fn archives_verify_from_memory_like_from_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = key(1);
+    let policy = trust(&[&signer], 1);
+    let dir = signed_bundle(tmp.path(), &signer);
+    let packed = tmp.path().join("a.tar.gz");
+    let id = archive::pack(&dir, &packed).unwrap();
+    let bytes = fs::read(&packed).unwrap();
+    let opts = VerifyOptions {
+        trust: Some(&policy),
+        ..VerifyOptions::default()
+    };
+    let from_file = archive::verify_archive(&packed, &opts);
+    let v = archive::verify_archive_reader(bytes.as_slice(), "in-memory.tar.gz", &opts);
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    assert_eq!(v.bundle.unwrap().id, id);
+    assert_eq!(v.report.subject["bundle"], "in-memory.tar.gz");
+    assert_eq!(v.report.subject["id"], id.to_string());
+    assert_eq!(v.report.checks, from_file.report.checks);
+
+    // The same streaming checks apply: a byte appended after the gzip member fails.
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    let v = archive::verify_archive_reader(trailing.as_slice(), "trailing", &opts);
+    assert_fails_with(&v, BUNDLE_ARCHIVE_INVALID);
+    // A truncated archive fails without panicking.
+    let v = archive::verify_archive_reader(&bytes[..bytes.len() / 2], "half", &opts);
+    assert!(!v.report.ok());
+}
+
+#[test]
 fn archive_bombs_and_oversized_entries_stop_at_the_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("zeros.bin");
@@ -922,4 +953,42 @@ fn an_interrupted_sign_leaves_a_named_failure_that_the_next_sign_removes() {
     build::cosign(&dir, &key(2)).unwrap();
     assert!(!leftover.exists());
     assert!(verify(&dir, Some(&trust(&[&k], 1))).report.ok());
+}
+
+/// Found by the `bundle_manifest` fuzz target: a manifest that passed `check` with a file of
+/// size 3919314991764733952 was written as `"size":3919314991764734000` (the canonical form
+/// of the same double), which parsed back as another size, or not at all. Sizes and counts
+/// above 2^53 are now refused by `check`, so every checked manifest survives its own bytes.
+#[test]
+fn manifest_size_above_2_pow_53_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let manifest = Manifest::parse(
+        &fs::read(dir.join(MANIFEST_FILE)).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let limits = ManifestLimits::default();
+    let mut big = manifest.clone();
+    big.files[0].size = 3_919_314_991_764_733_952;
+    assert!(matches!(
+        big.check(&limits),
+        Err(manifest::ManifestError::Field { ref field, .. }) if field == "files[0].size"
+    ));
+    // The bytes it would have been written as are refused too.
+    let bytes = crate::canonical::to_canonical(&big).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("\"size\":3919314991764734000"));
+    assert!(Manifest::parse(&bytes, &limits).is_err());
+    // 2^53 itself is exact, and round-trips.
+    let mut edge = manifest.clone();
+    edge.files[0].size = manifest::MAX_INTEGER;
+    edge.redaction
+        .counts
+        .insert("jwt".into(), manifest::MAX_INTEGER);
+    let bytes = edge.to_canonical_bytes().unwrap();
+    assert_eq!(Manifest::parse(&bytes, &limits).unwrap(), edge);
+    edge.redaction
+        .counts
+        .insert("jwt".into(), manifest::MAX_INTEGER + 1);
+    assert!(edge.check(&limits).is_err());
 }
