@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::Verified;
 use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
-use crate::bundle::{self, BundleId, ToolInfo, VerifiedBundle, VerifyOptions};
+use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifiedBundle, VerifyOptions};
 use crate::capture::{self, profile::Profile};
 use crate::digest::Sha256Digest;
 use crate::keys::{PrivateKey, TrustPolicy};
@@ -133,6 +133,10 @@ impl Capture {
     }
 }
 
+/// Most bytes a rehearsal keeps of one capture (its report, profile and packets, as
+/// verified): 32 MiB, so the two captures of a rehearsal hold at most 64 MiB together.
+pub const MAX_CAPTURE_READ_BYTES: u64 = 32 << 20;
+
 /// Verifies one capture; pushes its checks; returns it when it verified.
 fn verify_capture(
     role: &str,
@@ -140,28 +144,25 @@ fn verify_capture(
     trust: &TrustPolicy,
     report: &mut Report,
 ) -> Option<Capture> {
-    // The report, the profile and every packet are kept as verified (they are small JSON
-    // documents; the preconditions to evaluate are known only once the profile is read).
-    // The names come from the claimed manifest; what is kept is what verification hashed.
-    let mut wanted = vec![
+    // The report, the profile and every packet are kept as verified (the preconditions to
+    // evaluate are known only once the profile is read): the packets are asked for by their
+    // folder, so nothing is read from the bundle before it is verified, and a budget bounds
+    // what is kept, whatever the bundle holds.
+    let wanted = [
         format!("payload/{}", capture::REPORT_FILE),
         format!("payload/{}", capture::PROFILE_FILE),
+        format!("payload/{}/", capture::PACKETS_DIR),
     ];
-    if let Ok(info) = bundle::inspect::inspect(path) {
-        let prefix = format!("payload/{}/", capture::PACKETS_DIR);
-        wanted.extend(
-            info.listing
-                .into_iter()
-                .map(|(p, _)| p)
-                .filter(|p| p.starts_with(&prefix)),
-        );
-    }
     let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let mut limits = BundleLimits::default();
+    limits.max_capture_bytes = MAX_CAPTURE_READ_BYTES;
+    limits.max_capture_total_bytes = MAX_CAPTURE_READ_BYTES;
     let verification = bundle::verify_path(
         path,
         &VerifyOptions {
             trust: Some(trust),
             capture: &refs,
+            limits,
             ..VerifyOptions::default()
         },
     );
@@ -176,9 +177,15 @@ fn verify_capture(
             .failures()
             .map(|c| c.code.to_string())
             .collect();
+        let mut codes: Vec<&str> = failing.iter().map(String::as_str).collect();
+        codes.sort_unstable();
+        codes.dedup();
         report.push(at(Check::fail(
             ROLLBACK_CAPTURE_UNVERIFIED,
-            format!("the {role} capture does not verify under the trusted keys"),
+            format!(
+                "the {role} capture does not verify under the trusted keys (failed: {})",
+                codes.join(", ")
+            ),
         )
         .with("failed", failing)));
         return None;
@@ -341,13 +348,19 @@ pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, Bui
     Ok(Rehearsal { built, report })
 }
 
+/// Parses JSON read from evidence: duplicate member names refused at any depth, and bounded
+/// (FORMAT 13).
+fn strict_json(bytes: &[u8]) -> Result<Value, crate::json::JsonError> {
+    crate::json::parse_strict(bytes, &crate::json::JsonLimits::default())
+}
+
 /// The previous capture must have passed every assertion when it was taken, and the profile's
 /// rollback preconditions must hold on its stored packets.
 fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Report) {
     let push = |report: &mut Report, c: Check| report.push(c.in_section(SECTION));
     let stored = prev
         .file(capture::REPORT_FILE)
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|b| strict_json(b).ok())
         .and_then(|v| Report::from_json(v).ok());
     let verdict = prev.subject("capture_result");
     push(
@@ -415,10 +428,14 @@ fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Repor
         let what = format!("{}: {}", pre.endpoint, pre.check.describe());
         let packet = prev
             .file(&format!("{}/{}.json", capture::PACKETS_DIR, pre.endpoint))
-            .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            .map(strict_json);
         let check = match packet {
             None => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: no stored packet")),
-            Some(p) => match capture::evaluate(&pre.check, &p) {
+            Some(Err(e)) => Check::fail(
+                ROLLBACK_PRECONDITION,
+                format!("{what}: the stored packet is not strict JSON: {e}"),
+            ),
+            Some(Ok(p)) => match capture::evaluate(&pre.check, &p) {
                 Ok(()) => Check::pass(ROLLBACK_PRECONDITION, what),
                 Err(seen) => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: {seen}")),
             },
@@ -519,7 +536,7 @@ pub fn verify_rehearsal(path: &Path, trust: &TrustPolicy) -> (Report, Option<Ver
     let stored = bundle
         .captured
         .get(&format!("payload/{REHEARSAL_REPORT_FILE}"))
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|b| strict_json(b).ok())
         .and_then(|v| Report::from_json(v).ok());
     let subject = |k: &str| m.subject.get(k).cloned().unwrap_or_default();
     let plan_ok = plan.is_some_and(|p| Sha256Digest::of(p).to_string() == subject("plan_sha256"));
