@@ -59,9 +59,11 @@ pub mod codes {
         ROLLBACK_PERMIT_INVALID = "rollback-permit-invalid":
             "A permit does not verify under the trusted keys, is not a rollback-permit, or its content disagrees with its signed manifest.";
         ROLLBACK_PERMIT_SCOPE = "rollback-permit-scope":
-            "The permit allows exactly this rollback: from the given current capture id to the given previous one.";
+            "The permit allows exactly this rollback: of the given target, from the given current capture id to the given previous one.";
         ROLLBACK_PERMIT_EXPIRED = "rollback-permit-expired":
             "The permit's expiry time has passed (or its issue time is in the future).";
+        ROLLBACK_PERMIT_LIFETIME = "rollback-permit-lifetime":
+            "The permit was issued for between 1 second and 7 days (expires_at minus issued_at).";
     }
 }
 use codes::*;
@@ -462,7 +464,7 @@ fn plan(current: Option<&Capture>, previous: Option<&Capture>, target: &str) -> 
         "steps": [
             "Obtain a rollback permit for exactly this pair: evidence rollback permit --rehearsal REHEARSAL --expires-in 1h --key KEY --out permit.tar.gz",
             format!("Announce the rollback of {target} from {} to {} to the incident channel.", field(current, "commit"), previous_commit),
-            "Have the automation check the permit: evidence rollback check-permit permit.tar.gz --from CURRENT_ID --to PREVIOUS_ID --trusted-key OPERATOR.pub",
+            format!("Have the automation check the permit: evidence rollback check-permit permit.tar.gz --target {target} --from CURRENT_ID --to PREVIOUS_ID --trusted-key OPERATOR.pub"),
             format!("Redeploy commit {previous_commit} (deployment {previous_deployment}) with the release tooling."),
             "Capture the service again and compare it with the rollback target (commands below).",
             "Attach the new capture and this rehearsal to the incident pack.",
@@ -684,19 +686,25 @@ pub fn issue_permit(
     Ok((built, permit))
 }
 
-/// Checks a permit before an automated rollback from `from` to `to` at time `now`: signed by
-/// trusted keys, of kind rollback-permit, its content equal to its signed subject, scoped to
-/// exactly this pair of capture ids, and not expired.
+/// Checks a permit before an automated rollback of `target` from capture `from` to capture
+/// `to` at time `now`: signed by trusted keys, of kind rollback-permit with exactly one parent
+/// (its rehearsal), its content equal to its signed subject, scoped to exactly this target and
+/// pair of capture ids, issued for at most [`MAX_PERMIT_SECONDS`], and not expired.
 pub fn check_permit(
     path: &Path,
     from: &str,
     to: &str,
+    target: &str,
     trust: &TrustPolicy,
     now: Timestamp,
 ) -> Report {
-    let mut report = Report::new(
-        json!({"kind": "rollback-permit", "permit": path.display().to_string(), "from": from, "to": to}),
-    );
+    let mut report = Report::new(json!({
+        "kind": "rollback-permit",
+        "permit": path.display().to_string(),
+        "from": from,
+        "to": to,
+        "target": target,
+    }));
     let capture = [format!("payload/{PERMIT_FILE}")];
     let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
     let verification = bundle::verify_path(
@@ -727,18 +735,41 @@ pub fn check_permit(
         .captured
         .get(&format!("payload/{PERMIT_FILE}"))
         .and_then(|b| crate::json::from_slice_strict(b, &crate::json::JsonLimits::default()).ok());
+    // Every member the check relies on is the signed subject's, and the permit has exactly one
+    // parent, its rehearsal (FORMAT 12.3).
     let Some(permit) = permit.filter(|p| {
         p.schema == PERMIT_SCHEMA
             && m.subject.get("from") == Some(&p.from)
             && m.subject.get("to") == Some(&p.to)
+            && m.subject.get("target") == Some(&p.target)
+            && m.subject.get("rehearsal") == Some(&p.rehearsal)
             && m.subject.get("expires_at") == Some(&p.expires_at)
+            && m.parents.len() == 1
             && m.parents.first().map(String::as_str) == Some(p.rehearsal.as_str())
     }) else {
         invalid(
             &mut report,
-            "permit.json is missing or disagrees with the signed manifest",
+            "permit.json is missing or disagrees with the signed manifest (subject, or its one parent)",
         );
         return report;
+    };
+    // A time that cannot be read is named, not mistaken for an expiry.
+    let time = |field: &'static str, text: &str| {
+        Timestamp::parse(text).map_err(|e| (field, format!("permit.json {field}: {e}")))
+    };
+    let (issued, expires) = match (
+        time("issued_at", &permit.issued_at),
+        time("expires_at", &permit.expires_at),
+    ) {
+        (Ok(i), Ok(e)) => (i, e),
+        (Err((field, detail)), _) | (_, Err((field, detail))) => {
+            report.push(
+                Check::fail(ROLLBACK_PERMIT_INVALID, detail)
+                    .in_section(SECTION)
+                    .with("field", field),
+            );
+            return report;
+        }
     };
     report.push(
         Check::pass(
@@ -752,42 +783,73 @@ pub fn check_permit(
             .map(|d| d.to_string())
             .unwrap_or_else(|_| id.to_owned())
     };
+    let same_target = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     report.push(
-        if normalize(from) == permit.from && normalize(to) == permit.to {
+        if normalize(from) == permit.from
+            && normalize(to) == permit.to
+            && same_target(target, &permit.target)
+        {
             Check::pass(
                 ROLLBACK_PERMIT_SCOPE,
-                format!("allows {} -> {}", permit.from, permit.to),
+                format!(
+                    "allows {} -> {} of {}",
+                    permit.from,
+                    permit.to,
+                    printable(&permit.target)
+                ),
             )
         } else {
             Check::fail(
                 ROLLBACK_PERMIT_SCOPE,
                 format!(
-                    "allows {} -> {}, not the rollback asked for",
-                    permit.from, permit.to
+                    "allows {} -> {} of {}, not the rollback asked for",
+                    permit.from,
+                    permit.to,
+                    printable(&permit.target)
                 ),
             )
         }
         .in_section(SECTION)
         .with("permit_from", permit.from.clone())
-        .with("permit_to", permit.to.clone()),
+        .with("permit_to", permit.to.clone())
+        .with("permit_target", permit.target.clone()),
     );
-    let expires = Timestamp::parse(&permit.expires_at).ok();
-    let issued = Timestamp::parse(&permit.issued_at).ok();
+    // Checked again here, not only when issuing: a permit signed by a trusted key with
+    // another tool, or by hand, is held to the same rule.
+    let lifetime = expires.unix().saturating_sub(issued.unix());
     report.push(
-        match (issued, expires) {
-            (Some(i), Some(e)) if i <= now && now < e => Check::pass(
+        if (1..=MAX_PERMIT_SECONDS).contains(&lifetime) {
+            Check::pass(
+                ROLLBACK_PERMIT_LIFETIME,
+                format!("issued for {lifetime} s (at most {MAX_PERMIT_SECONDS} s)"),
+            )
+        } else {
+            Check::fail(
+                ROLLBACK_PERMIT_LIFETIME,
+                format!(
+                    "issued at {issued} to expire at {expires}: a permit lives between 1 second and 7 days"
+                ),
+            )
+        }
+        .in_section(SECTION)
+        .with("lifetime_seconds", lifetime),
+    );
+    report.push(
+        if issued <= now && now < expires {
+            Check::pass(
                 ROLLBACK_PERMIT_EXPIRED,
-                format!("valid until {e} (now {now})"),
-            ),
-            (Some(i), Some(_)) if now < i => Check::fail(
+                format!("valid until {expires} (now {now})"),
+            )
+        } else if now < issued {
+            Check::fail(
                 ROLLBACK_PERMIT_EXPIRED,
-                format!("issued at {i}, after now ({now}): check the clocks"),
-            ),
-            (_, Some(e)) => Check::fail(
+                format!("issued at {issued}, after now ({now}): check the clocks"),
+            )
+        } else {
+            Check::fail(
                 ROLLBACK_PERMIT_EXPIRED,
-                format!("expired at {e} (now {now})"),
-            ),
-            _ => Check::fail(ROLLBACK_PERMIT_EXPIRED, "the permit's times cannot be read"),
+                format!("expired at {expires} (now {now})"),
+            )
         }
         .in_section(SECTION)
         .with("expires_at", permit.expires_at.clone()),

@@ -216,6 +216,7 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
         &permit_path,
         &verified.current,
         &verified.previous,
+        "https://api.example/",
         &t,
         ts("2026-11-24T13:00:00Z"),
     );
@@ -223,7 +224,26 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
 
     // Wrong ids, expiry passed, unknown signer: each refuses with its code.
     fails_with(
-        &check_permit(&permit_path, &verified.previous, &verified.current, &t, now),
+        &check_permit(
+            &permit_path,
+            &verified.previous,
+            &verified.current,
+            TARGET,
+            &t,
+            now,
+        ),
+        ROLLBACK_PERMIT_SCOPE,
+    );
+    // The right captures, but the automation is rolling back another service.
+    fails_with(
+        &check_permit(
+            &permit_path,
+            &verified.current,
+            &verified.previous,
+            "https://other.example",
+            &t,
+            now,
+        ),
         ROLLBACK_PERMIT_SCOPE,
     );
     fails_with(
@@ -231,6 +251,7 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
             &permit_path,
             &verified.current,
             &verified.previous,
+            TARGET,
             &t,
             ts("2026-11-24T13:30:00Z"),
         ),
@@ -241,6 +262,7 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
             &permit_path,
             &verified.current,
             &verified.previous,
+            TARGET,
             &t,
             ts("2026-11-24T12:00:00Z"),
         ),
@@ -252,6 +274,7 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
             &permit_path,
             &verified.current,
             &verified.previous,
+            TARGET,
             &stranger,
             now,
         ),
@@ -263,6 +286,7 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
             &tmp.path().join("rehearsal"),
             &verified.current,
             &verified.previous,
+            TARGET,
             &t,
             now,
         ),
@@ -384,6 +408,166 @@ fn edited_rehearsals_do_not_verify() {
     fails_with(&report, crate::bundle::codes::BUNDLE_FILE_MISMATCH);
     fails_with(&report, ROLLBACK_REHEARSAL_INVALID);
     assert!(verified.is_none());
+}
+
+/// A passed rehearsal of two healthy captures at `<tmp>/rehearsal`; returns it verified.
+fn passed_rehearsal(tmp: &Path, op: &PrivateKey, t: &TrustPolicy) -> VerifiedRehearsal {
+    let previous = capture_bundle(tmp, "prev", Fake::default(), op);
+    let current = capture_bundle(
+        tmp,
+        "cur",
+        Fake {
+            created_at: "2026-11-24T10:00:00Z",
+            commit: "2222222",
+            ..Fake::default()
+        },
+        op,
+    );
+    let r = rehearse_pair(tmp, &current, &previous, t, op, "rehearsal");
+    assert!(r.report.ok(), "{}", r.report.to_text(true));
+    verify_rehearsal(&tmp.join("rehearsal"), t).1.unwrap()
+}
+
+/// A permit bundle written by hand (as another tool, or an attacker holding a trusted key,
+/// could): `edit` changes the permit and the build options before sealing.
+fn hand_permit(
+    tmp: &Path,
+    name: &str,
+    op: &PrivateKey,
+    r: &VerifiedRehearsal,
+    edit: impl FnOnce(&mut Permit, &mut BuildOptions<'_>),
+) -> PathBuf {
+    let mut permit = Permit {
+        schema: PERMIT_SCHEMA.to_owned(),
+        from: r.current.clone(),
+        to: r.previous.clone(),
+        target: r.target.clone(),
+        rehearsal: r.id.to_string(),
+        issued_at: "2026-11-24T12:30:00Z".to_owned(),
+        expires_at: "2026-11-24T13:30:00Z".to_owned(),
+        signers: vec![op.public().key_id().to_string()],
+    };
+    let mut opts = BuildOptions::new(PERMIT_KIND);
+    opts.created_at = Some(ts("2026-11-24T12:30:00Z"));
+    opts.parents = vec![r.id];
+    opts.sign = vec![op];
+    opts.tool = tool();
+    edit(&mut permit, &mut opts);
+    if opts.subject.is_empty() {
+        opts.subject = BTreeMap::from([
+            ("from".to_owned(), permit.from.clone()),
+            ("to".to_owned(), permit.to.clone()),
+            ("target".to_owned(), permit.target.clone()),
+            ("rehearsal".to_owned(), permit.rehearsal.clone()),
+            ("expires_at".to_owned(), permit.expires_at.clone()),
+        ]);
+    }
+    let out = tmp.join(name);
+    build::create(
+        &out,
+        &[Input::Bytes {
+            at: PERMIT_FILE.to_owned(),
+            bytes: crate::canonical::to_canonical(&permit).unwrap(),
+        }],
+        &opts,
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn permits_are_held_to_their_rules_when_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let op = key(1);
+    let t = trust(&op);
+    let r = passed_rehearsal(tmp.path(), &op, &t);
+    let now = ts("2026-11-24T13:00:00Z");
+    let check = |path: &Path| check_permit(path, &r.current, &r.previous, TARGET, &t, now);
+
+    // Made by hand within the rules, it passes: the checks below fail for their reason only.
+    let fine = hand_permit(tmp.path(), "fine", &op, &r, |_, _| {});
+    let ok = check(&fine);
+    assert!(ok.ok(), "{}", ok.to_text(true));
+    assert!(ok.with_code(ROLLBACK_PERMIT_LIFETIME).all(|c| c.status == Status::Pass));
+
+    // Longer than 7 days, though signed by a trusted key.
+    let long = hand_permit(tmp.path(), "long", &op, &r, |p, _| {
+        p.issued_at = "2026-11-01T00:00:00Z".to_owned();
+        p.expires_at = "2026-12-01T00:00:00Z".to_owned();
+    });
+    let report = check(&long);
+    fails_with(&report, ROLLBACK_PERMIT_LIFETIME);
+    assert!(!report.with_code(ROLLBACK_PERMIT_EXPIRED).any(|c| c.status == Status::Fail));
+    // Expiring before it was issued.
+    let backwards = hand_permit(tmp.path(), "backwards", &op, &r, |p, _| {
+        p.issued_at = "2026-11-24T14:00:00Z".to_owned();
+    });
+    fails_with(&check(&backwards), ROLLBACK_PERMIT_LIFETIME);
+
+    // An issue time that cannot be read is named as such, not taken for an expiry.
+    let unreadable = hand_permit(tmp.path(), "unreadable", &op, &r, |p, _| {
+        p.issued_at = "yesterday".to_owned();
+    });
+    let report = check(&unreadable);
+    fails_with(&report, ROLLBACK_PERMIT_INVALID);
+    let c = report
+        .with_code(ROLLBACK_PERMIT_INVALID)
+        .find(|c| c.status == Status::Fail)
+        .unwrap();
+    assert!(c.detail.contains("issued_at") && c.detail.contains("yesterday"), "{c:?}");
+    assert_eq!(c.data.get("field"), Some(&json!("issued_at")));
+    assert!(!report.has(ROLLBACK_PERMIT_EXPIRED));
+
+    // Two parents: the rehearsal and something else.
+    let other = BundleId::of_manifest(b"another bundle");
+    let two = hand_permit(tmp.path(), "two-parents", &op, &r, |_, o| {
+        o.parents = vec![r.id, other];
+    });
+    fails_with(&check(&two), ROLLBACK_PERMIT_INVALID);
+    // permit.json's target disagrees with the signed subject's.
+    let split = hand_permit(tmp.path(), "split-target", &op, &r, |p, o| {
+        o.subject = BTreeMap::from([
+            ("from".to_owned(), p.from.clone()),
+            ("to".to_owned(), p.to.clone()),
+            ("target".to_owned(), "https://other.example".to_owned()),
+            ("rehearsal".to_owned(), p.rehearsal.clone()),
+            ("expires_at".to_owned(), p.expires_at.clone()),
+        ]);
+    });
+    fails_with(&check(&split), ROLLBACK_PERMIT_INVALID);
+    // A permit for another service is out of scope for this one.
+    let elsewhere = hand_permit(tmp.path(), "elsewhere", &op, &r, |p, _| {
+        p.target = "https://other.example".to_owned();
+    });
+    fails_with(&check(&elsewhere), ROLLBACK_PERMIT_SCOPE);
+}
+
+#[test]
+fn permits_longer_than_seven_days_are_not_issued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let op = key(1);
+    let t = trust(&op);
+    passed_rehearsal(tmp.path(), &op, &t);
+    let now = ts("2026-11-24T12:30:00Z");
+    let issue = |seconds: i64, out: &str| {
+        issue_permit(
+            &tmp.path().join("rehearsal"),
+            &t,
+            seconds,
+            now,
+            &op,
+            &tmp.path().join(out),
+            tool(),
+        )
+    };
+    assert!(matches!(
+        issue(MAX_PERMIT_SECONDS + 1, "p1"),
+        Err(PermitError::Lifetime)
+    ));
+    assert!(matches!(issue(-5, "p2"), Err(PermitError::Lifetime)));
+    assert!(!tmp.path().join("p1").exists() && !tmp.path().join("p2").exists());
+    let (_, permit) = issue(MAX_PERMIT_SECONDS, "p3").unwrap();
+    assert_eq!(permit.expires_at, "2026-12-01T12:30:00Z");
 }
 
 #[test]
