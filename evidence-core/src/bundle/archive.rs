@@ -806,8 +806,8 @@ impl Stream<'_, '_> {
         }
         let capture = payload.wants_capture(&name);
         let dest = self.sink.map(|d| d.join(&name));
-        let (hashed, kept) =
-            copy_entry(entry, dest, capture, self.opts, &mut self.budget).map_err(|e| match e {
+        let (hashed, kept) = copy_entry(entry, dest, capture, self.opts, &mut self.budget)
+            .map_err(|e| match e {
                 CopyError::Limit(detail) => Stop::new(BUNDLE_ARCHIVE_LIMIT, detail, &shown),
                 CopyError::Io(e) => Stop::new(
                     BUNDLE_ARCHIVE_INVALID,

@@ -661,7 +661,10 @@ fn capture_limits_are_the_same_for_folders_and_archives() {
         seen.push(details(&v));
     }
     assert_eq!(seen[0], seen[1], "folder and archive report alike");
-    assert!(seen[0][0].1.contains("larger than the limit of 10 bytes"), "{seen:?}");
+    assert!(
+        seen[0][0].1.contains("larger than the limit of 10 bytes"),
+        "{seen:?}"
+    );
 
     // Files under a folder, together over the total: the first in manifest order fits, the
     // next does not (app/server.log is 16 bytes, boot.txt 7).
@@ -682,7 +685,11 @@ fn capture_limits_are_the_same_for_folders_and_archives() {
     assert_eq!(seen[0], seen[1], "folder and archive report alike");
     assert_eq!(seen[0].len(), 1, "{seen:?}");
     assert_eq!(seen[0][0].0.as_deref(), Some("payload/logs/boot.txt"));
-    assert!(seen[0][0].1.contains("together exceed the limit of 20 bytes"));
+    assert!(
+        seen[0][0]
+            .1
+            .contains("together exceed the limit of 20 bytes")
+    );
 
     // Within both limits, a folder prefix keeps every file below it, in both forms.
     let mut kept = Vec::new();
@@ -695,7 +702,9 @@ fn capture_limits_are_the_same_for_folders_and_archives() {
                 ..VerifyOptions::default()
             },
         );
-        let bundle = v.bundle.unwrap_or_else(|| panic!("{form}: {}", v.report.to_text(true)));
+        let bundle = v
+            .bundle
+            .unwrap_or_else(|| panic!("{form}: {}", v.report.to_text(true)));
         kept.push(bundle.captured.clone());
     }
     assert_eq!(kept[0], kept[1]);

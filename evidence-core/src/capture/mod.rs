@@ -499,7 +499,8 @@ fn drain(
                 let room = usize::try_from(limit.saturating_sub(d.kept.len() as u64))
                     .unwrap_or(usize::MAX)
                     .min(n);
-                d.kept.extend_from_slice(buf.get(..room).unwrap_or_default());
+                d.kept
+                    .extend_from_slice(buf.get(..room).unwrap_or_default());
                 if room < n {
                     d.cut = true;
                 }

@@ -195,7 +195,11 @@ fn a_background_child_holding_the_pipes_does_not_hang_the_capture() {
     // or the timeout would end.
     let started = Instant::now();
     let (checks, files) = run_logs("sleep 1000 & echo hi", &LogsOptions::default());
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(checks[0].code, CAPTURE_LOGS.code);
     assert_eq!(checks[0].status, Status::Pass, "{checks:?}");
     match &files[0] {
@@ -211,7 +215,11 @@ fn a_background_child_holding_the_pipes_does_not_hang_the_capture() {
             ..LogsOptions::default()
         },
     );
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(checks[0].code, CAPTURE_LOGS.code);
     assert_eq!(checks[0].status, Status::Fail);
     assert!(checks[0].detail.contains("timed out"), "{checks:?}");

@@ -488,7 +488,10 @@ fn permits_are_held_to_their_rules_when_checked() {
     let fine = hand_permit(tmp.path(), "fine", &op, &r, |_, _| {});
     let ok = check(&fine);
     assert!(ok.ok(), "{}", ok.to_text(true));
-    assert!(ok.with_code(ROLLBACK_PERMIT_LIFETIME).all(|c| c.status == Status::Pass));
+    assert!(
+        ok.with_code(ROLLBACK_PERMIT_LIFETIME)
+            .all(|c| c.status == Status::Pass)
+    );
 
     // Longer than 7 days, though signed by a trusted key.
     let long = hand_permit(tmp.path(), "long", &op, &r, |p, _| {
@@ -497,7 +500,11 @@ fn permits_are_held_to_their_rules_when_checked() {
     });
     let report = check(&long);
     fails_with(&report, ROLLBACK_PERMIT_LIFETIME);
-    assert!(!report.with_code(ROLLBACK_PERMIT_EXPIRED).any(|c| c.status == Status::Fail));
+    assert!(
+        !report
+            .with_code(ROLLBACK_PERMIT_EXPIRED)
+            .any(|c| c.status == Status::Fail)
+    );
     // Expiring before it was issued.
     let backwards = hand_permit(tmp.path(), "backwards", &op, &r, |p, _| {
         p.issued_at = "2026-11-24T14:00:00Z".to_owned();
@@ -514,7 +521,10 @@ fn permits_are_held_to_their_rules_when_checked() {
         .with_code(ROLLBACK_PERMIT_INVALID)
         .find(|c| c.status == Status::Fail)
         .unwrap();
-    assert!(c.detail.contains("issued_at") && c.detail.contains("yesterday"), "{c:?}");
+    assert!(
+        c.detail.contains("issued_at") && c.detail.contains("yesterday"),
+        "{c:?}"
+    );
     assert_eq!(c.data.get("field"), Some(&json!("issued_at")));
     assert!(!report.has(ROLLBACK_PERMIT_EXPIRED));
 
@@ -746,5 +756,8 @@ fn captures_over_the_read_budget_are_refused_in_both_forms() {
         );
         failed.push(c.detail.to_string());
     }
-    assert_eq!(failed[0], failed[1], "the same refusal for a folder and an archive");
+    assert_eq!(
+        failed[0], failed[1],
+        "the same refusal for a folder and an archive"
+    );
 }
