@@ -15,10 +15,20 @@ use serde::{Deserialize, Serialize};
 use crate::Verified;
 use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
 use crate::bundle::{ToolInfo, VerifiedBundle};
+use crate::json::JsonError;
 use crate::keys::PrivateKey;
 use crate::redact::Redactor;
-use crate::report::printable;
+use crate::report::{check_codes, printable};
 use crate::timestamp::Timestamp;
+
+/// Check codes of this module.
+pub mod codes {
+    use super::check_codes;
+    check_codes! {
+        INCIDENT_INVALID = "incident-invalid":
+            "An incident pack verified, but it is not of kind incident or its incident.json is not a valid evidence.incident/v1: no post-mortem is rendered from it.";
+    }
+}
 
 /// The bundle kind.
 pub const KIND: &str = "incident";
@@ -170,6 +180,23 @@ impl Incident {
                 format!("{c:?} is not a commit SHA (7-64 hex digits)"),
             ));
         }
+        for event in &mut self.timeline {
+            let at = Timestamp::parse_rfc3339(&event.at)
+                .map_err(|e| field("--event", format!("{}: {e}", printable(&event.at))))?;
+            event.at = at.to_string();
+            if event.text.trim().is_empty()
+                || event.text.len() > 4096
+                || event.text.chars().any(|c| c.is_control() && c != '\n')
+            {
+                return Err(field(
+                    "--event",
+                    format!(
+                        "the event at {} needs a text of at most 4096 bytes without control characters",
+                        event.at
+                    ),
+                ));
+            }
+        }
         self.timeline.sort_by(|a, b| a.at.cmp(&b.at));
         Ok(())
     }
@@ -233,30 +260,124 @@ pub fn capture(out: &Path, opts: IncidentOptions<'_>) -> Result<Built, IncidentE
     Ok(build::create(out, &inputs, &build_opts)?)
 }
 
+/// Why no post-mortem was rendered from a verified pack (check `incident-invalid`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PostmortemError {
+    /// The bundle is of another kind.
+    #[error("the bundle is of kind {0:?}, not {KIND:?}")]
+    Kind(String),
+    /// The pack holds no `incident.json` (or its bytes were not kept during verification).
+    #[error("the pack holds no incident.json")]
+    Missing,
+    /// `incident.json` is not strict JSON of the incident's shape.
+    #[error("incident.json: {0}")]
+    Json(#[from] JsonError),
+    /// `incident.json` has another schema.
+    #[error("incident.json: schema {0:?} is not {INCIDENT_SCHEMA:?}")]
+    Schema(String),
+    /// A field breaks the rules [`Incident::check`] applies when a pack is captured.
+    #[error("incident.json: {0}")]
+    Invalid(#[source] IncidentError),
+}
+
+/// ASCII punctuation that can open Markdown (or HTML) inside a line: escaped with a backslash
+/// wherever text from evidence is written.
+const MD_SPECIAL: &[char] = &[
+    '\\', '`', '*', '_', '~', '[', ']', '(', ')', '<', '>', '!', '&', '|', '#', '$',
+];
+
+/// Text from evidence as Markdown inline text: control characters escaped ([`printable`]),
+/// then every character that could open emphasis, a link, an image, a code span, raw HTML, an
+/// entity, math or a table cell boundary escaped with a backslash, so it renders as itself.
+fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in printable(text).chars() {
+        if MD_SPECIAL.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text from evidence that starts a line: as [`md_text`], without leading white space (an
+/// indented code block), and with what would open a block there (a list, quote, heading or
+/// rule) escaped.
+fn md_line(text: &str) -> String {
+    let text = md_text(text.trim_start());
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    match text.as_bytes().get(digits) {
+        Some(b'.' | b')') if digits > 0 => {
+            format!(
+                "{}\\{}",
+                text.get(..digits).unwrap_or_default(),
+                text.get(digits..).unwrap_or_default()
+            )
+        }
+        Some(b'-' | b'+' | b'=') if digits == 0 => format!("\\{text}"),
+        _ => text,
+    }
+}
+
+/// The longest run of backticks in `text`.
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Lines from evidence as a fenced code block whose fence is longer than any backtick run in
+/// them, so no line can close it early.
+fn md_fenced(lines: &[String], info: &str) -> String {
+    let lines: Vec<String> = lines.iter().map(|l| printable(l).into_owned()).collect();
+    let run = lines
+        .iter()
+        .map(|l| longest_backtick_run(l))
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(run.max(2) + 1);
+    let mut out = format!("{fence}{info}\n");
+    for l in &lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.push_str(&fence);
+    out.push('\n');
+    out
+}
+
 /// Renders a Markdown post-mortem skeleton from a verified incident pack whose
 /// `incident.json` bytes were captured during verification.
-pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<String, String> {
+///
+/// The pack is not taken on trust: `incident.json` is read strictly and checked again as
+/// [`capture`] checks it, and every value from it is escaped (recorded commands go into a
+/// code fence they cannot close).
+pub fn postmortem(
+    bundle: &Verified<VerifiedBundle>,
+    signed: bool,
+) -> Result<String, PostmortemError> {
+    if bundle.manifest.kind != KIND {
+        return Err(PostmortemError::Kind(
+            printable(&bundle.manifest.kind).into_owned(),
+        ));
+    }
     let bytes = bundle
         .captured
         .get(&format!("payload/{INCIDENT_FILE}"))
-        .ok_or("the pack holds no incident.json")?;
-    let incident: Incident =
-        crate::json::from_slice_strict(bytes, &crate::json::JsonLimits::default())
-            .map_err(|e| format!("incident.json: {e}"))?;
-    if bundle.manifest.kind != KIND {
-        return Err(format!(
-            "the bundle is of kind {:?}, not {KIND:?}",
-            bundle.manifest.kind
+        .ok_or(PostmortemError::Missing)?;
+    let mut incident: Incident =
+        crate::json::from_slice_strict(bytes, &crate::json::JsonLimits::default())?;
+    if incident.schema != INCIDENT_SCHEMA {
+        return Err(PostmortemError::Schema(
+            printable(&incident.schema).into_owned(),
         ));
     }
-    // Table cells: no line breaks, no pipes, no control characters.
-    let cell = |s: &str| -> String { printable(s).replace('|', "\\|").replace('\n', " ") };
+    incident.check().map_err(PostmortemError::Invalid)?;
     let mut md = String::new();
     let _ = writeln!(
         md,
         "# Post-mortem: {} ({})\n",
-        cell(&incident.id),
-        cell(&incident.severity)
+        md_text(&incident.id),
+        md_text(&incident.severity)
     );
     let _ = writeln!(
         md,
@@ -268,7 +389,7 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
                 bundle
                     .signers
                     .iter()
-                    .map(|s| format!("{} (`{}`)", cell(&s.name), s.key_id))
+                    .map(|s| format!("{} (`{}`)", md_text(&s.name), s.key_id))
                     .collect::<Vec<_>>()
                     .join(", ")
             )
@@ -276,7 +397,7 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
             " (integrity checked; NOT verified against a trusted key)".to_owned()
         }
     );
-    let _ = writeln!(md, "## Summary\n\n{}\n", printable(&incident.summary));
+    let _ = writeln!(md, "## Summary\n\n{}\n", md_line(&incident.summary));
     let _ = writeln!(md, "## Facts\n\n| field | value |\n|---|---|");
     for (k, v) in [
         ("incident", incident.id.as_str()),
@@ -294,7 +415,7 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
             bundle.manifest.created_at.as_str(),
         ),
     ] {
-        let _ = writeln!(md, "| {k} | `{}` |", cell(v));
+        let _ = writeln!(md, "| {k} | {} |", md_text(v));
     }
     let ids = [
         ("trace ids", &incident.trace_ids),
@@ -305,14 +426,18 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
         let _ = writeln!(md, "\n## Correlation ids\n");
         for (name, values) in ids {
             for v in values {
-                let _ = writeln!(md, "- {name}: `{}`", cell(v));
+                let _ = writeln!(md, "- {name}: {}", md_text(v));
             }
         }
     }
     let _ = writeln!(md, "\n## Timeline (UTC)\n\n| time | event |\n|---|---|");
-    let _ = writeln!(md, "| {} | Incident started |", incident.started_at);
+    let _ = writeln!(
+        md,
+        "| {} | Incident started |",
+        md_text(&incident.started_at)
+    );
     for e in &incident.timeline {
-        let _ = writeln!(md, "| {} | {} |", e.at, cell(&e.text));
+        let _ = writeln!(md, "| {} | {} |", md_text(&e.at), md_text(&e.text));
     }
     let _ = writeln!(md, "| TODO | Resolved |");
     let _ = writeln!(
@@ -325,7 +450,8 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
         "## Evidence index\n\n| file | bytes | sha256 |\n|---|---|---|"
     );
     for f in &bundle.manifest.files {
-        let _ = writeln!(md, "| `{}` | {} | `{}` |", cell(&f.path), f.size, f.sha256);
+        // The digest is 64 hex digits (checked with the manifest): safe in a code span.
+        let _ = writeln!(md, "| {} | {} | `{}` |", md_text(&f.path), f.size, f.sha256);
     }
     if bundle.manifest.redaction.applied {
         let total: u64 = bundle.manifest.redaction.counts.values().sum();
@@ -338,11 +464,7 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
     if incident.verification_commands.is_empty() {
         let _ = writeln!(md, "TODO: commands that prove the fix.");
     } else {
-        let _ = writeln!(md, "```sh");
-        for c in &incident.verification_commands {
-            let _ = writeln!(md, "{}", printable(c));
-        }
-        let _ = writeln!(md, "```");
+        md.push_str(&md_fenced(&incident.verification_commands, "sh"));
     }
     let _ = writeln!(
         md,
@@ -355,6 +477,7 @@ pub fn postmortem(bundle: &Verified<VerifiedBundle>, signed: bool) -> Result<Str
 mod tests {
     use super::*;
     use crate::bundle::{VerifyOptions, verify_path};
+    use crate::json::JsonError;
     use crate::keys::{NamedKey, TrustPolicy};
 
     fn incident() -> Incident {
@@ -440,9 +563,255 @@ mod tests {
         let alert = md.find("Alert fired").unwrap();
         let rollback = md.find("Rollback started").unwrap();
         assert!(alert < rollback, "the timeline is sorted");
-        assert!(md.contains("`payload/attachments/router.log`"));
+        assert!(md.contains("| payload/attachments/router.log |"));
         assert!(md.contains("idem-7f3a"));
         assert!(md.contains("signed by oncall"));
+    }
+
+    fn oncall() -> (PrivateKey, TrustPolicy) {
+        let key = PrivateKey::from_seed(&[3; 32]);
+        let trust = TrustPolicy::new(
+            vec![NamedKey {
+                name: "oncall".into(),
+                key: key.public(),
+            }],
+            1,
+        )
+        .unwrap();
+        (key, trust)
+    }
+
+    fn verified(path: &Path, trust: &TrustPolicy) -> Verified<VerifiedBundle> {
+        let capture_list = ["payload/incident.json"];
+        let v = verify_path(
+            path,
+            &VerifyOptions {
+                trust: Some(trust),
+                capture: &capture_list,
+                ..VerifyOptions::default()
+            },
+        );
+        v.bundle.unwrap()
+    }
+
+    /// A pack sealed by hand, as another tool (or someone holding the key) could: no check
+    /// ran on `incident.json` when it was made.
+    fn hand_pack(dir: &Path, name: &str, kind: &str, json: &[u8], key: &PrivateKey) -> PathBuf {
+        let mut opts = BuildOptions::new(kind);
+        opts.created_at = Some(Timestamp::parse("2026-11-24T09:00:00Z").unwrap());
+        opts.sign = vec![key];
+        let out = dir.join(name);
+        build::create(
+            &out,
+            &[Input::Bytes {
+                at: INCIDENT_FILE.into(),
+                bytes: json.to_vec(),
+            }],
+            &opts,
+        )
+        .unwrap();
+        out
+    }
+
+    /// Pipes on a line that a GFM table reads as cell boundaries: those not escaped (a
+    /// backslash escapes the character after it, whatever it is).
+    fn cell_boundaries(line: &str) -> usize {
+        let mut count = 0;
+        let mut escaped = false;
+        for c in line.chars() {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            match c {
+                '\\' => escaped = true,
+                '|' => count += 1,
+                _ => {}
+            }
+        }
+        count
+    }
+
+    #[test]
+    fn hostile_values_cannot_shape_the_postmortem() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (key, trust) = oncall();
+        let mut hostile = incident();
+        hostile.id = "INC-1` <b>x</b>".into();
+        hostile.summary =
+            "1. <img src=x onerror=alert(1)> *bold* [click](https://evil.example) &amp; $x$".into();
+        hostile.release_tag = "v1 | injected | cell \\| more".into();
+        hostile.trace_ids = vec!["</details><script>alert(1)</script>".into()];
+        hostile.timeline = vec![Event::parse("2026-11-24T07:20:00Z=a|b\\|c <i>").unwrap()];
+        hostile.verification_commands = vec![
+            "echo ```` done".into(),
+            "```".into(),
+            "# not a heading\n```\n<script>".into(),
+        ];
+        let redactor = Redactor::new(&[]).unwrap();
+        let out = tmp.path().join("pack");
+        capture(
+            &out,
+            IncidentOptions {
+                incident: hostile,
+                attach: vec![],
+                redactor: &redactor,
+                sign: vec![&key],
+                created_at: None,
+                tool: ToolInfo {
+                    name: "evidence".into(),
+                    version: "test".into(),
+                },
+            },
+        )
+        .unwrap();
+        let md = postmortem(&verified(&out, &trust), true).unwrap();
+        // Outside the code fence, no character from the pack opens HTML, emphasis, a link, an
+        // entity or math: each is escaped.
+        let (prose, _) = md.split_once("## Verification").unwrap();
+        let mut escaped = false;
+        for c in prose.chars() {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            escaped = c == '\\';
+            assert!(
+                !matches!(c, '<' | '*' | '[' | '&' | '$'),
+                "unescaped {c}:\n{md}"
+            );
+        }
+        assert!(md.contains("\\<img src=x onerror=alert\\(1\\)\\>"), "{md}");
+        assert!(
+            md.contains("## Summary\n\n1\\. "),
+            "no list from the summary:\n{md}"
+        );
+        // Every table row has its header's columns.
+        let mut header: Option<usize> = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                header = None;
+                continue;
+            }
+            let cells = cell_boundaries(line);
+            match header {
+                None => header = Some(cells),
+                Some(expected) => assert_eq!(cells, expected, "{line}"),
+            }
+        }
+        // The commands sit in a fence longer than any backtick run in them, closed once.
+        let fence = "`````";
+        assert!(md.contains(&format!("\n{fence}sh\n")), "{md}");
+        let after = md.split(&format!("{fence}sh\n")).nth(1).unwrap();
+        let (inside, rest) = after.split_once(&format!("\n{fence}\n")).unwrap();
+        assert_eq!(inside.lines().count(), 3, "{inside}");
+        assert!(inside.lines().all(|l| !l.starts_with(fence)));
+        assert!(rest.contains("## Action items"));
+    }
+
+    #[test]
+    fn postmortems_check_the_pack_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (key, trust) = oncall();
+        let mut good = incident();
+        good.schema = INCIDENT_SCHEMA.into();
+        good.check().unwrap();
+        let good_json = serde_json::to_value(&good).unwrap();
+        let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good_json.clone();
+            edit(&mut v);
+            serde_json::to_vec(&v).unwrap()
+        };
+        let pack = |name: &str, json: &[u8]| {
+            let path = hand_pack(tmp.path(), name, KIND, json, &key);
+            postmortem(&verified(&path, &trust), true)
+        };
+        assert!(pack("good", &with(&|_| {})).is_ok());
+        match pack("severity", &with(&|v| v["severity"] = "P9".into())) {
+            Err(PostmortemError::Invalid(IncidentError::Field { field, .. })) => {
+                assert_eq!(field, "--severity");
+            }
+            other => panic!("{other:?}"),
+        }
+        match pack(
+            "control",
+            &with(&|v| v["deployment_id"] = "dep\u{1b}[31m".into()),
+        ) {
+            Err(PostmortemError::Invalid(IncidentError::Field { field, .. })) => {
+                assert_eq!(field, "--deployment-id");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            pack(
+                "schema",
+                &with(&|v| v["schema"] = "evidence.incident/v9".into())
+            ),
+            Err(PostmortemError::Schema(_))
+        ));
+        let text = String::from_utf8(with(&|_| {})).unwrap();
+        let dup = text.replacen(
+            "\"severity\":\"P1\"",
+            "\"severity\":\"P1\",\"severity\":\"P9\"",
+            1,
+        );
+        assert_ne!(dup, text);
+        assert!(matches!(
+            pack("duplicate", dup.as_bytes()),
+            Err(PostmortemError::Json(JsonError::DuplicateKey { .. }))
+        ));
+        let other_kind = hand_pack(tmp.path(), "kind", "deployment", &with(&|_| {}), &key);
+        assert!(matches!(
+            postmortem(&verified(&other_kind, &trust), true),
+            Err(PostmortemError::Kind(_))
+        ));
+        let nothing_kept = verify_path(
+            &tmp.path().join("good"),
+            &VerifyOptions {
+                trust: Some(&trust),
+                ..VerifyOptions::default()
+            },
+        );
+        assert!(matches!(
+            postmortem(&nothing_kept.bundle.unwrap(), true),
+            Err(PostmortemError::Missing)
+        ));
+    }
+
+    proptest::proptest! {
+        /// Escaped text holds no character that Markdown would act on, and reads back as the
+        /// printable form of the original.
+        #[test]
+        fn escaped_text_is_inert(text in "\\PC{0,40}|[`*_|<>\\\\\\[\\]()!&#$~ a-z0-9.\\n-]{0,40}") {
+            let escaped = md_text(&text);
+            let mut unescaped = String::new();
+            let mut chars = escaped.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    let next = chars.next();
+                    proptest::prop_assert!(next.is_some_and(|n| MD_SPECIAL.contains(&n)), "{escaped}");
+                    unescaped.extend(next);
+                } else {
+                    proptest::prop_assert!(!MD_SPECIAL.contains(&c), "{escaped}");
+                    proptest::prop_assert!(!c.is_control(), "{escaped}");
+                    unescaped.push(c);
+                }
+            }
+            proptest::prop_assert_eq!(unescaped, printable(&text).into_owned());
+        }
+
+        /// No line of a fenced block can close it.
+        #[test]
+        fn fences_cannot_be_closed_from_inside(lines in proptest::collection::vec("[`a ]{0,12}", 0..5)) {
+            let block = md_fenced(&lines, "sh");
+            let fence: String = block.chars().take_while(|c| *c == '`').collect();
+            let body: Vec<&str> = block.lines().collect();
+            proptest::prop_assert_eq!(body.len(), lines.len() + 2);
+            for line in &body[1..body.len() - 1] {
+                proptest::prop_assert!(longest_backtick_run(line) < fence.len());
+            }
+            proptest::prop_assert_eq!(*body.last().unwrap(), fence.as_str());
+        }
     }
 
     #[test]
@@ -467,6 +836,31 @@ mod tests {
                 other => panic!("{flag}: {other:?}"),
             }
         }
+        // Timeline events read from a pack are held to the rules of the command line.
+        let mut i = incident();
+        i.timeline.push(Event {
+            at: "soon".into(),
+            text: "x".into(),
+        });
+        assert!(matches!(
+            i.check(),
+            Err(IncidentError::Field {
+                field: "--event",
+                ..
+            })
+        ));
+        let mut i = incident();
+        i.timeline.push(Event {
+            at: "2026-11-24T07:30:00+01:00".into(),
+            text: " ".into(),
+        });
+        assert!(matches!(
+            i.check(),
+            Err(IncidentError::Field {
+                field: "--event",
+                ..
+            })
+        ));
         assert!(Event::parse("no-equals").is_err());
         assert!(Event::parse("2026-11-24T07:20:00Z=").is_err());
         assert!(check_severity("SEV-2").is_ok());

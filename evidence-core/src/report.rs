@@ -53,6 +53,7 @@ pub fn all_codes() -> Vec<CheckCode> {
         crate::scan::codes::ALL,
         crate::capture::codes::ALL,
         crate::rollback::codes::ALL,
+        crate::incident::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }

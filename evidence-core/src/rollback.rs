@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::Verified;
 use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
-use crate::bundle::{self, BundleId, ToolInfo, VerifiedBundle, VerifyOptions};
+use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifiedBundle, VerifyOptions};
 use crate::capture::{self, profile::Profile};
 use crate::digest::Sha256Digest;
 use crate::keys::{PrivateKey, TrustPolicy};
@@ -59,9 +59,11 @@ pub mod codes {
         ROLLBACK_PERMIT_INVALID = "rollback-permit-invalid":
             "A permit does not verify under the trusted keys, is not a rollback-permit, or its content disagrees with its signed manifest.";
         ROLLBACK_PERMIT_SCOPE = "rollback-permit-scope":
-            "The permit allows exactly this rollback: from the given current capture id to the given previous one.";
+            "The permit allows exactly this rollback: of the given target, from the given current capture id to the given previous one.";
         ROLLBACK_PERMIT_EXPIRED = "rollback-permit-expired":
             "The permit's expiry time has passed (or its issue time is in the future).";
+        ROLLBACK_PERMIT_LIFETIME = "rollback-permit-lifetime":
+            "The permit was issued for between 1 second and 7 days (expires_at minus issued_at).";
     }
 }
 use codes::*;
@@ -133,6 +135,10 @@ impl Capture {
     }
 }
 
+/// Most bytes a rehearsal keeps of one capture (its report, profile and packets, as
+/// verified): 32 MiB, so the two captures of a rehearsal hold at most 64 MiB together.
+pub const MAX_CAPTURE_READ_BYTES: u64 = 32 << 20;
+
 /// Verifies one capture; pushes its checks; returns it when it verified.
 fn verify_capture(
     role: &str,
@@ -140,28 +146,25 @@ fn verify_capture(
     trust: &TrustPolicy,
     report: &mut Report,
 ) -> Option<Capture> {
-    // The report, the profile and every packet are kept as verified (they are small JSON
-    // documents; the preconditions to evaluate are known only once the profile is read).
-    // The names come from the claimed manifest; what is kept is what verification hashed.
-    let mut wanted = vec![
+    // The report, the profile and every packet are kept as verified (the preconditions to
+    // evaluate are known only once the profile is read): the packets are asked for by their
+    // folder, so nothing is read from the bundle before it is verified, and a budget bounds
+    // what is kept, whatever the bundle holds.
+    let wanted = [
         format!("payload/{}", capture::REPORT_FILE),
         format!("payload/{}", capture::PROFILE_FILE),
+        format!("payload/{}/", capture::PACKETS_DIR),
     ];
-    if let Ok(info) = bundle::inspect::inspect(path) {
-        let prefix = format!("payload/{}/", capture::PACKETS_DIR);
-        wanted.extend(
-            info.listing
-                .into_iter()
-                .map(|(p, _)| p)
-                .filter(|p| p.starts_with(&prefix)),
-        );
-    }
     let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let mut limits = BundleLimits::default();
+    limits.max_capture_bytes = MAX_CAPTURE_READ_BYTES;
+    limits.max_capture_total_bytes = MAX_CAPTURE_READ_BYTES;
     let verification = bundle::verify_path(
         path,
         &VerifyOptions {
             trust: Some(trust),
             capture: &refs,
+            limits,
             ..VerifyOptions::default()
         },
     );
@@ -176,9 +179,15 @@ fn verify_capture(
             .failures()
             .map(|c| c.code.to_string())
             .collect();
+        let mut codes: Vec<&str> = failing.iter().map(String::as_str).collect();
+        codes.sort_unstable();
+        codes.dedup();
         report.push(at(Check::fail(
             ROLLBACK_CAPTURE_UNVERIFIED,
-            format!("the {role} capture does not verify under the trusted keys"),
+            format!(
+                "the {role} capture does not verify under the trusted keys (failed: {})",
+                codes.join(", ")
+            ),
         )
         .with("failed", failing)));
         return None;
@@ -341,13 +350,19 @@ pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, Bui
     Ok(Rehearsal { built, report })
 }
 
+/// Parses JSON read from evidence: duplicate member names refused at any depth, and bounded
+/// (FORMAT 13).
+fn strict_json(bytes: &[u8]) -> Result<Value, crate::json::JsonError> {
+    crate::json::parse_strict(bytes, &crate::json::JsonLimits::default())
+}
+
 /// The previous capture must have passed every assertion when it was taken, and the profile's
 /// rollback preconditions must hold on its stored packets.
 fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Report) {
     let push = |report: &mut Report, c: Check| report.push(c.in_section(SECTION));
     let stored = prev
         .file(capture::REPORT_FILE)
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|b| strict_json(b).ok())
         .and_then(|v| Report::from_json(v).ok());
     let verdict = prev.subject("capture_result");
     push(
@@ -415,10 +430,14 @@ fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Repor
         let what = format!("{}: {}", pre.endpoint, pre.check.describe());
         let packet = prev
             .file(&format!("{}/{}.json", capture::PACKETS_DIR, pre.endpoint))
-            .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            .map(strict_json);
         let check = match packet {
             None => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: no stored packet")),
-            Some(p) => match capture::evaluate(&pre.check, &p) {
+            Some(Err(e)) => Check::fail(
+                ROLLBACK_PRECONDITION,
+                format!("{what}: the stored packet is not strict JSON: {e}"),
+            ),
+            Some(Ok(p)) => match capture::evaluate(&pre.check, &p) {
                 Ok(()) => Check::pass(ROLLBACK_PRECONDITION, what),
                 Err(seen) => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: {seen}")),
             },
@@ -445,7 +464,7 @@ fn plan(current: Option<&Capture>, previous: Option<&Capture>, target: &str) -> 
         "steps": [
             "Obtain a rollback permit for exactly this pair: evidence rollback permit --rehearsal REHEARSAL --expires-in 1h --key KEY --out permit.tar.gz",
             format!("Announce the rollback of {target} from {} to {} to the incident channel.", field(current, "commit"), previous_commit),
-            "Have the automation check the permit: evidence rollback check-permit permit.tar.gz --from CURRENT_ID --to PREVIOUS_ID --trusted-key OPERATOR.pub",
+            format!("Have the automation check the permit: evidence rollback check-permit permit.tar.gz --target {target} --from CURRENT_ID --to PREVIOUS_ID --trusted-key OPERATOR.pub"),
             format!("Redeploy commit {previous_commit} (deployment {previous_deployment}) with the release tooling."),
             "Capture the service again and compare it with the rollback target (commands below).",
             "Attach the new capture and this rehearsal to the incident pack.",
@@ -519,7 +538,7 @@ pub fn verify_rehearsal(path: &Path, trust: &TrustPolicy) -> (Report, Option<Ver
     let stored = bundle
         .captured
         .get(&format!("payload/{REHEARSAL_REPORT_FILE}"))
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|b| strict_json(b).ok())
         .and_then(|v| Report::from_json(v).ok());
     let subject = |k: &str| m.subject.get(k).cloned().unwrap_or_default();
     let plan_ok = plan.is_some_and(|p| Sha256Digest::of(p).to_string() == subject("plan_sha256"));
@@ -667,19 +686,25 @@ pub fn issue_permit(
     Ok((built, permit))
 }
 
-/// Checks a permit before an automated rollback from `from` to `to` at time `now`: signed by
-/// trusted keys, of kind rollback-permit, its content equal to its signed subject, scoped to
-/// exactly this pair of capture ids, and not expired.
+/// Checks a permit before an automated rollback of `target` from capture `from` to capture
+/// `to` at time `now`: signed by trusted keys, of kind rollback-permit with exactly one parent
+/// (its rehearsal), its content equal to its signed subject, scoped to exactly this target and
+/// pair of capture ids, issued for at most [`MAX_PERMIT_SECONDS`], and not expired.
 pub fn check_permit(
     path: &Path,
     from: &str,
     to: &str,
+    target: &str,
     trust: &TrustPolicy,
     now: Timestamp,
 ) -> Report {
-    let mut report = Report::new(
-        json!({"kind": "rollback-permit", "permit": path.display().to_string(), "from": from, "to": to}),
-    );
+    let mut report = Report::new(json!({
+        "kind": "rollback-permit",
+        "permit": path.display().to_string(),
+        "from": from,
+        "to": to,
+        "target": target,
+    }));
     let capture = [format!("payload/{PERMIT_FILE}")];
     let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
     let verification = bundle::verify_path(
@@ -710,18 +735,41 @@ pub fn check_permit(
         .captured
         .get(&format!("payload/{PERMIT_FILE}"))
         .and_then(|b| crate::json::from_slice_strict(b, &crate::json::JsonLimits::default()).ok());
+    // Every member the check relies on is the signed subject's, and the permit has exactly one
+    // parent, its rehearsal (FORMAT 12.3).
     let Some(permit) = permit.filter(|p| {
         p.schema == PERMIT_SCHEMA
             && m.subject.get("from") == Some(&p.from)
             && m.subject.get("to") == Some(&p.to)
+            && m.subject.get("target") == Some(&p.target)
+            && m.subject.get("rehearsal") == Some(&p.rehearsal)
             && m.subject.get("expires_at") == Some(&p.expires_at)
+            && m.parents.len() == 1
             && m.parents.first().map(String::as_str) == Some(p.rehearsal.as_str())
     }) else {
         invalid(
             &mut report,
-            "permit.json is missing or disagrees with the signed manifest",
+            "permit.json is missing or disagrees with the signed manifest (subject, or its one parent)",
         );
         return report;
+    };
+    // A time that cannot be read is named, not mistaken for an expiry.
+    let time = |field: &'static str, text: &str| {
+        Timestamp::parse(text).map_err(|e| (field, format!("permit.json {field}: {e}")))
+    };
+    let (issued, expires) = match (
+        time("issued_at", &permit.issued_at),
+        time("expires_at", &permit.expires_at),
+    ) {
+        (Ok(i), Ok(e)) => (i, e),
+        (Err((field, detail)), _) | (_, Err((field, detail))) => {
+            report.push(
+                Check::fail(ROLLBACK_PERMIT_INVALID, detail)
+                    .in_section(SECTION)
+                    .with("field", field),
+            );
+            return report;
+        }
     };
     report.push(
         Check::pass(
@@ -735,42 +783,73 @@ pub fn check_permit(
             .map(|d| d.to_string())
             .unwrap_or_else(|_| id.to_owned())
     };
+    let same_target = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     report.push(
-        if normalize(from) == permit.from && normalize(to) == permit.to {
+        if normalize(from) == permit.from
+            && normalize(to) == permit.to
+            && same_target(target, &permit.target)
+        {
             Check::pass(
                 ROLLBACK_PERMIT_SCOPE,
-                format!("allows {} -> {}", permit.from, permit.to),
+                format!(
+                    "allows {} -> {} of {}",
+                    permit.from,
+                    permit.to,
+                    printable(&permit.target)
+                ),
             )
         } else {
             Check::fail(
                 ROLLBACK_PERMIT_SCOPE,
                 format!(
-                    "allows {} -> {}, not the rollback asked for",
-                    permit.from, permit.to
+                    "allows {} -> {} of {}, not the rollback asked for",
+                    permit.from,
+                    permit.to,
+                    printable(&permit.target)
                 ),
             )
         }
         .in_section(SECTION)
         .with("permit_from", permit.from.clone())
-        .with("permit_to", permit.to.clone()),
+        .with("permit_to", permit.to.clone())
+        .with("permit_target", permit.target.clone()),
     );
-    let expires = Timestamp::parse(&permit.expires_at).ok();
-    let issued = Timestamp::parse(&permit.issued_at).ok();
+    // Checked again here, not only when issuing: a permit signed by a trusted key with
+    // another tool, or by hand, is held to the same rule.
+    let lifetime = expires.unix().saturating_sub(issued.unix());
     report.push(
-        match (issued, expires) {
-            (Some(i), Some(e)) if i <= now && now < e => Check::pass(
+        if (1..=MAX_PERMIT_SECONDS).contains(&lifetime) {
+            Check::pass(
+                ROLLBACK_PERMIT_LIFETIME,
+                format!("issued for {lifetime} s (at most {MAX_PERMIT_SECONDS} s)"),
+            )
+        } else {
+            Check::fail(
+                ROLLBACK_PERMIT_LIFETIME,
+                format!(
+                    "issued at {issued} to expire at {expires}: a permit lives between 1 second and 7 days"
+                ),
+            )
+        }
+        .in_section(SECTION)
+        .with("lifetime_seconds", lifetime),
+    );
+    report.push(
+        if issued <= now && now < expires {
+            Check::pass(
                 ROLLBACK_PERMIT_EXPIRED,
-                format!("valid until {e} (now {now})"),
-            ),
-            (Some(i), Some(_)) if now < i => Check::fail(
+                format!("valid until {expires} (now {now})"),
+            )
+        } else if now < issued {
+            Check::fail(
                 ROLLBACK_PERMIT_EXPIRED,
-                format!("issued at {i}, after now ({now}): check the clocks"),
-            ),
-            (_, Some(e)) => Check::fail(
+                format!("issued at {issued}, after now ({now}): check the clocks"),
+            )
+        } else {
+            Check::fail(
                 ROLLBACK_PERMIT_EXPIRED,
-                format!("expired at {e} (now {now})"),
-            ),
-            _ => Check::fail(ROLLBACK_PERMIT_EXPIRED, "the permit's times cannot be read"),
+                format!("expired at {expires} (now {now})"),
+            )
         }
         .in_section(SECTION)
         .with("expires_at", permit.expires_at.clone()),

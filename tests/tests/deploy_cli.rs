@@ -365,11 +365,14 @@ fn rollback_rehearsal_permit_and_refusals() {
     ]);
     assert_eq!(permit.status.code(), Some(0), "{permit:?}");
     let (cur, prev) = (id_of(&env, "current"), id_of(&env, "previous"));
+    let target = service.url.as_str();
     let check = |from: &str, to: &str, key: &str, now: Option<&str>| {
         let mut args = vec![
             "rollback",
             "check-permit",
             "permit.tar.gz",
+            "--target",
+            target,
             "--from",
             from,
             "--to",
@@ -388,6 +391,36 @@ fn rollback_rehearsal_permit_and_refusals() {
     assert!(has(&report(&wrong), "rollback-permit-scope", "fail"));
     let late = check(&cur, &prev, "op.pub", Some("2099-01-01T00:00:00Z"));
     assert!(has(&report(&late), "rollback-permit-expired", "fail"));
+    // The right captures, but another service: out of scope. Without --target: a usage error.
+    let elsewhere = env.evidence(&[
+        "rollback",
+        "check-permit",
+        "permit.tar.gz",
+        "--target",
+        "https://other.example",
+        "--from",
+        &cur,
+        "--to",
+        &prev,
+        "--trusted-key",
+        "op.pub",
+        "--json",
+    ]);
+    assert_eq!(elsewhere.status.code(), Some(1));
+    assert!(has(&report(&elsewhere), "rollback-permit-scope", "fail"));
+    let untargeted = env.evidence(&[
+        "rollback",
+        "check-permit",
+        "permit.tar.gz",
+        "--from",
+        &cur,
+        "--to",
+        &prev,
+        "--trusted-key",
+        "op.pub",
+    ]);
+    assert_eq!(untargeted.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&untargeted.stderr).contains("--target"));
     let stranger = check(&cur, &prev, "stranger.pub", None);
     assert_eq!(stranger.status.code(), Some(1));
     assert!(has(&report(&stranger), "rollback-permit-invalid", "fail"));

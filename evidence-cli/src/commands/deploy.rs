@@ -59,7 +59,9 @@ pub struct CaptureArgs {
     /// Sign with this private key (repeatable).
     #[arg(long = "sign", value_name = "KEYFILE")]
     pub sign: Vec<PathBuf>,
-    /// A shell command whose output is captured as logs (redacted like everything else).
+    /// A shell command whose output is captured as logs (redacted like everything else). It
+    /// runs with sh -c in its own process group, which is killed when the shell exits or
+    /// after 60 s: anything it leaves running in the background is ended.
     #[arg(long, value_name = "CMD")]
     pub logs_command: Option<String>,
     /// Seconds allowed for each endpoint, redirects included.

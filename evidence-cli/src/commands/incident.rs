@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use evidence_core::bundle::{self, VerifyOptions};
 use evidence_core::incident::{self, Event, Incident, IncidentOptions};
+use evidence_core::report::{Check, Report, printable};
 
 use crate::commands::bundle::load_keys;
 use crate::commands::deploy::{created_at, tool};
@@ -93,6 +94,16 @@ pub struct CaptureArgs {
 
 /// `evidence incident postmortem`.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+The pack is verified first (against --trusted-key/--keyring when given; otherwise integrity
+only, and the post-mortem says so). Its incident.json is then read strictly and checked again
+with the rules of `incident capture`: a pack that is not a valid incident fails
+incident-invalid (exit 1) and nothing is rendered. Every value from the pack is escaped for
+Markdown (no HTML, links, emphasis or table cells can come from it), and the verification
+commands are put in a code fence longer than any backtick run inside them.
+
+Example:
+  evidence incident postmortem incidents/INC-2026-0042 --trusted-key oncall.pub > postmortem.md")]
 pub struct PostmortemArgs {
     /// The incident pack (folder or .tar.gz).
     #[arg(value_name = "BUNDLE")]
@@ -172,11 +183,25 @@ pub fn run(command: &IncidentCommand) -> Result<Outcome, CliError> {
                 output::write_stdout(&verification.report.to_text(false))?;
                 return Ok(Outcome::Failed);
             };
-            let markdown = incident::postmortem(&verified, trust.is_some()).map_err(|e| {
-                CliError::new(e).hint("pass a pack made by `evidence incident capture`")
-            })?;
-            output::write_stdout(&markdown)?;
-            Ok(Outcome::Ok)
+            match incident::postmortem(&verified, trust.is_some()) {
+                Ok(markdown) => {
+                    output::write_stdout(&markdown)?;
+                    Ok(Outcome::Ok)
+                }
+                // Authentic but not a valid incident: a failed check on the evidence (exit 1).
+                Err(e) => {
+                    let mut report = Report::new(serde_json::json!({
+                        "kind": "incident-postmortem",
+                        "bundle": args.bundle.display().to_string(),
+                    }));
+                    report.push(Check::fail(
+                        incident::codes::INCIDENT_INVALID,
+                        printable(&e.to_string()).into_owned(),
+                    ));
+                    output::write_stdout(&report.to_text(false))?;
+                    Ok(Outcome::Failed)
+                }
+            }
         }
     }
 }

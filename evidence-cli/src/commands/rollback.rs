@@ -108,12 +108,14 @@ pub struct PermitArgs {
 /// `evidence rollback check-permit`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
-Refuses (exit 1) a permit that is not signed by a trusted key, is for another pair of
-captures, has expired, or whose content disagrees with its signed manifest.
+Refuses (exit 1) a permit that is not signed by a trusted key, is for another service
+(--target) or another pair of captures, was issued for longer than 7 days, has expired, has
+times that cannot be read, or whose content disagrees with its signed manifest (which must
+name exactly one parent, the rehearsal).
 
 Example:
-  evidence rollback check-permit permit.tar.gz --from sha256:... --to sha256:... \\
-      --trusted-key ops.pub && ./rollback.sh")]
+  evidence rollback check-permit permit.tar.gz --target https://paper.example \\
+      --from sha256:... --to sha256:... --trusted-key ops.pub && ./rollback.sh")]
 pub struct CheckPermitArgs {
     /// The permit.
     #[arg(value_name = "PERMIT")]
@@ -124,6 +126,9 @@ pub struct CheckPermitArgs {
     /// The previous capture id being rolled back to.
     #[arg(long, value_name = "ID")]
     pub to: String,
+    /// The service being rolled back (its base URL, as captured; a trailing / is ignored).
+    #[arg(long, value_name = "URL")]
+    pub target: String,
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Judge expiry at this time instead of now (RFC 3339).
@@ -222,6 +227,7 @@ pub fn run(command: &RollbackCommand) -> Result<Outcome, CliError> {
                 &args.permit,
                 &args.from,
                 &args.to,
+                &args.target,
                 &trust,
                 now(args.now.as_deref())?,
             );

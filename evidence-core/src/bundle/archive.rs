@@ -33,7 +33,7 @@ use super::{
     VerifyOptions, section,
 };
 use crate::digest::{Sha256Digest, Sha256Hasher};
-use crate::hash::HashedFile;
+use crate::hash::{HashError, HashedFile};
 use crate::path::{ArtifactPath, PathRules};
 use crate::report::{Check, Report, printable};
 use crate::tar_read::TarReadError;
@@ -489,11 +489,8 @@ fn stream<F: Read>(
             if stopped.is_none()
                 && let Some(meta) = meta_slot.as_ref()
             {
-                let payload = payload_owner.insert(PayloadChecks::new(
-                    meta.manifest.as_ref(),
-                    opts.capture,
-                    opts.limits.max_unexpected_shown,
-                ));
+                let payload =
+                    payload_owner.insert(PayloadChecks::new(meta.manifest.as_ref(), opts));
                 if let Err(stop) = state.run(&mut entries, Some(payload), &mut report) {
                     stopped = Some(stop);
                 }
@@ -840,10 +837,10 @@ impl Stream<'_, '_> {
             self.open_folders.push(name);
             return Ok(());
         }
-        let capture = self.opts.capture.contains(&name.as_str());
+        let capture = payload.wants_capture(&name);
         let dest = self.sink.map(|d| d.join(&name));
-        let hashed =
-            copy_entry(entry, dest, capture, self.opts, &mut self.budget).map_err(|e| match e {
+        let (hashed, kept) = copy_entry(entry, dest, capture, self.opts, &mut self.budget)
+            .map_err(|e| match e {
                 CopyError::Limit(detail) => Stop::new(BUNDLE_ARCHIVE_LIMIT, detail, &shown),
                 CopyError::Io(e) => Stop::new(
                     BUNDLE_ARCHIVE_INVALID,
@@ -851,8 +848,18 @@ impl Stream<'_, '_> {
                     &shown,
                 ),
             })?;
+        // A file kept for the caller that outgrows the capture limit fails as it does in a
+        // folder (where it is refused from its size): never a verified bundle without it.
+        let observed = match kept {
+            Kept::Over => Err(HashError::TooLarge {
+                path: PathBuf::from(&name),
+                limit: self.opts.limits.max_capture_bytes,
+            }),
+            Kept::Bytes(bytes) => Ok((hashed, Some(bytes))),
+            Kept::No => Ok((hashed, None)),
+        };
         match payload.expect(&name) {
-            Some(index) => payload.observe(index, Ok(hashed), report),
+            Some(index) => payload.observe(index, observed, report),
             None => payload.unexpected(
                 BUNDLE_FILE_UNLISTED,
                 "file is not listed in the manifest",
@@ -898,6 +905,16 @@ enum CopyError {
     Io(io::Error),
 }
 
+/// What [`copy_entry`] kept of an entry for the caller.
+enum Kept {
+    /// Nothing was asked for.
+    No,
+    /// The bytes.
+    Bytes(Vec<u8>),
+    /// They were asked for but passed [`BundleLimits::max_capture_bytes`](super::BundleLimits).
+    Over,
+}
+
 /// Streams one entry through SHA-256, optionally into a new file and/or memory, within the
 /// budget.
 fn copy_entry<R: Read>(
@@ -906,7 +923,7 @@ fn copy_entry<R: Read>(
     capture: bool,
     opts: &VerifyOptions<'_>,
     budget: &mut Budget,
-) -> Result<(HashedFile, Option<Vec<u8>>), CopyError> {
+) -> Result<(HashedFile, Kept), CopyError> {
     let mut out = match dest {
         Some(p) => Some(
             fs::OpenOptions::new()
@@ -917,7 +934,11 @@ fn copy_entry<R: Read>(
         ),
         None => None,
     };
-    let mut kept = capture.then(Vec::new);
+    let mut kept = if capture {
+        Kept::Bytes(Vec::new())
+    } else {
+        Kept::No
+    };
     let mut hasher = Sha256Hasher::new();
     let mut buf = vec![0u8; 256 << 10];
     let mut size = 0u64;
@@ -936,9 +957,9 @@ fn copy_entry<R: Read>(
         if let Some(f) = out.as_mut() {
             f.write_all(chunk).map_err(CopyError::Io)?;
         }
-        if let Some(k) = kept.as_mut() {
+        if let Kept::Bytes(k) = &mut kept {
             if k.len() as u64 + n as u64 > opts.limits.max_capture_bytes {
-                kept = None;
+                kept = Kept::Over;
             } else {
                 k.extend_from_slice(chunk);
             }

@@ -149,8 +149,13 @@ pub struct BundleLimits {
     pub dsse: DsseLimits,
     /// Largest payload file, in bytes.
     pub max_file_bytes: u64,
-    /// Largest file whose bytes a caller asks to keep (see [`VerifyOptions::capture`]).
+    /// Largest file whose bytes a caller asks to keep (see [`VerifyOptions::capture`]); a
+    /// larger one fails `bundle-archive-limit`, in a folder and in an archive alike.
     pub max_capture_bytes: u64,
+    /// Most bytes kept for the caller in all (see [`VerifyOptions::capture`]): files are
+    /// admitted by their listed sizes in manifest order, and a file that would bring the total
+    /// over this fails `bundle-archive-limit`.
+    pub max_capture_total_bytes: u64,
     /// Archive limits.
     pub archive: archive::ArchiveLimits,
     /// Most entries the manifest does not account for (unlisted files, planted folders, links,
@@ -170,6 +175,7 @@ impl Default for BundleLimits {
             dsse: DsseLimits::default(),
             max_file_bytes: crate::hash::DEFAULT_MAX_FILE_BYTES,
             max_capture_bytes: 64 << 20,
+            max_capture_total_bytes: 64 << 20,
             archive: archive::ArchiveLimits::default(),
             max_unexpected_shown: DEFAULT_MAX_UNEXPECTED_SHOWN,
         }
@@ -186,7 +192,9 @@ pub struct VerifyOptions<'a> {
     /// Limits.
     pub limits: BundleLimits,
     /// Payload paths (`payload/...`) whose exact verified bytes the caller wants back, so it
-    /// never has to re-read them after verification (DESIGN 4 rule 3).
+    /// never has to re-read them after verification (DESIGN 4 rule 3). A path ending in `/`
+    /// asks for every listed file below that folder. Bounded by
+    /// [`BundleLimits::max_capture_bytes`] and [`BundleLimits::max_capture_total_bytes`].
     pub capture: &'a [&'a str],
     /// Receives hashing progress.
     pub progress: &'a dyn Progress,
@@ -239,7 +247,8 @@ pub struct VerifiedBundle {
     pub envelope_bytes: Option<Vec<u8>>,
     /// Trusted keys whose signatures verified (empty when no trust policy was given).
     pub signers: Vec<Signer>,
-    /// The verified bytes of each file named in [`VerifyOptions::capture`] that exists.
+    /// The verified bytes of each file named (or below a folder named) in
+    /// [`VerifyOptions::capture`] that exists.
     pub captured: BTreeMap<String, Vec<u8>>,
 }
 

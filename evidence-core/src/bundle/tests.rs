@@ -683,6 +683,102 @@ fn captured_files_are_the_verified_bytes() {
     assert_eq!(v.bundle.unwrap().captured, bundle.captured);
 }
 
+/// The capture limits hold alike for a folder and its archive: the same files fail with the
+/// same check (`bundle-archive-limit`) and the same detail, and nothing verifies without them.
+#[test]
+fn capture_limits_are_the_same_for_folders_and_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let forms = [(&dir, "folder"), (&packed, "archive")];
+    let limited = |per_file: u64, total: u64| {
+        let mut limits = BundleLimits::default();
+        limits.max_capture_bytes = per_file;
+        limits.max_capture_total_bytes = total;
+        limits
+    };
+    let details = |v: &BundleVerification| -> Vec<(Option<String>, String)> {
+        v.report
+            .with_code(BUNDLE_ARCHIVE_LIMIT)
+            .map(|c| (c.path.clone(), c.detail.to_string()))
+            .collect()
+    };
+
+    // One file over the per-file limit (payload/status.json is 16 bytes).
+    let capture = ["payload/status.json"];
+    let mut seen = Vec::new();
+    for (path, form) in forms {
+        let v = verify_path(
+            path,
+            &VerifyOptions {
+                capture: &capture,
+                limits: limited(10, 1 << 20),
+                ..VerifyOptions::default()
+            },
+        );
+        assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
+        assert!(
+            !v.report.has(BUNDLE_FILE_MISMATCH),
+            "{form}: {:?}",
+            failing(&v)
+        );
+        seen.push(details(&v));
+    }
+    assert_eq!(seen[0], seen[1], "folder and archive report alike");
+    assert!(
+        seen[0][0].1.contains("larger than the limit of 10 bytes"),
+        "{seen:?}"
+    );
+
+    // Files under a folder, together over the total: the first in manifest order fits, the
+    // next does not (app/server.log is 16 bytes, boot.txt 7).
+    let capture = ["payload/logs/"];
+    let mut seen = Vec::new();
+    for (path, _) in forms {
+        let v = verify_path(
+            path,
+            &VerifyOptions {
+                capture: &capture,
+                limits: limited(1 << 20, 20),
+                ..VerifyOptions::default()
+            },
+        );
+        assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
+        seen.push(details(&v));
+    }
+    assert_eq!(seen[0], seen[1], "folder and archive report alike");
+    assert_eq!(seen[0].len(), 1, "{seen:?}");
+    assert_eq!(seen[0][0].0.as_deref(), Some("payload/logs/boot.txt"));
+    assert!(
+        seen[0][0]
+            .1
+            .contains("together exceed the limit of 20 bytes")
+    );
+
+    // Within both limits, a folder prefix keeps every file below it, in both forms.
+    let mut kept = Vec::new();
+    for (path, form) in forms {
+        let v = verify_path(
+            path,
+            &VerifyOptions {
+                capture: &capture,
+                limits: limited(16, 23),
+                ..VerifyOptions::default()
+            },
+        );
+        let bundle = v
+            .bundle
+            .unwrap_or_else(|| panic!("{form}: {}", v.report.to_text(true)));
+        kept.push(bundle.captured.clone());
+    }
+    assert_eq!(kept[0], kept[1]);
+    assert_eq!(
+        kept[0].keys().collect::<Vec<_>>(),
+        ["payload/logs/app/server.log", "payload/logs/boot.txt"]
+    );
+}
+
 #[test]
 fn bundles_can_be_written_straight_to_an_archive() {
     let tmp = tempfile::tempdir().unwrap();

@@ -99,11 +99,7 @@ pub fn verify_dir(root: &Path, opts: &VerifyOptions<'_>) -> BundleVerification {
     }
 
     // 2. The tree: nothing but the metadata files and listed payload files may exist.
-    let mut payload = PayloadChecks::new(
-        meta.manifest.as_ref(),
-        opts.capture,
-        opts.limits.max_unexpected_shown,
-    );
+    let mut payload = PayloadChecks::new(meta.manifest.as_ref(), opts);
     // A folder is bounded like an archive: the same entry limit, the same check.
     let max_entries = opts.limits.archive.max_entries;
     let listing = match tree::list_tree(root, PathRules::Strict, max_entries) {
@@ -564,6 +560,14 @@ fn signature_checks(
         .collect()
 }
 
+/// True when `path` is named in `capture`, or lies below a folder named there with a
+/// trailing `/`.
+fn wanted(capture: &[&str], path: &str) -> bool {
+    capture
+        .iter()
+        .any(|c| *c == path || (c.ends_with('/') && path.starts_with(c)))
+}
+
 /// Expectations for payload files and what was observed of them.
 pub(crate) struct PayloadChecks<'a> {
     files: Vec<&'a super::FileEntry>,
@@ -571,6 +575,9 @@ pub(crate) struct PayloadChecks<'a> {
     folders: HashSet<String>,
     seen: Vec<bool>,
     capture: &'a [&'a str],
+    /// Per listed file: `Some(limit)` when the caller wants its bytes but the capture budget
+    /// ([`BundleLimits::max_capture_total_bytes`](super::BundleLimits)) has no room for it.
+    over_budget: Vec<Option<u64>>,
     captured: BTreeMap<String, Vec<u8>>,
     /// Entries the manifest does not account for (planted files and folders, links) reported
     /// one by one so far, and how many more were only counted, by code.
@@ -580,11 +587,8 @@ pub(crate) struct PayloadChecks<'a> {
 }
 
 impl<'a> PayloadChecks<'a> {
-    pub(crate) fn new(
-        manifest: Option<&'a Manifest>,
-        capture: &'a [&'a str],
-        max_unexpected_shown: usize,
-    ) -> Self {
+    pub(crate) fn new(manifest: Option<&'a Manifest>, opts: &VerifyOptions<'a>) -> Self {
+        let capture = opts.capture;
         let files: Vec<&super::FileEntry> = manifest
             .map(|m| m.files.iter().collect())
             .unwrap_or_default();
@@ -599,16 +603,37 @@ impl<'a> PayloadChecks<'a> {
             .map(str::to_owned)
             .collect();
         let seen = vec![false; files.len()];
+        // The capture budget is shared out from the listed sizes, in manifest order, before
+        // anything is read: a folder (hashed in parallel) and an archive (streamed) then keep,
+        // and refuse, the same files.
+        let total_limit = opts.limits.max_capture_total_bytes;
+        let mut total = 0u64;
+        let over_budget = files
+            .iter()
+            .map(|f| {
+                if !wanted(capture, &f.path) {
+                    return None;
+                }
+                match total.checked_add(f.size).filter(|t| *t <= total_limit) {
+                    Some(t) => {
+                        total = t;
+                        None
+                    }
+                    None => Some(total_limit),
+                }
+            })
+            .collect();
         Self {
             files,
             index,
             folders,
             seen,
             capture,
+            over_budget,
             captured: BTreeMap::new(),
             unexpected_shown: 0,
             unexpected_hidden: BTreeMap::new(),
-            max_unexpected_shown,
+            max_unexpected_shown: opts.limits.max_unexpected_shown,
         }
     }
 
@@ -645,9 +670,12 @@ impl<'a> PayloadChecks<'a> {
         self.index.get(path).copied()
     }
 
-    /// True if the caller wants this file's bytes.
+    /// True if the caller wants this file's bytes and the capture budget has room for them.
     pub(crate) fn wants_capture(&self, path: &str) -> bool {
-        self.capture.contains(&path)
+        wanted(self.capture, path)
+            && self
+                .expect(path)
+                .is_some_and(|i| self.over_budget.get(i).is_some_and(Option::is_none))
     }
 
     /// Records what was observed of listed file `index`.
@@ -669,6 +697,18 @@ impl<'a> PayloadChecks<'a> {
                 return;
             }
             *slot = true;
+        }
+        if let Some(Some(limit)) = self.over_budget.get(index) {
+            report.push(payload_check(
+                Check::fail(
+                    BUNDLE_ARCHIVE_LIMIT,
+                    format!(
+                        "the files whose bytes are kept would together exceed the limit of {limit} bytes"
+                    ),
+                ),
+                &entry.path,
+            ));
+            return;
         }
         let check = match result {
             Ok((h, bytes)) => {

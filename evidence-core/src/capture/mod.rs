@@ -22,7 +22,6 @@ pub mod http;
 pub mod profile;
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -466,10 +465,71 @@ fn redact_report(report: &mut Report, redactor: &Redactor) {
     }
 }
 
+/// How long the output pipes may stay open once the logs command's process group was ended:
+/// a process that left the group (`setsid`) and still holds them is not waited for.
+const LOGS_DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// What a reader thread kept of one pipe; shared so that a reader still blocked when the wait
+/// ends gives up what it has.
+#[derive(Debug, Default)]
+struct Drained {
+    kept: Vec<u8>,
+    cut: bool,
+}
+
+/// Reads `pipe` to its end into `sink` (at most `limit` bytes kept, the rest drained so the
+/// command never blocks on a full pipe), then says so on `done`.
+fn drain(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+    limit: u64,
+    sink: std::sync::Arc<std::sync::Mutex<Drained>>,
+    done: std::sync::mpsc::Sender<()>,
+) {
+    std::thread::spawn(move || {
+        if let Some(mut pipe) = pipe {
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                let Ok(mut d) = sink.lock() else { break };
+                let room = usize::try_from(limit.saturating_sub(d.kept.len() as u64))
+                    .unwrap_or(usize::MAX)
+                    .min(n);
+                d.kept
+                    .extend_from_slice(buf.get(..room).unwrap_or_default());
+                if room < n {
+                    d.cut = true;
+                }
+            }
+        }
+        let _ = done.send(());
+    });
+}
+
+/// Sends SIGKILL to the process group `pgid` (the shell's pid: it leads its own group).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// Runs the logs command (`sh -c`), bounded in time and size.
+///
+/// The shell leads its own process group. When it exits, or when the time is up, the whole
+/// group is killed: a background child (`sleep 1000 &`) would otherwise hold the output pipes
+/// open and the capture would wait for it forever. The readers are then given
+/// [`LOGS_DRAIN_GRACE`] to see the pipes close; a process that left the group and still
+/// holds them is not waited for (its reader is abandoned, the output kept so far is used and
+/// the check fails). The run therefore ends within the timeout plus that grace.
 fn run_logs(command: &str, opts: &LogsOptions) -> (Vec<Check>, Vec<Input>) {
     let started = Instant::now();
-    // Its own process group, so a timeout ends everything it started, not only the shell.
     let child = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -491,55 +551,50 @@ fn run_logs(command: &str, opts: &LogsOptions) -> (Vec<Check>, Vec<Input>) {
         }
     };
     let limit = opts.max_bytes;
-    let reader = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let mut cut = false;
-            if let Some(mut pipe) = pipe {
-                let _ = (&mut pipe).take(limit).read_to_end(&mut kept);
-                // Drain the rest so the command is not blocked on a full pipe.
-                let mut sink = [0u8; 8192];
-                while let Ok(n) = pipe.read(&mut sink) {
-                    if n == 0 {
-                        break;
-                    }
-                    cut = true;
-                }
-            }
-            (kept, cut)
-        })
-    };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    );
+    let (done, finished) = std::sync::mpsc::channel();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Drained::default()));
+    let err = std::sync::Arc::new(std::sync::Mutex::new(Drained::default()));
+    drain(child.stdout.take(), limit, out.clone(), done.clone());
+    drain(child.stderr.take(), limit, err.clone(), done);
     let mut timed_out = false;
     let status = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => {
+                // What the shell left running goes with it. (While the group has members its
+                // id is not reused; without members there is nothing left to end.)
+                kill_group(child.id());
+                break Some(status);
+            }
             Ok(None) if started.elapsed() >= opts.timeout => {
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .stderr(Stdio::null())
-                    .status();
+                kill_group(child.id());
                 let _ = child.kill();
                 timed_out = true;
                 break child.wait().ok();
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break None,
+            Err(_) => {
+                kill_group(child.id());
+                break None;
+            }
         }
     };
-    let (stdout, out_cut) = out.join().unwrap_or_default();
-    let (stderr, err_cut) = err.join().unwrap_or_default();
+    // Bounded: both readers report, or the grace runs out.
+    let drain_deadline = Instant::now() + LOGS_DRAIN_GRACE;
+    let mut closed = 0;
+    while closed < 2 {
+        let left = drain_deadline.saturating_duration_since(Instant::now());
+        if finished.recv_timeout(left).is_err() {
+            break;
+        }
+        closed += 1;
+    }
+    let take = |d: &std::sync::Mutex<Drained>| {
+        d.lock()
+            .map(|mut d| (std::mem::take(&mut d.kept), d.cut))
+            .unwrap_or_default()
+    };
+    let (stdout, out_cut) = take(&out);
+    let (stderr, err_cut) = take(&err);
     let mut problems = Vec::new();
     if timed_out {
         problems.push(format!("timed out after {} s", opts.timeout.as_secs()));
@@ -551,6 +606,12 @@ fn run_logs(command: &str, opts: &LogsOptions) -> (Vec<Check>, Vec<Input>) {
     }
     if out_cut || err_cut {
         problems.push(format!("output cut at {limit} bytes"));
+    }
+    if closed < 2 {
+        problems.push(format!(
+            "output was still held open {} s after its process group ended (a process that left the group?); the output read so far is kept",
+            LOGS_DRAIN_GRACE.as_secs()
+        ));
     }
     let check = if problems.is_empty() {
         Check::pass(

@@ -187,3 +187,67 @@ fn the_logs_command_is_bounded() {
     let (checks, _) = run_logs("exit 3", &LogsOptions::default());
     assert_eq!(checks[0].status, Status::Fail);
 }
+
+#[test]
+fn a_background_child_holding_the_pipes_does_not_hang_the_capture() {
+    // The shell exits at once; `sleep` keeps stdout and stderr open. Its process group is
+    // killed with the shell, so the output ends and the check passes, long before the sleep
+    // or the timeout would end.
+    let started = Instant::now();
+    let (checks, files) = run_logs("sleep 1000 & echo hi", &LogsOptions::default());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(checks[0].code, CAPTURE_LOGS.code);
+    assert_eq!(checks[0].status, Status::Pass, "{checks:?}");
+    match &files[0] {
+        Input::Bytes { bytes, .. } => assert_eq!(bytes, b"hi\n"),
+        other => panic!("{other:?}"),
+    }
+    // The same at the deadline: the shell itself still runs.
+    let started = Instant::now();
+    let (checks, _) = run_logs(
+        "sleep 1000 & echo hi; wait",
+        &LogsOptions {
+            timeout: Duration::from_millis(300),
+            ..LogsOptions::default()
+        },
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(checks[0].code, CAPTURE_LOGS.code);
+    assert_eq!(checks[0].status, Status::Fail);
+    assert!(checks[0].detail.contains("timed out"), "{checks:?}");
+}
+
+#[test]
+fn a_process_that_leaves_the_group_is_not_waited_for() {
+    // `setsid` puts the sleep beyond the group kill; it holds stdout open for 6 s. The capture
+    // stops waiting after the grace, keeps what was read and fails the check. (The sleep ends
+    // by itself.)
+    let started = Instant::now();
+    let (checks, files) = run_logs(
+        "echo before; setsid sleep 6 &",
+        &LogsOptions {
+            timeout: Duration::from_secs(1),
+            ..LogsOptions::default()
+        },
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1) + LOGS_DRAIN_GRACE + Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert_eq!(checks[0].code, CAPTURE_LOGS.code);
+    assert_eq!(checks[0].status, Status::Fail, "{checks:?}");
+    assert!(checks[0].detail.contains("still held open"), "{checks:?}");
+    match &files[0] {
+        Input::Bytes { bytes, .. } => assert_eq!(bytes, b"before\n"),
+        other => panic!("{other:?}"),
+    }
+}
