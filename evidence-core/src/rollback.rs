@@ -156,9 +156,11 @@ fn verify_capture(
         format!("payload/{}/", capture::PACKETS_DIR),
     ];
     let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let mut limits = BundleLimits::default();
-    limits.max_capture_bytes = MAX_CAPTURE_READ_BYTES;
-    limits.max_capture_total_bytes = MAX_CAPTURE_READ_BYTES;
+    let limits = BundleLimits {
+        max_capture_bytes: MAX_CAPTURE_READ_BYTES,
+        max_capture_total_bytes: MAX_CAPTURE_READ_BYTES,
+        ..BundleLimits::default()
+    };
     let verification = bundle::verify_path(
         path,
         &VerifyOptions {

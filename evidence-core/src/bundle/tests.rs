@@ -692,11 +692,10 @@ fn capture_limits_are_the_same_for_folders_and_archives() {
     let packed = tmp.path().join("b.tar.gz");
     archive::pack(&dir, &packed).unwrap();
     let forms = [(&dir, "folder"), (&packed, "archive")];
-    let limited = |per_file: u64, total: u64| {
-        let mut limits = BundleLimits::default();
-        limits.max_capture_bytes = per_file;
-        limits.max_capture_total_bytes = total;
-        limits
+    let limited = |per_file: u64, total: u64| BundleLimits {
+        max_capture_bytes: per_file,
+        max_capture_total_bytes: total,
+        ..BundleLimits::default()
     };
     let details = |v: &BundleVerification| -> Vec<(Option<String>, String)> {
         v.report
