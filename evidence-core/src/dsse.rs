@@ -914,4 +914,120 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn size_and_value_limits_are_the_callers() {
+        let good = Envelope::sign("t", b"payload!", &[&key(1)]);
+        let bytes = good.to_json_bytes();
+        // The byte limit is the envelope limit, not the JSON reader's default.
+        let small = DsseLimits {
+            max_envelope_bytes: bytes.len() as u64 - 1,
+            ..DsseLimits::default()
+        };
+        match Envelope::parse(&bytes, &small) {
+            Err(DsseError::Json(message)) => assert!(
+                message.contains(&format!(
+                    "larger than the limit of {} bytes",
+                    bytes.len() - 1
+                )),
+                "{message}"
+            ),
+            other => panic!("expected the size limit, got {other:?}"),
+        }
+        let exact = DsseLimits {
+            max_envelope_bytes: bytes.len() as u64,
+            ..DsseLimits::default()
+        };
+        assert_eq!(Envelope::parse(&bytes, &exact).unwrap(), good);
+        // The value count is bounded by the signature limit while reading: an envelope with
+        // far more signatures than allowed is refused before its signatures are built.
+        let mut many = good.clone();
+        many.signatures = vec![good.signatures[0].clone(); 8];
+        let one = DsseLimits {
+            max_signatures: 1,
+            ..DsseLimits::default()
+        };
+        assert_eq!(
+            Envelope::parse(&many.to_json_bytes(), &one),
+            Err(DsseError::TooManyValues { limit: 1 })
+        );
+    }
+
+    #[test]
+    fn limits_on_counts_and_lengths_are_inclusive() {
+        let limits = DsseLimits::default();
+        let good = Envelope::sign("t", b"payload!", &[&key(1)]);
+        // Exactly the most signatures allowed is accepted; one more is not.
+        let mut full = good.clone();
+        full.signatures = vec![good.signatures[0].clone(); DEFAULT_MAX_SIGNATURES];
+        assert_eq!(
+            Envelope::parse(&full.to_json_bytes(), &limits).unwrap(),
+            full
+        );
+        // payloadType: 1 to 256 bytes.
+        for (len, ok) in [
+            (1, true),
+            (MAX_PAYLOAD_TYPE_BYTES, true),
+            (MAX_PAYLOAD_TYPE_BYTES + 1, false),
+        ] {
+            let mut env = good.clone();
+            env.payload_type = "t".repeat(len);
+            let result = Envelope::parse(&env.to_json_bytes(), &limits);
+            if ok {
+                assert_eq!(result.unwrap(), env, "payloadType of {len} bytes");
+            } else {
+                assert!(
+                    matches!(&result, Err(DsseError::Field { field, .. }) if field == "payloadType"),
+                    "payloadType of {len} bytes: {result:?}"
+                );
+            }
+        }
+        // keyid: at most 256 bytes.
+        for (len, ok) in [
+            (0, true),
+            (MAX_KEYID_BYTES, true),
+            (MAX_KEYID_BYTES + 1, false),
+        ] {
+            let mut env = good.clone();
+            env.signatures[0].keyid = "k".repeat(len);
+            let result = Envelope::parse(&env.to_json_bytes(), &limits);
+            if ok {
+                assert_eq!(result.unwrap(), env, "keyid of {len} bytes");
+            } else {
+                assert!(
+                    matches!(&result, Err(DsseError::Field { field, .. }) if field == "signatures[0].keyid"),
+                    "keyid of {len} bytes: {result:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn signing_adds_beside_a_bogus_signature_that_borrows_the_key_id() {
+        // An envelope read from disk may hold a signature labelled with a key's id that the
+        // key never made (or the key's signature under another label). Signing with the key
+        // must still add its real signature: only an identical (keyid, sig) pair is skipped.
+        let a = key(1);
+        let stranger = key(9);
+        let a_id = a.public().key_id().to_string();
+        let mut borrowed_label = Envelope::sign("t", b"p", &[&stranger]);
+        borrowed_label.signatures[0].keyid = a_id.clone();
+        borrowed_label.add_signature(&a);
+        assert_eq!(borrowed_label.signatures.len(), 2);
+        // The real signature counts, but the bogus one under a's id is still a forgery and
+        // keeps the envelope from verifying.
+        let verdict = borrowed_label.verify("t", &policy(&[&a], 1));
+        assert!(matches!(verdict.outcome, SignatureOutcome::Verified));
+        assert!(verdict.has_forgery());
+        assert!(!verdict.is_verified());
+
+        let mut relabelled = Envelope::sign("t", b"p", &[&a]);
+        relabelled.signatures[0].keyid = stranger.public().key_id().to_string();
+        relabelled.add_signature(&a);
+        assert_eq!(relabelled.signatures.len(), 2);
+        assert_eq!(relabelled.signatures[1].keyid, a_id);
+        let verdict = relabelled.verify("t", &policy(&[&a], 1));
+        assert!(matches!(verdict.outcome, SignatureOutcome::Verified));
+        assert!(verdict.has_forgery(), "a's signature under another label");
+    }
 }

@@ -770,6 +770,23 @@ mod tests {
     }
 
     #[test]
+    fn keyrings_larger_than_a_key_file_are_refused_by_the_parser() {
+        // The parser enforces the key file limit itself (1 MiB), not the JSON reader's much
+        // larger default: a caller may hand it bytes that did not come from `Keyring::load`.
+        let a = PrivateKey::from_seed(&[1; 32]);
+        let mut bytes = ring_json(1, &[("alice", &a)]);
+        let fill = MAX_KEY_FILE_BYTES as usize + 1 - bytes.len();
+        bytes.extend(std::iter::repeat_n(b' ', fill));
+        assert_eq!(bytes.len() as u64, MAX_KEY_FILE_BYTES + 1);
+        assert!(matches!(
+            Keyring::parse(&bytes),
+            Err(KeyError::Keyring(m)) if m.contains("larger than the limit of 1048576 bytes")
+        ));
+        bytes.pop();
+        assert_eq!(Keyring::parse(&bytes).unwrap().keys.len(), 1);
+    }
+
+    #[test]
     fn trust_policies_count_distinct_keys() {
         let a = PrivateKey::from_seed(&[1; 32]);
         let named = |n: &str, k: &PrivateKey| NamedKey {

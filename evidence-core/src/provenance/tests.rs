@@ -663,3 +663,152 @@ fn the_statement_limit_bounds_all_files_together() {
     assert!(check.detail.contains("limit of 3"), "{check:?}");
     assert_eq!(status_of(&checks, PROVENANCE_PARSED).len(), 0);
 }
+
+#[test]
+fn statement_parsing_applies_the_callers_limits() {
+    let bytes = serde_json::to_vec(&good_statement()).unwrap();
+    let limits = |max_bytes: u64, max_values: usize| ProvenanceLimits {
+        max_bytes,
+        max_values,
+        ..ProvenanceLimits::default()
+    };
+    let len = bytes.len() as u64;
+    assert!(Statement::parse(&bytes, &limits(len, DEFAULT_MAX_VALUES)).is_ok());
+    match Statement::parse(&bytes, &limits(len - 1, DEFAULT_MAX_VALUES)) {
+        Err(ProvenanceError::Json(m)) => assert!(
+            m.contains(&format!("larger than the limit of {} bytes", len - 1)),
+            "{m}"
+        ),
+        other => panic!("expected the byte limit, got {other:?}"),
+    }
+    match Statement::parse(&bytes, &limits(len, 5)) {
+        Err(ProvenanceError::Json(m)) => assert!(m.contains("more than 5 values"), "{m}"),
+        other => panic!("expected the value limit, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_envelope_with_more_values_than_allowed_is_refused_before_it_is_opened() {
+    // The value limit bounds the envelope line itself, not only the statement inside it: 30
+    // copies of one signature make the envelope far larger than its small statement.
+    let k = key(1);
+    let payload = serde_json::to_vec(&good_statement()).unwrap();
+    let mut env = Envelope::sign(dsse::PAYLOAD_TYPE_IN_TOTO, &payload, &[&k]);
+    env.signatures = vec![env.signatures[0].clone(); 30];
+    let limits = ProvenanceLimits {
+        max_values: 60,
+        ..ProvenanceLimits::default()
+    };
+    assert!(
+        Statement::parse(&payload, &limits).is_ok(),
+        "the statement alone is within the limit"
+    );
+    let file = ProvenanceFile {
+        name: "release.intoto.jsonl".into(),
+        bytes: env.to_json_line(),
+    };
+    let checks = verify(&ProvenanceInputs {
+        files: &[file],
+        legacy: None,
+        assets: &assets(),
+        trust: None,
+        policy: &ProvenancePolicy::default(),
+        limits,
+    });
+    let invalid: Vec<&Check> = checks.iter().filter(|c| c.is(PROVENANCE_INVALID)).collect();
+    assert_eq!(invalid.len(), 1, "{checks:#?}");
+    assert_eq!(invalid[0].status, Status::Fail);
+    assert!(
+        invalid[0].detail.contains("more than 60 values"),
+        "{invalid:?}"
+    );
+    assert!(status_of(&checks, PROVENANCE_PARSED).is_empty());
+}
+
+#[test]
+fn a_raised_byte_limit_is_honoured_for_one_large_document() {
+    // A caller may raise the byte limit above the JSON reader's default (64 MiB); a single
+    // document between the two is then read, not refused at the default.
+    let mut bytes = serde_json::to_vec(&good_statement()).unwrap();
+    bytes.resize(crate::json::DEFAULT_MAX_BYTES as usize + 1, b' ');
+    let limits = ProvenanceLimits {
+        max_bytes: crate::json::DEFAULT_MAX_BYTES + 1024,
+        ..ProvenanceLimits::default()
+    };
+    let checks = verify(&ProvenanceInputs {
+        files: &[ProvenanceFile {
+            name: "p.json".into(),
+            bytes,
+        }],
+        legacy: None,
+        assets: &assets(),
+        trust: None,
+        policy: &ProvenancePolicy::default(),
+        limits,
+    });
+    assert!(no_failures(&checks), "{checks:#?}");
+    assert_eq!(status_of(&checks, PROVENANCE_PARSED), vec![Status::Pass]);
+}
+
+#[test]
+fn the_predecessors_provenance_is_held_to_the_byte_limit() {
+    let good = legacy(legacy_assets(&Sha256Digest::of(b"app").to_hex(), 3), COMMIT);
+    let limits = ProvenanceLimits {
+        max_bytes: good.bytes.len() as u64 - 1,
+        ..ProvenanceLimits::default()
+    };
+    let checks = verify(&ProvenanceInputs {
+        files: &[],
+        legacy: Some(&good),
+        assets: &assets(),
+        trust: None,
+        policy: &ProvenancePolicy::default(),
+        limits,
+    });
+    let invalid = checks
+        .iter()
+        .find(|c| c.is(PROVENANCE_LEGACY_INVALID))
+        .expect("a legacy-invalid check");
+    assert_eq!(invalid.status, Status::Fail);
+    assert!(
+        invalid.detail.contains("larger than the limit"),
+        "{invalid:?}"
+    );
+    assert!(status_of(&checks, PROVENANCE_LEGACY_ASSET_MATCH).is_empty());
+}
+
+#[test]
+fn the_predecessors_repository_and_ref_are_held_to_the_policy_as_claims() {
+    let good = legacy(legacy_assets(&Sha256Digest::of(b"app").to_hex(), 3), COMMIT);
+    let policy = ProvenancePolicy {
+        source_uri: Some("github.com/acme/widget".into()),
+        source_ref: Some("v1.4.2".into()),
+        ..ProvenancePolicy::default()
+    };
+    let checks = run(&[], Some(&good), None, &policy);
+    for code in [PROVENANCE_SOURCE_URI, PROVENANCE_SOURCE_REF] {
+        let by_legacy: Vec<(Status, Value)> = checks
+            .iter()
+            .filter(|c| c.is(code) && c.path.as_deref() == Some("PROVENANCE.json"))
+            .map(|c| (c.status, c.data["signed"].clone()))
+            .collect();
+        assert_eq!(
+            by_legacy,
+            vec![(Status::Pass, json!(false))],
+            "{}",
+            code.code
+        );
+    }
+    // A ref the predecessor does not claim fails as an unsigned claim.
+    let other_ref = ProvenancePolicy {
+        source_ref: Some("v9".into()),
+        ..ProvenancePolicy::default()
+    };
+    let checks = run(&[], Some(&good), None, &other_ref);
+    let by_legacy: Vec<Status> = checks
+        .iter()
+        .filter(|c| c.is(PROVENANCE_SOURCE_REF) && c.path.as_deref() == Some("PROVENANCE.json"))
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(by_legacy, vec![Status::Fail]);
+}

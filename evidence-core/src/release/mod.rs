@@ -934,4 +934,182 @@ mod tests {
             .collect();
         assert_eq!(matched, vec!["app.tar.gz"]);
     }
+
+    #[test]
+    fn unlisted_files_fail_the_release() {
+        let dir = release(&[("app.tar.gz", b"app")]);
+        std::fs::write(dir.path().join("planted.sh"), b"#!/bin/sh\n").unwrap();
+        let out = verify_release(dir.path(), &ReleaseOptions::default()).unwrap();
+        let fails: Vec<(&str, Option<&str>)> = out
+            .report
+            .failures()
+            .map(|c| (c.code.as_ref(), c.path.as_deref()))
+            .collect();
+        assert_eq!(fails, vec![("sums-file-unlisted", Some("planted.sh"))]);
+        assert!(out.verified.is_none());
+    }
+
+    fn signer(n: u8) -> crate::keys::PrivateKey {
+        crate::keys::PrivateKey::from_seed(&[n; 32])
+    }
+
+    fn trust(k: &crate::keys::PrivateKey) -> TrustPolicy {
+        TrustPolicy::single("ci", k.public())
+    }
+
+    /// A signed in-toto statement attesting `assets` (name, bytes) as one `.intoto.jsonl` line.
+    fn attestation(assets: &[(&str, &[u8])], k: &crate::keys::PrivateKey) -> Vec<u8> {
+        let subjects: Vec<serde_json::Value> = assets
+            .iter()
+            .map(|(name, data)| {
+                json!({"name": name, "digest": {"sha256": Sha256Digest::of(data).to_hex()}})
+            })
+            .collect();
+        let statement = json!({
+            "_type": provenance::STATEMENT_V1,
+            "subject": subjects,
+            "predicateType": provenance::SLSA_PROVENANCE_V1,
+            "predicate": {},
+        });
+        let payload = serde_json::to_vec(&statement).unwrap();
+        crate::dsse::Envelope::sign(crate::dsse::PAYLOAD_TYPE_IN_TOTO, &payload, &[k])
+            .to_json_line()
+    }
+
+    fn statuses(out: &ReleaseVerification, code: crate::report::CheckCode) -> Vec<Status> {
+        out.report.with_code(code).map(|c| c.status).collect()
+    }
+
+    const ASSETS: [(&str, &[u8]); 3] = [("a.bin", b"a"), ("b.bin", b"b"), ("c.bin", b"c")];
+
+    #[test]
+    fn signed_provenance_stands_in_for_a_missing_checksum_signature_only_when_it_covers_all() {
+        let k = signer(1);
+        let policy = trust(&k);
+        let opts = ReleaseOptions {
+            trust: Some(&policy),
+            ..ReleaseOptions::default()
+        };
+        // A trusted key and no signature of any kind: the checksum file proves nothing.
+        let dir = release(&ASSETS);
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert_eq!(
+            statuses(&out, RELEASE_SUMS_SIGNATURE_MISSING),
+            [Status::Fail]
+        );
+
+        // Signed provenance attesting every asset by its digest: skipped, and the release holds.
+        let dir = release(&ASSETS);
+        std::fs::write(
+            dir.path().join("release.intoto.jsonl"),
+            attestation(&ASSETS, &k),
+        )
+        .unwrap();
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert!(out.report.ok(), "{}", out.report.to_text(true));
+        assert_eq!(
+            statuses(&out, RELEASE_SUMS_SIGNATURE_MISSING),
+            [Status::Skip]
+        );
+
+        // Two of three assets attested: the checksum file still needs its own signature.
+        let dir = release(&ASSETS);
+        std::fs::write(
+            dir.path().join("release.intoto.jsonl"),
+            attestation(&ASSETS[..2], &k),
+        )
+        .unwrap();
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert_eq!(
+            statuses(&out, RELEASE_SUMS_SIGNATURE_MISSING),
+            [Status::Fail]
+        );
+
+        // Every asset attested, but by a stranger: nothing stands in.
+        let dir = release(&ASSETS);
+        std::fs::write(
+            dir.path().join("release.intoto.jsonl"),
+            attestation(&ASSETS, &signer(9)),
+        )
+        .unwrap();
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert_eq!(
+            statuses(&out, RELEASE_SUMS_SIGNATURE_MISSING),
+            [Status::Fail]
+        );
+
+        // The predecessor's unsigned PROVENANCE.json agreeing with every asset is never a
+        // signature either.
+        let dir = release(&ASSETS);
+        let legacy = json!({
+            "schema_version": provenance::LEGACY_SCHEMA,
+            "release": {"assets": ASSETS.iter().map(|(name, data)| json!({
+                "name": name,
+                "sha256": Sha256Digest::of(data).to_hex(),
+                "size": data.len(),
+            })).collect::<Vec<_>>()},
+        });
+        std::fs::write(
+            dir.path().join(LEGACY_PROVENANCE_FILE),
+            serde_json::to_vec(&legacy).unwrap(),
+        )
+        .unwrap();
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert_eq!(
+            statuses(&out, provenance::codes::PROVENANCE_LEGACY_ASSET_MATCH),
+            [Status::Pass; 3]
+        );
+        assert_eq!(
+            statuses(&out, RELEASE_SUMS_SIGNATURE_MISSING),
+            [Status::Fail]
+        );
+        assert!(out.verified.is_none());
+    }
+
+    #[test]
+    fn provenance_named_explicitly_is_read_by_its_file_name() {
+        let k = signer(1);
+        let policy = trust(&k);
+        let dir = release(&ASSETS);
+        let outside = tempfile::tempdir().unwrap();
+        let statement = outside.path().join("build.intoto.jsonl");
+        std::fs::write(&statement, attestation(&ASSETS, &k)).unwrap();
+        let opts = ReleaseOptions {
+            trust: Some(&policy),
+            provenance: vec![statement],
+            ..ReleaseOptions::default()
+        };
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert!(out.report.ok(), "{}", out.report.to_text(true));
+        assert_eq!(
+            statuses(&out, provenance::codes::PROVENANCE_SUBJECT_MATCH),
+            [Status::Pass; 3]
+        );
+        assert!(
+            !out.report
+                .has(provenance::codes::PROVENANCE_LEGACY_UNSIGNED)
+        );
+
+        // A file named PROVENANCE.json is the predecessor's format, wherever it lives.
+        let legacy = outside.path().join(LEGACY_PROVENANCE_FILE);
+        std::fs::write(
+            &legacy,
+            serde_json::to_vec(&json!({
+                "schema_version": provenance::LEGACY_SCHEMA,
+                "release": {"assets": []},
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let opts = ReleaseOptions {
+            provenance: vec![legacy],
+            ..ReleaseOptions::default()
+        };
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert_eq!(
+            statuses(&out, provenance::codes::PROVENANCE_LEGACY_UNSIGNED),
+            [Status::Warn]
+        );
+        assert!(!out.report.has(provenance::codes::PROVENANCE_PARSED));
+    }
 }
