@@ -1087,3 +1087,98 @@ fn manifest_size_above_2_pow_53_is_refused() {
         .insert("jwt".into(), manifest::MAX_INTEGER + 1);
     assert!(edge.check(&limits).is_err());
 }
+
+/// The archive limits trip at their values and not before: a legitimate archive exactly at a
+/// limit, or merely compressible, verifies; one byte over, or a bomb past the grace, does not.
+#[test]
+fn archive_limits_trip_at_their_values_and_not_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack_of = |name: &str, files: &[(&str, Vec<u8>)]| {
+        let dir = tmp.path().join(name);
+        let inputs: Vec<Input> = files
+            .iter()
+            .map(|(at, bytes)| Input::Bytes {
+                at: (*at).into(),
+                bytes: bytes.clone(),
+            })
+            .collect();
+        build::create(&dir, &inputs, &options(&[])).unwrap();
+        let packed = tmp.path().join(format!("{name}.tar.gz"));
+        archive::pack(&dir, &packed).unwrap();
+        packed
+    };
+    let with = |archive: ArchiveLimits| VerifyOptions {
+        limits: BundleLimits {
+            archive,
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    let limit_details = |v: &BundleVerification| -> Vec<String> {
+        v.report
+            .with_code(BUNDLE_ARCHIVE_LIMIT)
+            .map(|c| c.detail.to_string())
+            .collect()
+    };
+
+    // 8 MiB of zeros compresses about 1000:1, but stays under the 16 MiB grace: not a bomb.
+    assert_eq!(archive::RATIO_GRACE_BYTES, 16 << 20);
+    let zeros = pack_of("zeros", &[("zeros.bin", vec![0u8; 8 << 20])]);
+    let v = archive::verify_archive(&zeros, &VerifyOptions::default());
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    // With no grace at all, the same archive is a bomb.
+    let no_grace = ArchiveLimits {
+        ratio_grace_bytes: 0,
+        ..ArchiveLimits::default()
+    };
+    let v = archive::verify_archive(&zeros, &with(no_grace));
+    assert!(limit_details(&v).iter().any(|d| d.contains("gzip bomb")));
+
+    // Data that does not compress is never a bomb, however early the ratio is judged.
+    let mut noise = vec![0u8; 2 << 20];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for b in &mut noise {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *b = state as u8;
+    }
+    let noisy = pack_of(
+        "noise",
+        &[("noise.bin", noise), ("small.txt", b"x".to_vec())],
+    );
+    let v = archive::verify_archive(&noisy, &with(no_grace));
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+
+    // The content budget (every file's bytes, metadata included): exactly those bytes pass,
+    // one byte less refuses.
+    let content: u64 = tree_bytes(&tmp.path().join("noise"))
+        .values()
+        .map(|b| b.len() as u64)
+        .sum();
+    let exact = ArchiveLimits {
+        max_total_bytes: content,
+        ..ArchiveLimits::default()
+    };
+    let v = archive::verify_archive(&noisy, &with(exact));
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let short = ArchiveLimits {
+        max_total_bytes: content - 1,
+        ..ArchiveLimits::default()
+    };
+    let v = archive::verify_archive(&noisy, &with(short));
+    assert_eq!(
+        limit_details(&v),
+        vec![format!(
+            "more than {} bytes of content in total",
+            content - 1
+        )]
+    );
+    // An archive that stopped early failed as a whole: the files it never reached are not
+    // reported one by one as missing.
+    assert!(
+        !v.report.has(BUNDLE_FILE_MISSING),
+        "{}",
+        v.report.to_text(true)
+    );
+}

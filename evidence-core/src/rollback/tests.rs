@@ -761,3 +761,14 @@ fn captures_over_the_read_budget_are_refused_in_both_forms() {
         "the same refusal for a folder and an archive"
     );
 }
+
+#[test]
+fn a_rehearsal_is_only_accepted_from_a_trusted_signer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let op = key(1);
+    passed_rehearsal(tmp.path(), &op, &trust(&op));
+    let (report, verified) = verify_rehearsal(&tmp.path().join("rehearsal"), &trust(&key(9)));
+    fails_with(&report, crate::bundle::codes::BUNDLE_SIGNER_UNTRUSTED);
+    fails_with(&report, ROLLBACK_REHEARSAL_INVALID);
+    assert!(verified.is_none());
+}
