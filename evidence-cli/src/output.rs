@@ -45,3 +45,11 @@ pub fn write_stdout(text: &str) -> Result<(), CliError> {
         .and_then(|()| out.flush())
         .map_err(|e| CliError::new(format!("cannot write output: {e}")))
 }
+
+/// A warning on standard error (unless `--quiet`): something the user should know that does
+/// not change the verdict. Standard output stays the report alone.
+pub fn warn(tool: &str, args: &OutputArgs, message: &str) {
+    if !args.quiet {
+        let _ = writeln!(std::io::stderr().lock(), "{tool}: warning: {message}");
+    }
+}

@@ -276,6 +276,38 @@ pub fn read_whole(path: &Path, limit: u64) -> Result<WholeFile, ReadError> {
     Ok(WholeFile { bytes, meta })
 }
 
+/// Reads one of the operator's own configuration files whole (a key, a profile, a token
+/// file): unlike evidence, a symbolic link to it is followed (`current.pub -> 2026.pub`), but
+/// it must be a regular file (a FIFO or device would block or never end) of at most `limit`
+/// bytes; a larger one is refused, not read in part.
+pub fn read_config(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound),
+        Err(e) => return Err(ReadError::Io(e)),
+    };
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
 /// Hashes one regular file (see the module documentation for the guarantees).
 pub fn hash_file(
     job: &HashJob,
@@ -367,6 +399,36 @@ mod tests {
     use super::*;
     use std::io::Write as _;
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn configuration_files_follow_links_but_refuse_fifos_and_oversize() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("2026.pub");
+        std::fs::write(&real, b"key").unwrap();
+        let link = tmp.path().join("current.pub");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(read_config(&link, 3).unwrap(), b"key");
+        assert!(matches!(
+            read_config(&link, 2),
+            Err(ReadError::TooLarge { limit: 2 })
+        ));
+        assert!(matches!(
+            read_config(&tmp.path().join("absent"), 3),
+            Err(ReadError::NotFound)
+        ));
+        assert!(matches!(
+            read_config(tmp.path(), 3),
+            Err(ReadError::NotRegular)
+        ));
+        // A FIFO with no writer: refused at once, not waited on.
+        let fifo = tmp.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(matches!(read_config(&fifo, 3), Err(ReadError::NotRegular)));
+    }
 
     struct Count(AtomicU64);
     impl Progress for Count {

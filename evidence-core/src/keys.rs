@@ -9,7 +9,6 @@
 //!   least one distinct key (DESIGN 4 rules 4 and 5).
 
 use std::fmt;
-use std::io::Read as _;
 use std::num::NonZeroU32;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -343,27 +342,25 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
         path: path.to_owned(),
         source,
     };
-    // Key files are the operator's own configuration, so a symbolic link to one is followed
-    // (`current.pub -> 2026.pub`); its size is still bounded, and a larger file is refused
-    // rather than read in part.
-    let file = std::fs::File::open(path).map_err(io)?;
-    if !file.metadata().map_err(io)?.is_file() {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    let mut text = String::new();
-    file.take(MAX_KEY_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(io)?;
-    if text.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(io(std::io::Error::new(
+    // Key files are the operator's own configuration: a symbolic link to one is followed.
+    let bytes = crate::hash::read_config(path, MAX_KEY_FILE_BYTES).map_err(|e| match e {
+        crate::hash::ReadError::Io(source) => io(source),
+        crate::hash::ReadError::NotFound => io(std::io::Error::from_raw_os_error(libc::ENOENT)),
+        crate::hash::ReadError::TooLarge { .. } => io(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("larger than the limit of {MAX_KEY_FILE_BYTES} bytes for a key file"),
-        )));
-    }
-    Ok(text)
+        )),
+        other => io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            other.to_string(),
+        )),
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8",
+        ))
+    })
 }
 
 fn rename(e: KeyError, path: &Path) -> KeyError {

@@ -305,6 +305,62 @@ fn nothing_is_written_over_or_into_an_existing_folder() {
     assert!(!env.path("bad").exists());
 }
 
+#[test]
+fn operator_files_and_arguments_are_read_strictly() {
+    let env = Env::new();
+    let service = FakeService::start(fake_service::zero_paper_routes());
+    let capture = |args: &[&str]| {
+        let mut all = vec!["deploy", "capture", service.url.as_str(), "--out", "pack"];
+        all.extend_from_slice(args);
+        env.evidence(&all)
+    };
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // A bare word is a built-in name, never a file in the current folder.
+    std::fs::write(env.path("zero-papr"), b"{}").unwrap();
+    let typo = capture(&["--profile", "zero-papr"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("no built-in profile is named \"zero-papr\""));
+    assert!(stderr(&typo).contains("./zero-papr"), "{}", stderr(&typo));
+    // A FIFO is refused at once, not waited on; an oversized token file is refused unread.
+    let fifo = env.path("profile.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let blocked = capture(&["--profile", "./profile.json"]);
+    assert_eq!(blocked.status.code(), Some(2));
+    assert!(
+        stderr(&blocked).contains("not a regular file"),
+        "{}",
+        stderr(&blocked)
+    );
+    std::fs::write(env.path("big.token"), vec![b'x'; (64 << 10) + 1]).unwrap();
+    let big = capture(&["--token-file", "big.token"]);
+    assert_eq!(big.status.code(), Some(2));
+    assert!(stderr(&big).contains("larger than the limit of 65536 bytes"));
+    // Capture always redacts: --redact is not one of its options.
+    let redact = capture(&["--redact"]);
+    assert_eq!(redact.status.code(), Some(2));
+    assert!(!env.path("pack").exists());
+    // An unsigned pack is written, with a warning on stderr; --quiet silences it.
+    let unsigned = capture(&[]);
+    assert_eq!(unsigned.status.code(), Some(0), "{}", stderr(&unsigned));
+    assert!(stderr(&unsigned).contains("warning: the pack will not be signed"));
+    let quiet = env.evidence(&[
+        "deploy",
+        "capture",
+        service.url.as_str(),
+        "--out",
+        "quiet",
+        "--quiet",
+    ]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(quiet.stderr.is_empty());
+}
+
 fn id_of(env: &Env, bundle: &str) -> String {
     let bytes = std::fs::read(env.path(bundle).join("manifest.json")).unwrap();
     evidence_core::bundle::BundleId::of_manifest(&bytes).to_string()

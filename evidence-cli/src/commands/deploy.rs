@@ -1,7 +1,7 @@
 //! `evidence deploy capture URL --out DIR`: a signed, redacted evidence pack of a running
 //! service.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use evidence_core::bundle::ToolInfo;
@@ -13,7 +13,7 @@ use evidence_core::timestamp::Timestamp;
 use crate::commands::bundle::load_keys;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
-use crate::secrets::{RedactArgs, TokenArgs};
+use crate::secrets::{self, ForbidArgs, TokenArgs};
 
 /// Deployment commands.
 #[derive(Debug, clap::Subcommand)]
@@ -33,7 +33,11 @@ status is 1. The bearer token goes only to endpoints marked auth, only on URL's 
 redirect elsewhere is followed without it), and is itself redacted from everything sealed.
 
 Built-in profiles: health (GET /health, expects 200) and zero-paper (the predecessor's 14
-packets and doctor predicates). A profile file is JSON; see docs/FORMAT.md.
+packets and doctor predicates). A profile file is JSON (see docs/FORMAT.md), named by a
+path that contains a / or ends in .json; any other word must be a built-in name.
+
+Without --sign the pack is written unsigned, with a warning on stderr: it proves integrity
+only, and rollback rehearsal (and any verifier given a trusted key) refuses it.
 
 Exit status: 0 every assertion passed, 1 some failed (the bundle is written), 2 nothing was
 written (bad arguments, --out exists, unreadable key or profile).
@@ -49,13 +53,14 @@ pub struct CaptureArgs {
     /// The bundle folder to create (must not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// A built-in profile name (health, zero-paper) or a profile file.
+    /// A built-in profile name (health, zero-paper), or a profile file: a path with a `/` or
+    /// ending in .json (./my-profile.json).
     #[arg(long, value_name = "NAME|FILE", default_value = "health")]
     pub profile: String,
     #[command(flatten)]
     pub token: TokenArgs,
     #[command(flatten)]
-    pub secrets: RedactArgs,
+    pub secrets: ForbidArgs,
     /// Sign with this private key (repeatable).
     #[arg(long = "sign", value_name = "KEYFILE")]
     pub sign: Vec<PathBuf>,
@@ -77,19 +82,44 @@ pub struct CaptureArgs {
     pub output: OutputArgs,
 }
 
-/// Loads a profile by built-in name or from a file.
+/// Loads a profile: a built-in name, or a file when the argument looks like a path (it
+/// contains `/` or ends in `.json`). A bare word that is not a built-in is an error, not a
+/// file in the current folder: a typo such as `zero-papr` must not read some other file.
 pub fn load_profile(name_or_file: &str) -> Result<Profile, CliError> {
+    let names = || {
+        capture::profile::BUILT_IN
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if capture::profile::BUILT_IN
         .iter()
         .any(|(n, _)| *n == name_or_file)
     {
         return Profile::built_in(name_or_file).map_err(CliError::from);
     }
-    let bytes = std::fs::read(name_or_file).map_err(|e| {
-        CliError::new(format!("profile {name_or_file}: {e}"))
-            .hint("name a built-in profile (health, zero-paper) or a profile file")
+    if !name_or_file.contains('/') && !name_or_file.ends_with(".json") {
+        return Err(
+            CliError::new(format!("no built-in profile is named {name_or_file:?}")).hint(format!(
+                "built-in profiles: {}; for a profile file in this folder write ./{name_or_file}",
+                names()
+            )),
+        );
+    }
+    let text = secrets::read_config(
+        Path::new(name_or_file),
+        capture::profile::MAX_PROFILE_BYTES,
+        "profile",
+    )
+    .map_err(|e| match e.hint {
+        Some(_) => e,
+        None => e.hint(format!(
+            "name a built-in profile ({}) or a profile file",
+            names()
+        )),
     })?;
-    Profile::parse(&bytes)
+    Profile::parse(text.as_bytes())
         .map_err(|e| CliError::from(e).hint("check the profile against docs/FORMAT.md"))
 }
 
@@ -113,6 +143,14 @@ pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
     let DeployCommand::Capture(args) = command;
     let profile = load_profile(&args.profile)?;
     let keys = load_keys(&args.sign)?;
+    if keys.is_empty() {
+        output::warn(
+            "evidence",
+            &args.output,
+            "the pack will not be signed (no --sign): it proves integrity only, and \
+             `evidence rollback rehearse` or a verifier with a trusted key will refuse it",
+        );
+    }
     let token = args.token.token()?;
     let forbid = args.secrets.tokens()?;
     let mut http = HttpOptions::default();

@@ -10,7 +10,7 @@ use crate::commands::bundle::load_keys;
 use crate::commands::deploy::{created_at, tool};
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output;
-use crate::secrets::{self, RedactArgs};
+use crate::secrets::ForbidArgs;
 use crate::trust::TrustArgs;
 
 /// Incident commands.
@@ -80,7 +80,7 @@ pub struct CaptureArgs {
     #[arg(long = "attach", value_name = "PATH")]
     pub attach: Vec<PathBuf>,
     #[command(flatten)]
-    pub secrets: RedactArgs,
+    pub secrets: ForbidArgs,
     /// Sign with this private key (repeatable).
     #[arg(long = "sign", value_name = "KEYFILE", required = true)]
     pub sign: Vec<PathBuf>,
@@ -120,7 +120,7 @@ pub fn run(command: &IncidentCommand) -> Result<Outcome, CliError> {
                 must_exist(path, "file to attach")?;
             }
             let keys = load_keys(&args.sign)?;
-            let redactor = secrets::build(&args.secrets.tokens()?)?;
+            let redactor = args.secrets.redactor()?;
             let built = incident::capture(
                 &args.out,
                 IncidentOptions {

@@ -7,7 +7,7 @@ use evidence_core::scan::{self, ScanOptions};
 
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::secrets::{self, RedactArgs};
+use crate::secrets::ForbidArgs;
 
 /// `evidence scan`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +28,7 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub secrets: RedactArgs,
+    pub secrets: ForbidArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -38,7 +38,7 @@ pub fn run(args: &ScanArgs) -> Result<Outcome, CliError> {
     for path in &args.paths {
         must_exist(path, "file or folder")?;
     }
-    let redactor = secrets::build(&args.secrets.tokens()?)?;
+    let redactor = args.secrets.redactor()?;
     let mut report = Report::new(serde_json::json!({
         "kind": "scan",
         "paths": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
