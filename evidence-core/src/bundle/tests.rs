@@ -1182,3 +1182,50 @@ fn archive_limits_trip_at_their_values_and_not_before() {
         v.report.to_text(true)
     );
 }
+
+/// Zeros after the end-of-archive marker are not content, so the content budget never sees
+/// them; the decompressed stream itself is bounded (the content limit plus 1 GiB), so a bomb
+/// hidden there stops too, even with the ratio check turned off.
+#[test]
+fn a_bomb_after_the_end_marker_stops_at_the_stream_limit() {
+    use std::io::{Read as _, Write as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(fs::File::open(&packed).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1025 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    let content: u64 = tree_bytes(&dir).values().map(|b| b.len() as u64).sum();
+    let opts = VerifyOptions {
+        limits: BundleLimits {
+            archive: ArchiveLimits {
+                max_ratio: u64::MAX,
+                max_total_bytes: content,
+                ..ArchiveLimits::default()
+            },
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    // The archive itself, unpadded, is within every limit.
+    let v = archive::verify_archive(&packed, &opts);
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let v = archive::verify_archive_reader(bomb.as_slice(), "bomb.tar.gz", &opts);
+    let limit = content + (1 << 30);
+    assert!(
+        v.report
+            .with_code(BUNDLE_ARCHIVE_LIMIT)
+            .any(|c| c.detail == format!("more than {limit} bytes decompressed")),
+        "{}",
+        v.report.to_text(true)
+    );
+}

@@ -1075,3 +1075,26 @@ proptest! {
         prop_assert!(to - from < s.seal.checkpoint_interval);
     }
 }
+
+#[test]
+fn opening_a_seal_applies_the_callers_bundle_limits() {
+    let operator = key(1);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = seal_to(dir.path(), "seal", &numbered(10), &operator);
+    let (report, opened) = open_seal(&out, &trust(&operator), &BundleLimits::default());
+    assert!(opened.is_some(), "{}", report.to_text(true));
+    // seal.json is kept to be read after verification: a caller's lower limit refuses it.
+    let tight = BundleLimits {
+        max_capture_bytes: 16,
+        ..BundleLimits::default()
+    };
+    let (report, opened) = open_seal(&out, &trust(&operator), &tight);
+    assert!(opened.is_none());
+    assert!(
+        report
+            .failures()
+            .any(|c| c.is(crate::bundle::codes::BUNDLE_ARCHIVE_LIMIT)),
+        "{}",
+        report.to_text(true)
+    );
+}
