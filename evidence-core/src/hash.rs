@@ -250,7 +250,25 @@ pub struct WholeFile {
 /// Reads a regular file whole, refusing more than `limit` bytes, without following a final
 /// symbolic link or blocking on a FIFO.
 pub fn read_whole(path: &Path, limit: u64) -> Result<WholeFile, ReadError> {
-    let file = match open_no_follow(path) {
+    read_regular(path, limit, libc::O_NOFOLLOW)
+}
+
+/// Reads one of the operator's own configuration files whole (a key, a profile, a token
+/// file): unlike evidence, a symbolic link to it is followed (`current.pub -> 2026.pub`), but
+/// it must be a regular file (a FIFO or device would block or never end) of at most `limit`
+/// bytes; a larger one is refused, not read in part.
+pub fn read_config(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_regular(path, limit, 0).map(|f| f.bytes)
+}
+
+/// Opens `path` with `O_NONBLOCK` (a FIFO must not wait for a writer before it can be refused)
+/// and `flags`, and reads it whole if it is a regular file of at most `limit` bytes.
+fn read_regular(path: &Path, limit: u64, flags: i32) -> Result<WholeFile, ReadError> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(flags | libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(ReadError::Symlink),
@@ -274,38 +292,6 @@ pub fn read_whole(path: &Path, limit: u64) -> Result<WholeFile, ReadError> {
         return Err(ReadError::TooLarge { limit });
     }
     Ok(WholeFile { bytes, meta })
-}
-
-/// Reads one of the operator's own configuration files whole (a key, a profile, a token
-/// file): unlike evidence, a symbolic link to it is followed (`current.pub -> 2026.pub`), but
-/// it must be a regular file (a FIFO or device would block or never end) of at most `limit`
-/// bytes; a larger one is refused, not read in part.
-pub fn read_config(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound),
-        Err(e) => return Err(ReadError::Io(e)),
-    };
-    let meta = file.metadata().map_err(ReadError::Io)?;
-    if !meta.is_file() {
-        return Err(ReadError::NotRegular);
-    }
-    if meta.len() > limit {
-        return Err(ReadError::TooLarge { limit });
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge { limit });
-    }
-    Ok(bytes)
 }
 
 /// Hashes one regular file (see the module documentation for the guarantees).
