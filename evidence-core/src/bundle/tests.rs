@@ -1228,4 +1228,53 @@ fn a_bomb_after_the_end_marker_stops_at_the_stream_limit() {
         "{}",
         v.report.to_text(true)
     );
+    // A stream of exactly the limit is within it: zeros after the end marker are allowed.
+    let decompressed = tar.len() as u64 + (1025 << 20);
+    let exact = VerifyOptions {
+        limits: BundleLimits {
+            archive: ArchiveLimits {
+                max_ratio: u64::MAX,
+                max_total_bytes: decompressed - (1 << 30),
+                ..ArchiveLimits::default()
+            },
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    let v = archive::verify_archive_reader(bomb.as_slice(), "padded.tar.gz", &exact);
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+}
+
+/// The ratio is judged only once more than the grace has been unpacked: a stream of exactly
+/// the grace is not judged, whatever its ratio.
+#[test]
+fn the_ratio_grace_is_exclusive() {
+    use std::io::Read as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("zeros.bin");
+    fs::write(&src, vec![0u8; 4 << 20]).unwrap();
+    let dir = tmp.path().join("b");
+    build::create(&dir, &[Input::Path(src)], &options(&[])).unwrap();
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(fs::File::open(&packed).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let with_grace = |grace: u64| VerifyOptions {
+        limits: BundleLimits {
+            archive: ArchiveLimits {
+                max_ratio: 2,
+                ratio_grace_bytes: grace,
+                ..ArchiveLimits::default()
+            },
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    let whole = tar.len() as u64;
+    let v = archive::verify_archive(&packed, &with_grace(whole));
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let v = archive::verify_archive(&packed, &with_grace(whole - 1));
+    assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
 }

@@ -1112,4 +1112,35 @@ mod tests {
         );
         assert!(!out.report.has(provenance::codes::PROVENANCE_PARSED));
     }
+
+    #[test]
+    fn provenance_files_share_one_byte_budget() {
+        let k = signer(1);
+        let line = attestation(&ASSETS, &k);
+        let dir = release(&ASSETS);
+        std::fs::write(dir.path().join("a.intoto.jsonl"), &line).unwrap();
+        std::fs::write(dir.path().join("b.intoto.jsonl"), &line).unwrap();
+        let total = line.len() as u64 + 10;
+        let opts = ReleaseOptions {
+            provenance_limits: ProvenanceLimits {
+                max_bytes: total,
+                ..ProvenanceLimits::default()
+            },
+            ..ReleaseOptions::default()
+        };
+        // Each file alone is within the limit; together they are not.
+        let out = verify_release(dir.path(), &opts).unwrap();
+        let over: Vec<(Option<&str>, &str)> = out
+            .report
+            .with_code(INPUT_TOO_LARGE)
+            .map(|c| (c.path.as_deref(), c.detail.as_ref()))
+            .collect();
+        let detail =
+            format!("provenance files together are larger than the limit of {total} bytes");
+        assert_eq!(over, vec![(Some("b.intoto.jsonl"), detail.as_str())]);
+        assert_eq!(
+            statuses(&out, provenance::codes::PROVENANCE_PARSED),
+            [Status::Pass]
+        );
+    }
 }
