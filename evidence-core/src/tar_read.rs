@@ -52,8 +52,6 @@ pub(crate) struct Resolved<'a, R: Read> {
     pub(crate) entry: tar::Entry<'a, R>,
     /// The entry's path bytes.
     pub(crate) path: Vec<u8>,
-    /// The size a PAX record gave, if any (the data is as long as the header's size says).
-    pub(crate) pax_size: Option<Vec<u8>>,
     /// Whether a PAX extended header described the entry.
     pub(crate) pax: bool,
 }
@@ -147,11 +145,9 @@ pub(crate) fn next_entry<'a, R: Read>(
             (None, Some(name)) => name,
             (None, None) => entry.header().path_bytes().into_owned(),
         };
-        let pax_size = record(b"size");
         return Some(Ok(Resolved {
             entry,
             path,
-            pax_size,
             pax: pax.is_some(),
         }));
     }

@@ -586,13 +586,7 @@ impl Stream<'_, '_> {
                     &String::from_utf8_lossy(&path),
                 ));
             }
-            self.entry(
-                &mut resolved.entry,
-                &path,
-                resolved.pax_size.as_deref(),
-                payload.as_deref_mut(),
-                report,
-            )?;
+            self.entry(&mut resolved.entry, &path, payload.as_deref_mut(), report)?;
         }
         Ok(())
     }
@@ -641,7 +635,6 @@ impl Stream<'_, '_> {
         &mut self,
         entry: &mut tar::Entry<'_, R>,
         raw_path: &[u8],
-        pax_size: Option<&[u8]>,
         payload: Option<&mut PayloadChecks<'_>>,
         report: &mut Report,
     ) -> Result<(), Stop> {
@@ -670,24 +663,6 @@ impl Stream<'_, '_> {
             return Err(Stop::new(
                 BUNDLE_ENTRY_FORBIDDEN,
                 format!("entry mode {mode:o} has special bits (set-user-id, set-group-id, sticky)"),
-                &shown,
-            ));
-        }
-        // A PAX size that disagrees with the header's own size makes two readers see two
-        // different archives.
-        let header_size = entry.header().entry_size().unwrap_or(u64::MAX);
-        if let Some(pax) = pax_size
-            && std::str::from_utf8(pax)
-                .ok()
-                .and_then(|t| t.parse::<u64>().ok())
-                != Some(header_size)
-        {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_INVALID,
-                format!(
-                    "extended header size {} disagrees with the header's {header_size}",
-                    String::from_utf8_lossy(pax)
-                ),
                 &shown,
             ));
         }
