@@ -1278,3 +1278,85 @@ fn the_ratio_grace_is_exclusive() {
     let v = archive::verify_archive(&packed, &with_grace(whole - 1));
     assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
 }
+
+/// An archive that stops at its first entry fails as a whole, with the one check that says
+/// why: no metadata checks are run on the half-read bundle.
+#[test]
+fn oversized_name_and_extension_records_stop_the_archive_with_their_own_code() {
+    use std::io::Write as _;
+    let record = |kind: tar::EntryType, size: u64| {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("././@LongLink").unwrap();
+        header.set_entry_type(kind);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(header.as_bytes()).unwrap();
+        gz.write_all(&[0u8; 1024]).unwrap();
+        gz.finish().unwrap()
+    };
+    let opts = VerifyOptions::default();
+    for (kind, code) in [
+        (tar::EntryType::GNULongName, BUNDLE_PATH_UNSAFE),
+        (tar::EntryType::XHeader, BUNDLE_ARCHIVE_LIMIT),
+    ] {
+        let bytes = record(kind, 1 << 20);
+        let v = archive::verify_archive_reader(bytes.as_slice(), "records.tar.gz", &opts);
+        assert_eq!(failing(&v), vec![code.code], "{}", v.report.to_text(true));
+    }
+    // An entry limit of zero stops at the first entry the same way.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let none = VerifyOptions {
+        limits: BundleLimits {
+            archive: ArchiveLimits {
+                max_entries: 0,
+                ..ArchiveLimits::default()
+            },
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    let v = archive::verify_archive(&packed, &none);
+    assert_eq!(failing(&v), vec![BUNDLE_ARCHIVE_LIMIT.code]);
+
+    // Each limit is inclusive: an archive exactly at it verifies, one past it does not.
+    let entries = tar::Archive::new(flate2::read::GzDecoder::new(
+        fs::File::open(&packed).unwrap(),
+    ))
+    .entries()
+    .unwrap()
+    .count();
+    let manifest = fs::metadata(dir.join(MANIFEST_FILE)).unwrap().len();
+    let sums = fs::metadata(dir.join(SUMS_FILE)).unwrap().len();
+    let envelope = fs::metadata(dir.join(ENVELOPE_FILE)).unwrap().len();
+    let limited = |max_entries: usize, manifest_bytes: u64, metadata_bytes: u64| {
+        let mut limits = BundleLimits {
+            archive: ArchiveLimits {
+                max_entries,
+                ..ArchiveLimits::default()
+            },
+            max_metadata_bytes: metadata_bytes,
+            ..BundleLimits::default()
+        };
+        limits.manifest.max_bytes = manifest_bytes;
+        VerifyOptions {
+            limits,
+            ..VerifyOptions::default()
+        }
+    };
+    let metadata = sums.max(envelope);
+    let v = archive::verify_archive(&packed, &limited(entries, manifest, metadata));
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    for (opts, what) in [
+        (limited(entries - 1, manifest, metadata), "entries"),
+        (limited(entries, manifest - 1, metadata), "manifest"),
+        (limited(entries, manifest, metadata - 1), "metadata"),
+    ] {
+        let v = archive::verify_archive(&packed, &opts);
+        assert_eq!(failing(&v), vec![BUNDLE_ARCHIVE_LIMIT.code], "{what}");
+    }
+}
