@@ -1360,3 +1360,53 @@ fn oversized_name_and_extension_records_stop_the_archive_with_their_own_code() {
         assert_eq!(failing(&v), vec![BUNDLE_ARCHIVE_LIMIT.code], "{what}");
     }
 }
+
+/// A folder entry that no listed file needs is planted, in an archive as in a folder.
+#[test]
+fn a_planted_empty_folder_in_an_archive_is_refused() {
+    use std::io::Read as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let packed = tmp.path().join("b.tar.gz");
+    archive::pack(&dir, &packed).unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut original = tar::Archive::new(flate2::read::GzDecoder::new(
+        fs::File::open(&packed).unwrap(),
+    ));
+    for entry in original.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let header = entry.header().clone();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        builder.append(&header, data.as_slice()).unwrap();
+    }
+    let mut planted = tar::Header::new_gnu();
+    planted.set_path("payload/zz-planted/").unwrap();
+    planted.set_entry_type(tar::EntryType::Directory);
+    planted.set_mode(0o755);
+    planted.set_size(0);
+    planted.set_cksum();
+    builder.append(&planted, &[][..]).unwrap();
+    let tar_bytes = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar_bytes).unwrap();
+    let bytes = gz.finish().unwrap();
+    let untouched = archive::verify_archive(&packed, &VerifyOptions::default());
+    assert!(untouched.report.ok(), "{}", untouched.report.to_text(true));
+    let v = archive::verify_archive_reader(
+        bytes.as_slice(),
+        "planted.tar.gz",
+        &VerifyOptions::default(),
+    );
+    assert_eq!(
+        failing(&v),
+        vec![BUNDLE_ENTRY_FORBIDDEN.code],
+        "{}",
+        v.report.to_text(true)
+    );
+    assert!(
+        v.report
+            .with_code(BUNDLE_ENTRY_FORBIDDEN)
+            .any(|c| c.path.as_deref() == Some("payload/zz-planted"))
+    );
+}
