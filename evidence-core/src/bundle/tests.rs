@@ -1410,3 +1410,100 @@ fn a_planted_empty_folder_in_an_archive_is_refused() {
             .any(|c| c.path.as_deref() == Some("payload/zz-planted"))
     );
 }
+
+/// A SHA256SUMS that is not the one the manifest implies is refused, and the check says
+/// where: the file whose digest differs, the first differing line, or the end.
+#[test]
+fn a_rewritten_sums_file_is_located_by_line_and_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let original = fs::read_to_string(dir.join(SUMS_FILE)).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let index = lines
+        .iter()
+        .position(|l| l.ends_with("payload/status.json"))
+        .unwrap();
+    let located = |text: String| {
+        fs::write(dir.join(SUMS_FILE), text).unwrap();
+        let v = verify(&dir, None);
+        let c = v
+            .report
+            .with_code(BUNDLE_SUMS_MISMATCH)
+            .next()
+            .unwrap()
+            .clone();
+        (
+            c.path.unwrap_or_default(),
+            c.detail.into_owned(),
+            c.data["line"].clone(),
+        )
+    };
+    let digest_changed = {
+        let mut l: Vec<String> = lines.iter().map(|s| (*s).to_owned()).collect();
+        let flipped = if l[index].starts_with('0') { "1" } else { "0" };
+        l[index].replace_range(..1, flipped);
+        l.join("\n") + "\n"
+    };
+    assert_eq!(
+        located(digest_changed),
+        (
+            "payload/status.json".to_owned(),
+            "listed with another digest than the manifest's".to_owned(),
+            serde_json::json!(index + 1)
+        )
+    );
+    let renamed = original.replace("payload/status.json", "payload/status.jsox");
+    let (path, detail, line) = located(renamed);
+    assert_eq!(path, SUMS_FILE);
+    assert!(
+        detail.starts_with(&format!("line {} is ", index + 1)),
+        "{detail}"
+    );
+    assert_eq!(line, serde_json::json!(index + 1));
+    let (path, detail, line) = located(format!("{original}{}  payload/extra\n", "0".repeat(64)));
+    assert_eq!(path, SUMS_FILE);
+    assert!(detail.contains("payload/extra"), "{detail}");
+    assert_eq!(line, serde_json::json!(lines.len() + 1));
+    // Only the final line end missing: every line agrees, the end does not.
+    let (path, detail, _) = located(original.trim_end_matches('\n').to_owned());
+    assert_eq!(path, SUMS_FILE);
+    assert!(
+        detail.starts_with("lines are missing or extra at the end"),
+        "{detail}"
+    );
+}
+
+/// A payload file the caller keeps (read whole, not streamed) is held to the same rules as
+/// any other: a second hard link refuses it. An unlisted file is reported as planted, with
+/// the interrupted-sign explanation only for a signing temporary.
+#[test]
+fn kept_payload_files_and_unlisted_files_are_judged_like_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    let capture = ["payload/status.json"];
+    let keep = VerifyOptions {
+        capture: &capture,
+        ..VerifyOptions::default()
+    };
+    assert!(verify_dir(&dir, &keep).report.ok());
+    fs::hard_link(dir.join("payload/status.json"), tmp.path().join("outside")).unwrap();
+    let v = verify_dir(&dir, &keep);
+    assert_eq!(
+        failing(&v),
+        vec![BUNDLE_ENTRY_FORBIDDEN.code],
+        "{}",
+        v.report.to_text(true)
+    );
+    fs::remove_file(tmp.path().join("outside")).unwrap();
+    fs::write(dir.join("payload/planted.txt"), "x").unwrap();
+    let v = verify_dir(&dir, &keep);
+    let details: Vec<String> = v
+        .report
+        .with_code(BUNDLE_FILE_UNLISTED)
+        .map(|c| c.detail.to_string())
+        .collect();
+    assert_eq!(
+        details,
+        vec!["file is not listed in the manifest".to_owned()]
+    );
+}
