@@ -1143,4 +1143,37 @@ mod tests {
             [Status::Pass]
         );
     }
+
+    #[test]
+    fn a_signature_file_alone_is_judged_without_a_key() {
+        // Without any key, a signature file present still runs the signature stage: a DSSE
+        // envelope is reported unchecked, a broken minisign file invalid.
+        let k = signer(1);
+        let cases = [
+            (
+                "SHA256SUMS.dsse.json",
+                RELEASE_SUMS_SIGNATURE_UNCHECKED,
+                Status::Warn,
+            ),
+            ("SHA256SUMS.minisig", RELEASE_MINISIGN_INVALID, Status::Fail),
+        ];
+        for (name, code, status) in cases {
+            let dir = release(&ASSETS);
+            let sums = std::fs::read(dir.path().join(SUMS_FILE)).unwrap();
+            let bytes = if name.ends_with(".dsse.json") {
+                crate::dsse::Envelope::sign(crate::dsse::PAYLOAD_TYPE_SHA256SUMS, &sums, &[&k])
+                    .to_json_bytes()
+            } else {
+                b"untrusted comment: x\nRWQ=\n".to_vec()
+            };
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+            let out = verify_release(dir.path(), &ReleaseOptions::default()).unwrap();
+            assert_eq!(
+                statuses(&out, code),
+                [status],
+                "{}",
+                out.report.to_text(true)
+            );
+        }
+    }
 }
