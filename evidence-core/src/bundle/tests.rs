@@ -1507,3 +1507,56 @@ fn kept_payload_files_and_unlisted_files_are_judged_like_the_rest() {
         vec!["file is not listed in the manifest".to_owned()]
     );
 }
+
+/// Planted entries past the caller's display limit are counted in one check, not listed; a
+/// changed file says whether its size or only its content differs.
+#[test]
+fn planted_entries_are_shown_up_to_the_limit_and_counted_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = signed_bundle(tmp.path(), &key(1));
+    for i in 0..5 {
+        fs::write(dir.join(format!("payload/planted-{i}")), "x").unwrap();
+    }
+    let opts = VerifyOptions {
+        limits: BundleLimits {
+            max_unexpected_shown: 2,
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    let v = verify_dir(&dir, &opts);
+    let unlisted: Vec<(Option<String>, Option<u64>)> = v
+        .report
+        .with_code(BUNDLE_FILE_UNLISTED)
+        .map(|c| (c.path.clone(), c.data.get("count").and_then(|v| v.as_u64())))
+        .collect();
+    assert_eq!(unlisted.len(), 3, "{unlisted:?}");
+    assert_eq!(unlisted.iter().filter(|(p, _)| p.is_some()).count(), 2);
+    assert_eq!(unlisted[2], (None, Some(3)));
+
+    let status = dir.join("payload/status.json");
+    let original = fs::read(&status).unwrap();
+    let mut same_size = original.clone();
+    same_size[0] ^= 1;
+    let detail = |bytes: &[u8]| {
+        fs::write(&status, bytes).unwrap();
+        let v = verify(&dir, None);
+        v.report
+            .with_code(BUNDLE_FILE_MISMATCH)
+            .map(|c| c.detail.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        detail(&same_size),
+        vec!["content differs from the manifest"]
+    );
+    let longer = [original.as_slice(), b"x"].concat();
+    assert_eq!(
+        detail(&longer),
+        vec![format!(
+            "size {} differs from the listed {}",
+            original.len() + 1,
+            original.len()
+        )]
+    );
+}
