@@ -1174,6 +1174,8 @@ mod tests {
                 "{}",
                 out.report.to_text(true)
             );
+            let at = out.report.with_code(code).next().unwrap();
+            assert_eq!(at.path.as_deref(), Some(name));
         }
     }
 }
