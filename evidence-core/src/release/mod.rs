@@ -394,21 +394,6 @@ pub fn verify_release(
 
     // Stage 4 is computed before stage 2 is reported: a checksum file without a signature is
     // acceptable when signed provenance attests every asset by its digest instead.
-    // Listed or not, verification metadata is not an asset provenance must attest.
-    let assets: BTreeMap<String, AssetDigest> = tree
-        .matched
-        .iter()
-        .filter(|(path, _)| !is_metadata(path.as_str()))
-        .map(|(path, h)| {
-            (
-                path.as_str().to_owned(),
-                AssetDigest {
-                    sha256: h.digest,
-                    size: h.size,
-                },
-            )
-        })
-        .collect();
     let mut statements = named_provenance.statements;
     let mut legacy = named_provenance.legacy;
     if opts.provenance.is_empty() {
@@ -473,6 +458,21 @@ pub fn verify_release(
             }
         }
     }
+    // Listed or not, verification metadata is not an asset provenance must attest. The map is
+    // built only when there is provenance to judge (it copies every asset name), and by
+    // insertion in the matched map's order: collecting would buffer and sort a second copy.
+    let mut assets: BTreeMap<String, AssetDigest> = BTreeMap::new();
+    if !statements.is_empty() || legacy.is_some() || opts.policy.is_set() {
+        for (path, h) in &tree.matched {
+            if !is_metadata(path.as_str()) {
+                let digest = AssetDigest {
+                    sha256: h.digest,
+                    size: h.size,
+                };
+                assets.insert(path.as_str().to_owned(), digest);
+            }
+        }
+    }
     let provenance_checks = provenance::verify(&provenance::ProvenanceInputs {
         files: &statements,
         legacy: legacy.as_ref(),
@@ -481,15 +481,16 @@ pub fn verify_release(
         policy: &opts.policy,
         limits: opts.provenance_limits,
     });
+    let attested_names: std::collections::HashSet<&str> = provenance_checks
+        .iter()
+        .filter(|c| c.is(provenance::codes::PROVENANCE_SUBJECT_MATCH) && c.status == Status::Pass)
+        .filter_map(|c| c.path.as_deref())
+        .collect();
     let attested = opts.trust.is_some()
         && !assets.is_empty()
-        && assets.keys().all(|name| {
-            provenance_checks.iter().any(|c| {
-                c.is(provenance::codes::PROVENANCE_SUBJECT_MATCH)
-                    && c.status == Status::Pass
-                    && c.path.as_deref() == Some(name.as_str())
-            })
-        });
+        && assets
+            .keys()
+            .all(|name| attested_names.contains(name.as_str()));
 
     // Stage 2: signatures over the exact checksum bytes.
     if let Some(bytes) = signed_bytes {
