@@ -1322,6 +1322,14 @@ fn oversized_name_and_extension_records_stop_the_archive_with_their_own_code() {
     };
     let v = archive::verify_archive(&packed, &none);
     assert_eq!(failing(&v), vec![BUNDLE_ARCHIVE_LIMIT.code]);
+    // Even with a trust policy: a half-read bundle is not judged for signatures.
+    let policy = trust(&[&key(1)], 1);
+    let trusted_none = VerifyOptions {
+        trust: Some(&policy),
+        ..none
+    };
+    let v = archive::verify_archive(&packed, &trusted_none);
+    assert_eq!(failing(&v), vec![BUNDLE_ARCHIVE_LIMIT.code]);
 
     // Each limit is inclusive: an archive exactly at it verifies, one past it does not.
     let entries = tar::Archive::new(flate2::read::GzDecoder::new(
@@ -1343,14 +1351,39 @@ fn oversized_name_and_extension_records_stop_the_archive_with_their_own_code() {
             ..BundleLimits::default()
         };
         limits.manifest.max_bytes = manifest_bytes;
+        // Trusted: a stream stopped after its manifest must not also report the signature it
+        // never reached as missing.
         VerifyOptions {
             limits,
+            trust: Some(&policy),
             ..VerifyOptions::default()
         }
     };
     let metadata = sums.max(envelope);
     let v = archive::verify_archive(&packed, &limited(entries, manifest, metadata));
     assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let largest = tree_bytes(&dir)
+        .values()
+        .map(|b| b.len() as u64)
+        .max()
+        .unwrap();
+    let entry_limit = |max_entry_bytes: u64| VerifyOptions {
+        limits: BundleLimits {
+            archive: ArchiveLimits {
+                max_entry_bytes,
+                ..ArchiveLimits::default()
+            },
+            ..BundleLimits::default()
+        },
+        ..VerifyOptions::default()
+    };
+    assert!(
+        archive::verify_archive(&packed, &entry_limit(largest))
+            .report
+            .ok()
+    );
+    let v = archive::verify_archive(&packed, &entry_limit(largest - 1));
+    assert_eq!(failing(&v), vec![BUNDLE_ARCHIVE_LIMIT.code]);
     for (opts, what) in [
         (limited(entries - 1, manifest, metadata), "entries"),
         (limited(entries, manifest - 1, metadata), "manifest"),
