@@ -957,6 +957,26 @@ mod tests {
     use crate::hash::NoProgress;
     use proptest::prelude::*;
 
+    #[test]
+    fn the_parsed_check_names_each_form_found() {
+        let hex = "a".repeat(64);
+        let cases = [
+            (format!("{hex}  x\n"), "1 entries (GNU text)"),
+            (
+                format!("{hex} *x\r\n"),
+                "1 entries (GNU binary, CRLF line ends)",
+            ),
+            (format!("SHA256 (x) = {hex}\n"), "1 entries (BSD tag)"),
+            (format!("SHA256(x)= {hex}\n"), "1 entries (OpenSSL)"),
+        ];
+        for (text, detail) in cases {
+            let parsed = parse(text.as_bytes(), &SumsLimits::default()).unwrap();
+            let checks = parse_checks(&parsed, "SHA256SUMS", true);
+            let c = checks.iter().find(|c| c.is(SUMS_PARSED)).unwrap();
+            assert_eq!(c.detail, detail);
+        }
+    }
+
     const H1: &str = "656c10d88c33e9d74f9336f065573b6571ada223ea8e20d114b8f6d8e5f28461";
     const H2: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
