@@ -957,6 +957,52 @@ mod tests {
     use crate::hash::NoProgress;
     use proptest::prelude::*;
 
+    /// A file of several parallel parsing chunks numbers lines, counts entries and applies
+    /// limits exactly as one sequential pass would.
+    #[test]
+    fn large_files_parse_in_chunks_as_one_pass() {
+        let lines = 25_000u64;
+        let bad_at = 20_000u64;
+        let mut text = String::new();
+        for n in 1..=lines {
+            if n == bad_at {
+                text.push_str("not a checksum line\n");
+            } else {
+                text.push_str(&format!("{:064x}  file-{n:05}\n", n));
+            }
+        }
+        assert!(text.len() > 3 * PARSE_CHUNK, "several chunks");
+        let parsed = parse(text.as_bytes(), &SumsLimits::default()).unwrap();
+        assert_eq!(parsed.entries.len() as u64, lines - 1);
+        assert_eq!(parsed.bad_lines.len(), 1);
+        assert_eq!(parsed.bad_lines[0].line, bad_at);
+        for e in &parsed.entries {
+            assert_eq!(
+                e.name,
+                format!("file-{:05}", e.line),
+                "line numbers across chunks"
+            );
+        }
+        assert_eq!(parsed.forms(), vec![LineForm::GnuText]);
+
+        let len = text.len() as u64;
+        let within = |max_bytes: u64, max_entries: usize| SumsLimits {
+            max_bytes,
+            max_entries,
+            ..SumsLimits::default()
+        };
+        let entries = (lines - 1) as usize;
+        assert!(parse(text.as_bytes(), &within(len, entries)).is_ok());
+        assert_eq!(
+            parse(text.as_bytes(), &within(len - 1, entries)),
+            Err(SumsError::TooLarge { limit: len - 1 })
+        );
+        assert_eq!(
+            parse(text.as_bytes(), &within(len, entries - 1)),
+            Err(SumsError::TooManyEntries { limit: entries - 1 })
+        );
+    }
+
     #[test]
     fn the_parsed_check_names_each_form_found() {
         let hex = "a".repeat(64);
