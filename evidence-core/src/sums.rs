@@ -1004,6 +1004,29 @@ mod tests {
     }
 
     #[test]
+    fn line_limit_is_inclusive_and_a_bare_dot_slash_is_kept() {
+        let line = format!("{}  name", "b".repeat(64));
+        let limits = |max_line_bytes: usize| SumsLimits {
+            max_line_bytes,
+            ..SumsLimits::default()
+        };
+        let at = parse(line.as_bytes(), &limits(line.len())).unwrap();
+        assert_eq!(at.entries.len(), 1);
+        let over = parse(line.as_bytes(), &limits(line.len() - 1)).unwrap();
+        assert!(matches!(
+            over.bad_lines[0].problem,
+            LineProblem::TooLong { len, .. } if len == line.len()
+        ));
+        // `./` alone is not stripped to an empty name: it stays, for path checks to refuse.
+        let dot = parse(
+            format!("{}  ./\n", "b".repeat(64)).as_bytes(),
+            &SumsLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(dot.entries[0].name, "./");
+    }
+
+    #[test]
     fn the_parsed_check_names_each_form_found() {
         let hex = "a".repeat(64);
         let cases = [
