@@ -340,16 +340,20 @@ pub fn verify_release(
             });
         }
     };
-    let sums_digest = Sha256Digest::of(&bytes);
+    // Digesting and parsing the checksum file and listing the directory are independent:
+    // run them side by side.
+    let ((sums_digest, parsed), listing) = rayon::join(
+        || {
+            rayon::join(
+                || Sha256Digest::of(&bytes),
+                || sums::parse(&bytes, &opts.limits),
+            )
+        },
+        || sums::list_for_sums(dir, &opts.limits),
+    );
     if let serde_json::Value::Object(subject) = &mut report.subject {
         subject.insert("checksums_sha256".into(), sums_digest.to_string().into());
     }
-
-    // Parsing and listing the directory are independent: run them side by side.
-    let (parsed, listing) = rayon::join(
-        || sums::parse(&bytes, &opts.limits),
-        || sums::list_for_sums(dir, &opts.limits),
-    );
     let listing = listing.map_err(|e| ReleaseError::Directory {
         path: dir.to_owned(),
         reason: e.to_string(),
