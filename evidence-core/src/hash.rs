@@ -554,4 +554,129 @@ mod tests {
             );
         }
     }
+
+    /// A reader that yields `data` a few bytes per call, after one `EINTR`, then `err` (if any)
+    /// instead of the end.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        interrupted: bool,
+        err: Option<io::ErrorKind>,
+    }
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(3).min(self.data.len() - self.at);
+            if n == 0 {
+                return match self.err {
+                    Some(kind) => Err(kind.into()),
+                    None => Ok(0),
+                };
+            }
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn streams_are_read_to_their_end_through_short_reads_and_eintr() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let trickle = |err| Trickle {
+            data: data.clone(),
+            at: 0,
+            interrupted: false,
+            err,
+        };
+        // Short reads are not the end of a stream, and EINTR is retried, not an error.
+        let h = hash_reader(trickle(None), u64::MAX, &NoProgress).unwrap();
+        assert_eq!(h.digest, Sha256Digest::of(&data));
+        assert_eq!(h.size, 100);
+        // Any other error ends the read as an error (it is not retried for ever).
+        let err = hash_reader(trickle(Some(io::ErrorKind::Other)), u64::MAX, &NoProgress);
+        assert_eq!(err.unwrap_err().kind(), io::ErrorKind::Other);
+    }
+
+    /// Progress that runs `act` once, after the first read of a file.
+    struct AfterFirstRead<F: Fn() + Sync>(F, std::sync::atomic::AtomicBool);
+    impl<F: Fn() + Sync> Progress for AfterFirstRead<F> {
+        fn advance(&self, _bytes: u64) {
+            if !self.1.swap(true, Ordering::Relaxed) {
+                (self.0)();
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_rewritten_between_reads_is_refused_even_with_its_times_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![1u8; READ_CHUNK + 10]).unwrap();
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        // Between the first and second read: same size, modification time put back (as
+        // `touch -d` would), only the change time, which the kernel sets, tells.
+        let rewrite = || {
+            let f = File::options().write(true).open(&path).unwrap();
+            std::os::unix::fs::FileExt::write_at(&f, b"X", 0).unwrap();
+            f.set_modified(when).unwrap();
+        };
+        let progress = AfterFirstRead(rewrite, Default::default());
+        assert!(matches!(
+            hash_file(&job(&path), u64::MAX, &progress),
+            Err(HashError::Changed { .. })
+        ));
+        // Untouched, the same file hashes.
+        assert!(hash_file(&job(&path), u64::MAX, &NoProgress).is_ok());
+    }
+
+    #[test]
+    fn a_file_that_grows_past_the_limit_while_read_is_too_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing");
+        std::fs::write(&path, vec![1u8; READ_CHUNK + 10]).unwrap();
+        let limit = (READ_CHUNK + 20) as u64;
+        // Exactly at the limit is allowed.
+        let exact = dir.path().join("exact");
+        std::fs::write(&exact, vec![1u8; READ_CHUNK + 20]).unwrap();
+        assert!(hash_file(&job(&exact), limit, &NoProgress).is_ok());
+        let grow = || {
+            let mut f = File::options().append(true).open(&path).unwrap();
+            f.write_all(&[2u8; 100]).unwrap();
+        };
+        let progress = AfterFirstRead(grow, Default::default());
+        assert!(matches!(
+            hash_file(&job(&path), limit, &progress),
+            Err(HashError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn open_errors_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        // A path through a regular file is neither missing nor a link.
+        let through = file.join("child");
+        assert!(matches!(read_whole(&through, 10), Err(ReadError::Io(_))));
+        assert!(matches!(read_whole(&link, 10), Err(ReadError::Symlink)));
+        assert!(matches!(
+            read_whole(&dir.path().join("absent"), 10),
+            Err(ReadError::NotFound)
+        ));
+        assert!(matches!(
+            hash_file(&job(&through), u64::MAX, &NoProgress),
+            Err(HashError::Io { .. })
+        ));
+    }
 }
