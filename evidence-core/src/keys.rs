@@ -767,6 +767,62 @@ mod tests {
     }
 
     #[test]
+    fn keyring_key_count_and_name_rules_hold_at_their_edges() {
+        let many: Vec<PrivateKey> = (0..=MAX_KEYRING_KEYS)
+            .map(|i| {
+                let mut seed = [7u8; 32];
+                seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                PrivateKey::from_seed(&seed)
+            })
+            .collect();
+        let names: Vec<String> = (0..many.len()).map(|i| format!("k{i}")).collect();
+        let entries: Vec<(&str, &PrivateKey)> =
+            names.iter().map(String::as_str).zip(&many).collect();
+        let ring = Keyring::parse(&ring_json(1, &entries[..MAX_KEYRING_KEYS])).unwrap();
+        assert_eq!(ring.keys.len(), MAX_KEYRING_KEYS);
+        assert!(matches!(
+            Keyring::parse(&ring_json(1, &entries)),
+            Err(KeyError::Keyring(m)) if m == format!("more than {MAX_KEYRING_KEYS} keys")
+        ));
+
+        let a = PrivateKey::from_seed(&[1; 32]);
+        let longest = "n".repeat(64);
+        assert!(Keyring::parse(&ring_json(1, &[(&longest, &a)])).is_ok());
+        for bad in ["", &"n".repeat(65), "tab\there"] {
+            assert!(
+                matches!(
+                    Keyring::parse(&ring_json(1, &[(bad, &a)])),
+                    Err(KeyError::Keyring(m)) if m.contains("1-64 printable characters")
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn named_key_files_are_named_after_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = [("alice.pub", 1u8), ("bob.pub", 2)]
+            .iter()
+            .map(|(name, seed)| {
+                let path = dir.path().join(name);
+                let pem = PrivateKey::from_seed(&[*seed; 32]).public().to_spki_pem();
+                std::fs::write(&path, pem).unwrap();
+                path
+            })
+            .collect();
+        let keys = load_named_keys(&files).unwrap();
+        let named: Vec<(&str, PublicKey)> = keys.iter().map(|k| (k.name.as_str(), k.key)).collect();
+        assert_eq!(
+            named,
+            vec![
+                ("alice.pub", PrivateKey::from_seed(&[1; 32]).public()),
+                ("bob.pub", PrivateKey::from_seed(&[2; 32]).public()),
+            ]
+        );
+    }
+
+    #[test]
     fn keyrings_larger_than_a_key_file_are_refused_by_the_parser() {
         // The parser enforces the key file limit itself (1 MiB), not the JSON reader's much
         // larger default: a caller may hand it bytes that did not come from `Keyring::load`.

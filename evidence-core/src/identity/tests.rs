@@ -134,6 +134,9 @@ fn a_good_pair_passes_and_yields_every_fact() {
     assert_eq!(f.heartbeat_time.unwrap().to_string(), T1);
     assert_eq!(f.mode.as_deref(), Some("paper"));
     assert_eq!(r.subject, f.to_json());
+    assert_eq!(r.subject["kind"], "identity");
+    assert_eq!(r.subject["deployment_id"], "dep-2026-11-22-a");
+    assert_eq!(r.subject["mode"], "paper");
     let subject = manifest_subject(f, true);
     assert_eq!(subject.len(), 7);
     assert_eq!(subject[SUBJECT_OK_KEY], "true");
@@ -585,6 +588,11 @@ fn create_then_verify_round_trips_as_folder_and_archive() {
         assert_eq!(id.heartbeat, heartbeat);
         assert!(id.is_paper_only());
         assert_eq!(id.signers.len(), 1);
+        let mut other = id.into_inner();
+        for (mode, paper) in [(Some("PAPER"), true), (Some("live"), false), (None, false)] {
+            other.mode = mode.map(str::to_owned);
+            assert_eq!(other.is_paper_only(), paper, "{mode:?}");
+        }
         assert_eq!(v.report.subject["kind"], "identity");
         assert_eq!(v.report.subject["deployment_id"], "dep-2026-11-22-a");
         assert_eq!(v.report.subject["id"], created.id.to_string());

@@ -812,3 +812,108 @@ fn the_predecessors_repository_and_ref_are_held_to_the_policy_as_claims() {
         .collect();
     assert_eq!(by_legacy, vec![Status::Fail]);
 }
+
+#[test]
+fn subject_count_limit_is_inclusive_and_other_algorithms_are_named() {
+    let mut value = good_statement();
+    value["subject"][0]["digest"]["sha512"] = json!("ab".repeat(64));
+    let bytes = serde_json::to_vec(&value).unwrap();
+    let limits = |max_subjects: usize| ProvenanceLimits {
+        max_subjects,
+        ..ProvenanceLimits::default()
+    };
+    // Two subjects: allowed at a limit of two, refused at one.
+    let parsed = Statement::parse(&bytes, &limits(2)).unwrap();
+    assert_eq!(
+        parsed.subjects[0].other_algorithms,
+        vec!["sha512".to_owned()]
+    );
+    assert!(parsed.subjects[1].other_algorithms.is_empty());
+    assert!(matches!(
+        Statement::parse(&bytes, &limits(1)),
+        Err(ProvenanceError::TooManySubjects { found: 2, limit: 1 })
+    ));
+}
+
+#[test]
+fn sources_are_read_from_every_documented_place() {
+    let facts = |external: Value, deps: Value| {
+        let mut value = good_statement();
+        value["predicate"]["buildDefinition"]["externalParameters"] = external;
+        value["predicate"]["buildDefinition"]["resolvedDependencies"] = deps;
+        SlsaFacts::of(&value["predicate"]).sources
+    };
+    let other = "1".repeat(40);
+    // `source` as an object with `uri`; its commit comes from the dependency with the same
+    // repository, not from the first dependency that has a commit.
+    let sources = facts(
+        json!({"source": {"uri": "git+https://github.com/acme/widget@refs/tags/v1.4.2"}}),
+        json!([
+            {"uri": "git+https://github.com/acme/tools@refs/heads/main", "digest": {"gitCommit": other}},
+            {"uri": "git+https://github.com/acme/widget@refs/tags/v1.4.2", "digest": {"gitCommit": COMMIT}}
+        ]),
+    );
+    assert_eq!(
+        sources,
+        vec![Source {
+            uri: "git+https://github.com/acme/widget".into(),
+            reference: Some("refs/tags/v1.4.2".into()),
+            commit: Some(COMMIT.into()),
+        }]
+    );
+    // An `@` that is not followed by a ref stays part of the URI.
+    let sources = facts(
+        json!({"source": "https://git.example/widget@v1.4.2"}),
+        json!([]),
+    );
+    assert_eq!(
+        sources,
+        vec![Source {
+            uri: "https://git.example/widget@v1.4.2".into(),
+            reference: None,
+            commit: None,
+        }]
+    );
+}
+
+#[test]
+fn trusted_statements_are_not_said_to_be_unchecked() {
+    let k = key(1);
+    let checks = run(
+        &[signed(&good_statement(), &[&k])],
+        None,
+        Some(&trust(&k)),
+        &ProvenancePolicy::default(),
+    );
+    assert!(
+        status_of(&checks, PROVENANCE_SIGNATURE_UNCHECKED).is_empty(),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_provenance_file_over_the_byte_limit_is_refused_by_its_size() {
+    let k = key(1);
+    let file = signed(&good_statement(), &[&k]);
+    let len = file.bytes.len() as u64;
+    let run_with = |max_bytes: u64| {
+        verify(&ProvenanceInputs {
+            files: std::slice::from_ref(&file),
+            legacy: None,
+            assets: &assets(),
+            trust: Some(&trust(&k)),
+            policy: &ProvenancePolicy::default(),
+            limits: ProvenanceLimits {
+                max_bytes,
+                ..ProvenanceLimits::default()
+            },
+        })
+    };
+    assert!(no_failures(&run_with(len)));
+    let checks = run_with(len / 2);
+    let check = checks.iter().find(|c| c.is(PROVENANCE_INVALID)).unwrap();
+    assert_eq!(
+        check.detail,
+        format!("larger than the limit of {} bytes", len / 2)
+    );
+}
