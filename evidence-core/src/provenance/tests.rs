@@ -652,6 +652,10 @@ fn the_statement_limit_bounds_all_files_together() {
         .collect();
     assert_eq!(refused, vec![Some("b.intoto.jsonl")]);
     assert_eq!(status_of(&checks, PROVENANCE_PARSED).len(), 2);
+    // One file of exactly the limit is read whole.
+    let checks = run_with(&[jsonl(3, "a.intoto.jsonl")]);
+    assert_eq!(status_of(&checks, PROVENANCE_PARSED).len(), 3);
+    assert!(status_of(&checks, PROVENANCE_INVALID).is_empty());
 
     // Millions of blank-separated lines are counted, not collected.
     let flood = ProvenanceFile {
@@ -888,6 +892,22 @@ fn trusted_statements_are_not_said_to_be_unchecked() {
     assert!(
         status_of(&checks, PROVENANCE_SIGNATURE_UNCHECKED).is_empty(),
         "{checks:#?}"
+    );
+    assert!(
+        status_of(&checks, PROVENANCE_PREDICATE_UNSUPPORTED).is_empty(),
+        "{checks:#?}"
+    );
+    let mut other = good_statement();
+    other["predicateType"] = json!("https://example.com/attestation/test-result/v1");
+    let checks = run(
+        &[signed(&other, &[&k])],
+        None,
+        Some(&trust(&k)),
+        &ProvenancePolicy::default(),
+    );
+    assert_eq!(
+        status_of(&checks, PROVENANCE_PREDICATE_UNSUPPORTED),
+        vec![Status::Warn]
     );
 }
 
