@@ -21,7 +21,8 @@ pub struct OutputArgs {
 }
 
 /// Stamps the report with the running tool, prints it, and returns the verdict that decides
-/// the exit code (which therefore always agrees with the report's `ok`).
+/// the exit code (which therefore always agrees with the report's `ok`). It is a command's last
+/// step: the report is not freed, as the process exits next.
 pub fn emit(mut report: Report, tool: &str, args: &OutputArgs) -> Result<Outcome, CliError> {
     report.tool = Tool {
         name: tool.to_owned(),
