@@ -937,3 +937,79 @@ fn a_provenance_file_over_the_byte_limit_is_refused_by_its_size() {
         format!("larger than the limit of {} bytes", len / 2)
     );
 }
+
+#[test]
+fn failures_explain_what_was_missing() {
+    let k = key(1);
+    let detail = |checks: &[Check], code: CheckCode, path: Option<&str>| {
+        checks
+            .iter()
+            .find(|c| {
+                c.is(code)
+                    && c.status == Status::Fail
+                    && path.is_none_or(|p| c.path.as_deref() == Some(p))
+            })
+            .map(|c| c.detail.clone())
+            .unwrap_or_else(|| panic!("no failing {}: {checks:#?}", code.code))
+    };
+    let sbom_only = statement(&[("SBOM.spdx.json", Sha256Digest::of(b"{}").to_hex())]);
+    let file = [signed(&sbom_only, &[&k])];
+    let with_policy = run(&file, None, Some(&trust(&k)), &full_policy());
+    assert!(
+        detail(
+            &with_policy,
+            PROVENANCE_ARTIFACT_UNATTESTED,
+            Some("app.tar.gz")
+        )
+        .contains("signed by trusted keys and meeting the policy")
+    );
+    let without_policy = run(&file, None, Some(&trust(&k)), &ProvenancePolicy::default());
+    assert_eq!(
+        detail(
+            &without_policy,
+            PROVENANCE_ARTIFACT_UNATTESTED,
+            Some("app.tar.gz")
+        ),
+        "no SLSA statement signed by trusted keys has this asset's digest as a subject"
+    );
+    let named = ProvenancePolicy {
+        artifacts: vec!["missing.bin".into()],
+        ..ProvenancePolicy::default()
+    };
+    let checks = run(
+        &[signed(&good_statement(), &[&k])],
+        None,
+        Some(&trust(&k)),
+        &named,
+    );
+    assert_eq!(
+        detail(&checks, PROVENANCE_ARTIFACT_UNATTESTED, Some("missing.bin")),
+        "named by --artifact but not a verified release asset"
+    );
+
+    let uri_only = ProvenancePolicy {
+        source_uri: Some("github.com/acme/widget".into()),
+        ..ProvenancePolicy::default()
+    };
+    let mut no_source = good_statement();
+    no_source["predicate"]["buildDefinition"]["externalParameters"] = json!({});
+    no_source["predicate"]["buildDefinition"]["resolvedDependencies"] = json!([]);
+    let checks = run(
+        &[signed(&no_source, &[&k])],
+        None,
+        Some(&trust(&k)),
+        &uri_only,
+    );
+    assert!(detail(&checks, PROVENANCE_SOURCE_URI, None).contains("names no source"));
+    let other = ProvenancePolicy {
+        source_uri: Some("github.com/acme/other".into()),
+        ..ProvenancePolicy::default()
+    };
+    let checks = run(
+        &[signed(&good_statement(), &[&k])],
+        None,
+        Some(&trust(&k)),
+        &other,
+    );
+    assert!(detail(&checks, PROVENANCE_SOURCE_URI, None).contains("not the required one"));
+}
