@@ -329,6 +329,8 @@ fn bad_rollbacks_are_recorded_and_refused() {
     // To a newer pack: that is a roll forward.
     let r = rehearse_pair(tmp.path(), &old, &new, &t, &op, "forward");
     fails_with(&r.report, ROLLBACK_PREVIOUS_OLDER);
+    let check = r.report.with_code(ROLLBACK_PREVIOUS_OLDER).next().unwrap();
+    assert!(check.detail.contains("would roll forward"), "{check:?}");
     // The failed rehearsal is sealed, verifies as authentic, and fails verification.
     let (report, verified) = verify_rehearsal(&tmp.path().join("forward"), &t);
     fails_with(&report, ROLLBACK_REHEARSAL_FAILED);
