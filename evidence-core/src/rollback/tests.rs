@@ -212,6 +212,8 @@ fn a_healthy_older_target_rehearses_verifies_and_gets_a_permit() {
     )
     .unwrap();
     assert_eq!(permit.expires_at, "2026-11-24T13:30:00Z");
+    // A `.tar.gz` name gets an archive, not a folder.
+    assert!(permit_path.is_file());
     let ok = check_permit(
         &permit_path,
         &verified.current,
@@ -616,6 +618,29 @@ fn json_read_from_evidence_is_strict() {
     );
     let r = rehearse_pair(tmp.path(), &current, &prev, &t, &op, "r1");
     fails_with(&r.report, ROLLBACK_CAPTURE_KIND);
+    // A stored report that failed under a signed verdict of "pass".
+    let mut failed = Report::new(json!({"kind": "deployment-capture"}));
+    failed.push(Check::fail(
+        crate::capture::codes::CAPTURE_ASSERTION,
+        "status in [200]",
+    ));
+    let failed = failed.to_json_pretty();
+    let prev = capture_bundle(
+        tmp.path(),
+        "verdict-disagrees",
+        Fake {
+            report_raw: Some(failed.as_bytes()),
+            ..Fake::default()
+        },
+        &op,
+    );
+    let r = rehearse_pair(tmp.path(), &current, &prev, &t, &op, "r1b");
+    let check = r.report.with_code(ROLLBACK_CAPTURE_KIND).next().unwrap();
+    assert_eq!(check.status, Status::Fail);
+    assert!(
+        check.detail.contains("disagrees with its signed verdict"),
+        "{check:?}"
+    );
     // A stored packet with a duplicate member.
     let dup_packet = br#"{"schema":"evidence.capture-packet/v1","endpoint":"health","path":"/health","url":"https://api.example/health","auth":false,"status":503,"status":200,"headers":{},"body_format":"json","payload":{"status":"ok"},"error":null,"redirects":[]}"#;
     let prev = capture_bundle(
