@@ -387,6 +387,21 @@ mod tests {
     }
 
     #[test]
+    fn length_limits_hold_at_their_exact_values() {
+        let deepest = vec!["a"; MAX_COMPONENTS].join("/");
+        assert!(ArtifactPath::parse(&deepest).is_ok());
+        // 4096 bytes in components of at most 255: 17 x 240 bytes and 16 slashes.
+        let mut longest = vec!["x".repeat(240); 17].join("/");
+        assert_eq!(longest.len(), MAX_PATH_BYTES);
+        assert!(ArtifactPath::parse(&longest).is_ok());
+        longest.push('y');
+        assert_eq!(
+            ArtifactPath::parse(&longest),
+            Err(PathError::TooLong { what: "path bytes" })
+        );
+    }
+
+    #[test]
     fn length_limits_are_enforced() {
         let deep = vec!["a"; MAX_COMPONENTS + 1].join("/");
         assert_eq!(
