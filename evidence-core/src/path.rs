@@ -387,9 +387,19 @@ mod tests {
     }
 
     #[test]
+    fn accessors_give_the_path_its_parts_and_its_collision_key() {
+        let p = ArtifactPath::parse("Docs/Straße.txt").unwrap();
+        assert_eq!(p.components().collect::<Vec<_>>(), ["Docs", "Straße.txt"]);
+        assert_eq!(AsRef::<str>::as_ref(&p), "Docs/Straße.txt");
+        assert_eq!(p.collision_key(), collision_key("DOCS/STRASSE.TXT"));
+        assert_eq!(p.collision_key(), "docs/strasse.txt");
+    }
+
+    #[test]
     fn length_limits_hold_at_their_exact_values() {
         let deepest = vec!["a"; MAX_COMPONENTS].join("/");
         assert!(ArtifactPath::parse(&deepest).is_ok());
+        assert!(ArtifactPath::parse(&"c".repeat(MAX_COMPONENT_BYTES)).is_ok());
         // 4096 bytes in components of at most 255: 17 x 240 bytes and 16 slashes.
         let mut longest = vec!["x".repeat(240); 17].join("/");
         assert_eq!(longest.len(), MAX_PATH_BYTES);
