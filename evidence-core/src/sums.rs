@@ -960,6 +960,29 @@ mod tests {
     /// A file of several parallel parsing chunks numbers lines, counts entries and applies
     /// limits exactly as one sequential pass would.
     #[test]
+    fn a_chunk_ends_at_the_first_line_end_past_the_chunk_size() {
+        // Lines of 77 bytes after a first line padded so that a line ends one byte past the
+        // chunk size: the cut must fall on that line end, not inside the line.
+        let line = |n: usize, pad: usize| format!("{n:064x}  f{n:08}{}\n", "p".repeat(pad));
+        let full = line(0, 0).len();
+        let lines_before = (PARSE_CHUNK + 2 - full) / full;
+        let pad = PARSE_CHUNK + 2 - full * (lines_before + 1);
+        let mut text = line(0, pad);
+        for n in 1..=lines_before + 10 {
+            text.push_str(&line(n, 0));
+        }
+        assert_eq!(text.as_bytes()[PARSE_CHUNK + 1], b'\n');
+        let parsed = parse(text.as_bytes(), &SumsLimits::default()).unwrap();
+        assert!(parsed.bad_lines.is_empty());
+        assert_eq!(parsed.entries.len(), lines_before + 11);
+        for (n, e) in parsed.entries.iter().enumerate() {
+            let pad = if n == 0 { pad } else { 0 };
+            assert_eq!(e.name, format!("f{n:08}{}", "p".repeat(pad)));
+            assert_eq!(e.line, n as u64 + 1);
+        }
+    }
+
+    #[test]
     fn large_files_parse_in_chunks_as_one_pass() {
         let lines = 25_000u64;
         let bad_at = 20_000u64;
