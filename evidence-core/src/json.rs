@@ -325,6 +325,8 @@ mod tests {
             parse_strict(b"[1,2,3]", &limits),
             Err(JsonError::TooManyValues { limit: 3 })
         );
+        // The array and its two elements: exactly the limit.
+        assert!(parse_strict(b"[1,2]", &limits).is_ok());
         let limits = JsonLimits {
             max_bytes: 4,
             ..JsonLimits::default()

@@ -960,6 +960,25 @@ mod tests {
     /// A file of several parallel parsing chunks numbers lines, counts entries and applies
     /// limits exactly as one sequential pass would.
     #[test]
+    fn a_tagged_line_without_a_proper_algorithm_word_is_not_a_checksum_line() {
+        let hex = "ab".repeat(32);
+        for line in [
+            format!("(app) = {hex}\n"),
+            format!("SH@256 (app) = {hex}\n"),
+        ] {
+            let parsed = parse(line.as_bytes(), &SumsLimits::default()).unwrap();
+            assert_eq!(
+                parsed.bad_lines,
+                vec![BadLine {
+                    line: 1,
+                    problem: LineProblem::Malformed("not a checksum line")
+                }],
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_chunk_ends_at_the_first_line_end_past_the_chunk_size() {
         // Lines of 77 bytes after a first line padded so that a line ends one byte past the
         // chunk size: the cut must fall on that line end, not inside the line.
