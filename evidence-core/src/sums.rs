@@ -1388,6 +1388,54 @@ mod tests {
     }
 
     #[test]
+    fn listed_links_and_folders_are_named_for_what_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("folder")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", root.join("link")).unwrap();
+        let mut m = BTreeMap::new();
+        m.insert("folder".to_owned(), Sha256Digest::of(b""));
+        m.insert("link".to_owned(), Sha256Digest::of(b""));
+        let parsed = parse(&write(&m), &SumsLimits::default()).unwrap();
+        for ignore_missing in [false, true] {
+            let mut checks = Vec::new();
+            let tree_opts = TreeOptions {
+                ignore_missing,
+                ..opts(&[], &|_| false)
+            };
+            verify_tree(root, &parsed, &tree_opts, &mut checks).unwrap();
+            let listed: Vec<(&str, crate::Status, &str)> = checks
+                .iter()
+                .filter(|c| c.is(SUMS_ENTRY_MISSING))
+                .map(|c| (c.path.as_deref().unwrap_or(""), c.status, &c.detail[..]))
+                .collect();
+            // A folder counts as missing (so --ignore-missing applies); a link never does.
+            let folder = if ignore_missing {
+                (
+                    crate::Status::Skip,
+                    "listed file is a directory, not a regular file (ignored: --ignore-missing)",
+                )
+            } else {
+                (
+                    crate::Status::Fail,
+                    "listed file is a directory, not a regular file",
+                )
+            };
+            assert_eq!(
+                listed,
+                vec![
+                    ("folder", folder.0, folder.1),
+                    (
+                        "link",
+                        crate::Status::Fail,
+                        "listed file is a symbolic link, not a regular file"
+                    ),
+                ]
+            );
+        }
+    }
+
+    #[test]
     fn duplicates_collisions_and_escapes_fail_and_are_never_opened() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), b"a").unwrap();

@@ -801,7 +801,11 @@ fn a_truncated_journal_fails() {
     let c = r.with_code(JOURNAL_TRUNCATED).next().unwrap();
     assert_eq!(c.data["lines"], 15_000);
     // Every line left matches and the whole journal was read: the detail says only that.
-    assert!(c.detail.ends_with("sealed lines are missing"), "{}", c.detail);
+    assert!(
+        c.detail.ends_with("sealed lines are missing"),
+        "{}",
+        c.detail
+    );
     // Cut mid-line: the partial line is also reported.
     let r = check(&s, &journal[..cut + 5]);
     assert_eq!(divergence(&r), ("journal-truncated".into(), 15_001, 15_002));
