@@ -1,10 +1,11 @@
 //! DSSE envelope parsing never panics. A parsed envelope written back (file form and JSONL
 //! line form) parses to the same envelope; the file form is a fixed point; reading through
 //! an already parsed JSON value agrees with reading bytes. Judging its signatures never
-//! panics, and the same payload signed by a trusted key verifies.
+//! panics, and a signature by a trusted key added to any envelope counts (the envelope verifies
+//! unless it also carries a forged signature naming that key).
 #![no_main]
 
-use evidence_core::dsse::{self, DsseLimits, Envelope};
+use evidence_core::dsse::{self, DsseLimits, Envelope, SignatureOutcome};
 use evidence_core::json::{self, JsonLimits};
 use evidence_core::keys::{PrivateKey, TrustPolicy};
 use libfuzzer_sys::fuzz_target;
@@ -37,13 +38,19 @@ fuzz_target!(|data: &[u8]| {
     let _ = verdict.signers();
     let _ = envelope.verify("application/vnd.other", &policy);
 
+    // A good signature by the trusted key always counts; the envelope as a whole verifies
+    // unless it also carries a forgery (a signature naming the trusted key that fails), which
+    // marks it as tampered with whatever else it holds.
     let mut signed = envelope.clone();
     signed.add_signature(&key);
     if signed.signatures.len() <= limits.max_signatures {
         let reread = Envelope::parse(&signed.to_json_bytes(), &limits).expect("signed parses");
-        assert!(
-            reread.verify(&envelope.payload_type, &policy).is_verified(),
-            "a signature by the trusted key does not verify"
+        let verdict = reread.verify(&envelope.payload_type, &policy);
+        assert_eq!(
+            verdict.outcome,
+            SignatureOutcome::Verified,
+            "a signature by the trusted key does not count"
         );
+        assert_eq!(verdict.is_verified(), !verdict.has_forgery());
     }
 });
