@@ -83,13 +83,24 @@ fn run(
     trust: Option<&TrustPolicy>,
     policy: &ProvenancePolicy,
 ) -> Vec<Check> {
+    run_limited(files, legacy, trust, policy, ProvenanceLimits::default())
+}
+
+/// [`run`] under the caller's limits.
+fn run_limited(
+    files: &[ProvenanceFile],
+    legacy: Option<&ProvenanceFile>,
+    trust: Option<&TrustPolicy>,
+    policy: &ProvenancePolicy,
+    limits: ProvenanceLimits,
+) -> Vec<Check> {
     verify(&ProvenanceInputs {
         files,
         legacy,
         assets: &assets(),
         trust,
         policy,
-        limits: ProvenanceLimits::default(),
+        limits,
     })
 }
 
@@ -633,15 +644,9 @@ fn the_statement_limit_bounds_all_files_together() {
         max_statements: 3,
         ..ProvenanceLimits::default()
     };
+    let t = trust(&k);
     let run_with = |files: &[ProvenanceFile]| {
-        verify(&ProvenanceInputs {
-            files,
-            legacy: None,
-            assets: &assets(),
-            trust: Some(&trust(&k)),
-            policy: &ProvenancePolicy::default(),
-            limits,
-        })
+        run_limited(files, None, Some(&t), &ProvenancePolicy::default(), limits)
     };
     // Two files of two statements each: the second file is over the shared limit.
     let checks = run_with(&[jsonl(2, "a.intoto.jsonl"), jsonl(2, "b.intoto.jsonl")]);
@@ -711,14 +716,7 @@ fn an_envelope_with_more_values_than_allowed_is_refused_before_it_is_opened() {
         name: "release.intoto.jsonl".into(),
         bytes: env.to_json_line(),
     };
-    let checks = verify(&ProvenanceInputs {
-        files: &[file],
-        legacy: None,
-        assets: &assets(),
-        trust: None,
-        policy: &ProvenancePolicy::default(),
-        limits,
-    });
+    let checks = run_limited(&[file], None, None, &ProvenancePolicy::default(), limits);
     let invalid: Vec<&Check> = checks.iter().filter(|c| c.is(PROVENANCE_INVALID)).collect();
     assert_eq!(invalid.len(), 1, "{checks:#?}");
     assert_eq!(invalid[0].status, Status::Fail);
@@ -739,17 +737,11 @@ fn a_raised_byte_limit_is_honoured_for_one_large_document() {
         max_bytes: crate::json::DEFAULT_MAX_BYTES + 1024,
         ..ProvenanceLimits::default()
     };
-    let checks = verify(&ProvenanceInputs {
-        files: &[ProvenanceFile {
-            name: "p.json".into(),
-            bytes,
-        }],
-        legacy: None,
-        assets: &assets(),
-        trust: None,
-        policy: &ProvenancePolicy::default(),
-        limits,
-    });
+    let file = ProvenanceFile {
+        name: "p.json".into(),
+        bytes,
+    };
+    let checks = run_limited(&[file], None, None, &ProvenancePolicy::default(), limits);
     assert!(no_failures(&checks), "{checks:#?}");
     assert_eq!(status_of(&checks, PROVENANCE_PARSED), vec![Status::Pass]);
 }
@@ -761,14 +753,7 @@ fn the_predecessors_provenance_is_held_to_the_byte_limit() {
         max_bytes: good.bytes.len() as u64 - 1,
         ..ProvenanceLimits::default()
     };
-    let checks = verify(&ProvenanceInputs {
-        files: &[],
-        legacy: Some(&good),
-        assets: &assets(),
-        trust: None,
-        policy: &ProvenancePolicy::default(),
-        limits,
-    });
+    let checks = run_limited(&[], Some(&good), None, &ProvenancePolicy::default(), limits);
     let invalid = checks
         .iter()
         .find(|c| c.is(PROVENANCE_LEGACY_INVALID))
@@ -916,18 +901,19 @@ fn a_provenance_file_over_the_byte_limit_is_refused_by_its_size() {
     let k = key(1);
     let file = signed(&good_statement(), &[&k]);
     let len = file.bytes.len() as u64;
+    let t = trust(&k);
     let run_with = |max_bytes: u64| {
-        verify(&ProvenanceInputs {
-            files: std::slice::from_ref(&file),
-            legacy: None,
-            assets: &assets(),
-            trust: Some(&trust(&k)),
-            policy: &ProvenancePolicy::default(),
-            limits: ProvenanceLimits {
-                max_bytes,
-                ..ProvenanceLimits::default()
-            },
-        })
+        let limits = ProvenanceLimits {
+            max_bytes,
+            ..ProvenanceLimits::default()
+        };
+        run_limited(
+            std::slice::from_ref(&file),
+            None,
+            Some(&t),
+            &ProvenancePolicy::default(),
+            limits,
+        )
     };
     assert!(no_failures(&run_with(len)));
     let checks = run_with(len / 2);
