@@ -3,7 +3,7 @@
 //! Files are opened without following symlinks and without blocking on FIFOs, checked to be the
 //! very regular file a directory listing saw (same device and inode), read in large chunks into a
 //! per-thread buffer (memory does not grow with file size), and checked again afterwards: a file
-//! that changed size or modification time while it was read is reported, not trusted
+//! whose size, modification time or change time moved while it was read is reported, not trusted
 //! (DESIGN section 4 rule 3, section 6).
 
 use std::cell::RefCell;

@@ -1507,8 +1507,8 @@ fn a_rewritten_sums_file_is_located_by_line_and_file() {
 }
 
 /// A payload file the caller keeps (read whole, not streamed) is held to the same rules as
-/// any other: a second hard link refuses it. An unlisted file is reported as planted, with
-/// the interrupted-sign explanation only for a signing temporary.
+/// any other: a second hard link refuses it. An unlisted file is reported as planted, without
+/// the explanation kept for a signing temporary left by an interrupted sign.
 #[test]
 fn kept_payload_files_and_unlisted_files_are_judged_like_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
