@@ -4,7 +4,10 @@
 //! - Memory is bounded by a hard cap, not measured: CLI cases run the binary under
 //!   `ulimit -v` (the address-space limit, [`CAP_KIB`] unless a case says otherwise), far below
 //!   what reading the hostile input whole, or unpacking it, would need. A process that exceeds
-//!   its cap dies (exit 101 or a signal), which fails the exit-code assertion.
+//!   its cap dies (exit 101 or a signal), which fails the exit-code assertion. The runs set
+//!   `MALLOC_ARENA_MAX=1`: glibc otherwise gives a thread that meets a busy allocator its own
+//!   arena, reserving 64 MiB of address space (not memory) at once, and whether that happens
+//!   depends on timing, so on a loaded machine the cap would measure luck, not the program.
 //! - Time is only guarded against hangs: a process still running after [`HANG_GUARD`] is killed
 //!   and the test fails. Nothing here measures speed (DESIGN section 6).
 //! - Large inputs are generated into temporary folders at test time.
@@ -63,6 +66,7 @@ fn run_capped(binary: &str, args: &[&OsStr], cap_kib: u64) -> Run {
         .arg("sh")
         .arg(program)
         .args(args)
+        .env("MALLOC_ARENA_MAX", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
