@@ -4,12 +4,13 @@
 //! On top of RFC 8259 as `serde_json` reads it (which already refuses trailing garbage, a
 //! byte-order mark, invalid UTF-8 and lone surrogates in `\u` escapes), this reader refuses:
 //! duplicate member names at any depth (compared after unescaping, so `"a"` and `"\u0061"` are
-//! the same name), nesting deeper than a limit, more values than a limit, and input larger
-//! than a limit. Two parsers that disagree about which duplicate wins can be made to disagree
+//! the same name), nesting deeper than a limit, more values than a limit, a parsed value that
+//! would take more memory than a limit, and input larger than a limit. Two parsers that disagree about which duplicate wins can be made to disagree
 //! about what was signed; refusing duplicates removes the question.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::mem::size_of;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -20,6 +21,9 @@ pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Default most values (of any type) in one document.
 pub const DEFAULT_MAX_VALUES: usize = 4_000_000;
+/// Default most memory a parsed document may take, as [`JsonLimits::max_memory`] estimates
+/// it: 1 GiB.
+pub const DEFAULT_MAX_MEMORY: u64 = 1 << 30;
 
 /// Hard limits for [`parse_strict`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +35,29 @@ pub struct JsonLimits {
     pub max_depth: usize,
     /// Most values in the document.
     pub max_values: usize,
+    /// Most memory the parsed value may take, in bytes, estimated while reading so that a
+    /// document is refused before it is built. The estimate bounds the heap the value holds
+    /// from above: each string and member name its bytes; each array its element slots as the
+    /// array grows; each object [`OBJECT_BYTES`] for its first member and
+    /// [`OBJECT_MEMBER_BYTES`] for every further one; and [`ALLOCATION_BYTES`] more for each
+    /// string, array and object that allocates. Small objects are what make parsed JSON
+    /// large: `[{"a":0},{"a":0},...]` takes about 80 times its size in memory, so a count of
+    /// values alone does not bound it.
+    pub max_memory: u64,
 }
+
+/// Bytes charged for an object's first member: one B-tree node of `serde_json`'s map, room
+/// for 11 members whether or not they come.
+pub const OBJECT_BYTES: u64 = 11 * (size_of::<String>() + size_of::<Value>()) as u64 + 16;
+/// Bytes charged for each further member of an object. Every B-tree node but the first holds
+/// at least 5 members, and an inner node more than its share, so a quarter of a node (with
+/// its allocation) per member bounds the tree from above.
+pub const OBJECT_MEMBER_BYTES: u64 = (OBJECT_BYTES + ALLOCATION_BYTES) / 4;
+/// Bytes charged per allocation for the allocator's own header and rounding (glibc's malloc
+/// takes at most 31 bytes more than asked: a one-byte string costs a 32-byte chunk).
+pub const ALLOCATION_BYTES: u64 = 32;
+/// Bytes of one array element's slot.
+const SLOT_BYTES: u64 = size_of::<Value>() as u64;
 
 impl Default for JsonLimits {
     fn default() -> Self {
@@ -39,6 +65,7 @@ impl Default for JsonLimits {
             max_bytes: DEFAULT_MAX_BYTES,
             max_depth: DEFAULT_MAX_DEPTH,
             max_values: DEFAULT_MAX_VALUES,
+            max_memory: DEFAULT_MAX_MEMORY,
         }
     }
 }
@@ -79,6 +106,12 @@ pub enum JsonError {
         /// The limit.
         limit: usize,
     },
+    /// The parsed value would take more memory than the limit.
+    #[error("the parsed document would take more than {limit} bytes of memory")]
+    TooMuchMemory {
+        /// The limit.
+        limit: u64,
+    },
     /// Not JSON (or not of the expected shape).
     #[error("{message}")]
     Syntax {
@@ -100,7 +133,8 @@ pub fn parse_strict(bytes: &[u8], limits: &JsonLimits) -> Result<Value, JsonErro
     }
     let state = State {
         limits: *limits,
-        values: RefCell::new(0),
+        values: Cell::new(0),
+        memory: Cell::new(0),
         failure: RefCell::new(None),
     };
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -135,20 +169,40 @@ pub fn from_slice_strict<T: de::DeserializeOwned>(
 
 struct State {
     limits: JsonLimits,
-    values: RefCell<usize>,
+    values: Cell<usize>,
+    /// Estimated bytes held so far (see [`JsonLimits::max_memory`]).
+    memory: Cell<u64>,
     failure: RefCell<Option<JsonError>>,
 }
 
 impl State {
     fn count<E: de::Error>(&self) -> Result<(), E> {
-        let mut n = self.values.borrow_mut();
-        *n += 1;
-        if *n > self.limits.max_values {
+        let n = self.values.get() + 1;
+        self.values.set(n);
+        if n > self.limits.max_values {
             return Err(self.fail(JsonError::TooManyValues {
                 limit: self.limits.max_values,
             }));
         }
         Ok(())
+    }
+
+    /// Adds `bytes` to the memory estimate.
+    fn charge<E: de::Error>(&self, bytes: u64) -> Result<(), E> {
+        let total = self.memory.get().saturating_add(bytes);
+        self.memory.set(total);
+        if total > self.limits.max_memory {
+            return Err(self.fail(JsonError::TooMuchMemory {
+                limit: self.limits.max_memory,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Counts a string value and charges its bytes.
+    fn string<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        self.count()?;
+        self.charge(allocation(bytes))
     }
 
     fn fail<E: de::Error>(&self, err: JsonError) -> E {
@@ -201,12 +255,12 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.state.count()?;
+        self.state.string(v.len())?;
         Ok(Value::String(v.to_owned()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.state.count()?;
+        self.state.string(v.capacity())?;
         Ok(Value::String(v))
     }
 
@@ -220,7 +274,12 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         let inner = self.enter()?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(inner)? {
+            let before = items.capacity();
             items.push(item);
+            let grown = items.capacity().saturating_sub(before) as u64;
+            let first = if before == 0 { ALLOCATION_BYTES } else { 0 };
+            self.state
+                .charge(grown.saturating_mul(SLOT_BYTES).saturating_add(first))?;
         }
         Ok(Value::Array(items))
     }
@@ -230,6 +289,13 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         let inner = self.enter()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
+            let member = if map.is_empty() {
+                OBJECT_BYTES + ALLOCATION_BYTES
+            } else {
+                OBJECT_MEMBER_BYTES
+            };
+            self.state
+                .charge(member.saturating_add(allocation(key.capacity())))?;
             if map.contains_key(&key) {
                 return Err(self.state.fail(JsonError::DuplicateKey {
                     key: crate::report::printable(&key).into_owned(),
@@ -258,6 +324,14 @@ impl<'a> StrictSeed<'a> {
             state: self.state,
             depth,
         })
+    }
+}
+
+/// The estimated cost of a string's heap buffer of `capacity` bytes (none when empty).
+fn allocation(capacity: usize) -> u64 {
+    match capacity {
+        0 => 0,
+        n => (n as u64).saturating_add(ALLOCATION_BYTES),
     }
 }
 
@@ -334,6 +408,81 @@ mod tests {
         assert_eq!(
             parse_strict(b"[1,2]", &limits),
             Err(JsonError::TooLarge { limit: 4 })
+        );
+    }
+
+    /// The least `max_memory` under which `text` parses.
+    fn charged(text: &str) -> u64 {
+        let parses = |max_memory| {
+            let limits = JsonLimits {
+                max_memory,
+                ..JsonLimits::default()
+            };
+            match parse_strict(text.as_bytes(), &limits) {
+                Ok(_) => true,
+                Err(JsonError::TooMuchMemory { limit }) => {
+                    assert_eq!(limit, max_memory);
+                    false
+                }
+                Err(e) => panic!("{text}: {e}"),
+            }
+        };
+        let (mut low, mut high) = (0, 1 << 20);
+        while low < high {
+            let mid = (low + high) / 2;
+            if parses(mid) {
+                high = mid
+            } else {
+                low = mid + 1
+            }
+        }
+        low
+    }
+
+    #[test]
+    fn memory_is_charged_per_allocation_the_value_makes() {
+        // Scalars and empty containers live in their parent's slot: nothing to charge.
+        for text in ["0", "true", "null", "\"\"", "[]", "{}"] {
+            assert_eq!(charged(text), 0, "{text}");
+        }
+        assert_eq!(charged(r#""abc""#), 3 + ALLOCATION_BYTES);
+        // An array is charged its slots as it grows: 4, then 8.
+        let slot = size_of::<Value>() as u64;
+        assert_eq!(charged("[1]"), 4 * slot + ALLOCATION_BYTES);
+        assert_eq!(charged("[1,2,3,4,5]"), 8 * slot + ALLOCATION_BYTES);
+        // An object: a whole node for its first member, a share for each further one, and
+        // every member name.
+        assert_eq!(
+            charged(r#"{"a":0}"#),
+            OBJECT_BYTES + 2 * ALLOCATION_BYTES + 1
+        );
+        assert_eq!(
+            charged(r#"{"a":0,"bc":"xyz"}"#),
+            OBJECT_BYTES + OBJECT_MEMBER_BYTES + 4 * ALLOCATION_BYTES + 1 + 2 + 3
+        );
+        // Escapes are charged as the unescaped string the value holds.
+        assert_eq!(charged(r#""\u0041\n""#), 2 + ALLOCATION_BYTES);
+    }
+
+    #[test]
+    fn small_objects_meet_the_memory_limit_long_before_the_value_limit() {
+        // 100,000 one-member objects in 800 KB: 200,001 values, but over 60 MiB once parsed.
+        let text = format!("[{}]", vec![r#"{"a":0}"#; 100_000].join(","));
+        let limits = JsonLimits {
+            max_memory: 16 << 20,
+            ..JsonLimits::default()
+        };
+        assert_eq!(
+            parse_strict(text.as_bytes(), &limits),
+            Err(JsonError::TooMuchMemory { limit: 16 << 20 })
+        );
+        let limits = JsonLimits {
+            max_memory: 60 << 20,
+            ..JsonLimits::default()
+        };
+        assert_eq!(
+            parse_strict(text.as_bytes(), &limits),
+            Err(JsonError::TooMuchMemory { limit: 60 << 20 })
         );
     }
 

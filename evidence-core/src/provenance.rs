@@ -132,13 +132,31 @@ pub struct ProvenanceLimits {
     /// bound on the memory a parsed document takes, counted while it is read, so a statement
     /// with a hundred times the subjects allowed is refused before it is built.
     pub max_values: usize,
+    /// Most memory one line, envelope or statement may take once parsed, estimated while it
+    /// is read ([`JsonLimits::max_memory`]).
+    pub max_memory: u64,
     /// Envelope limits.
     pub dsse: DsseLimits,
+}
+
+impl ProvenanceLimits {
+    /// The strict JSON reader's limits for one provenance document.
+    fn json(&self) -> JsonLimits {
+        JsonLimits {
+            max_bytes: self.max_bytes,
+            max_values: self.max_values,
+            max_memory: self.max_memory,
+            ..JsonLimits::default()
+        }
+    }
 }
 
 /// Default most JSON values in one provenance document: room for the most subjects allowed
 /// (an object, a name, a digest object and a few digests each) and a large predicate.
 pub const DEFAULT_MAX_VALUES: usize = 100_000;
+/// Default most memory one parsed provenance document may take: 32 MiB. A statement with the
+/// most subjects allowed and 2,000 resolved dependencies is estimated at 21 MiB.
+pub const DEFAULT_MAX_MEMORY: u64 = 32 << 20;
 
 impl Default for ProvenanceLimits {
     fn default() -> Self {
@@ -147,6 +165,7 @@ impl Default for ProvenanceLimits {
             max_subjects: DEFAULT_MAX_SUBJECTS,
             max_statements: DEFAULT_MAX_STATEMENTS,
             max_values: DEFAULT_MAX_VALUES,
+            max_memory: DEFAULT_MAX_MEMORY,
             dsse: DsseLimits::default(),
         }
     }
@@ -219,12 +238,7 @@ struct RawSubject {
 impl Statement {
     /// Parses the exact (signed) bytes of a statement.
     pub fn parse(bytes: &[u8], limits: &ProvenanceLimits) -> Result<Self, ProvenanceError> {
-        let json_limits = JsonLimits {
-            max_bytes: limits.max_bytes,
-            max_values: limits.max_values,
-            ..JsonLimits::default()
-        };
-        let value = json::parse_strict(bytes, &json_limits)
+        let value = json::parse_strict(bytes, &limits.json())
             .map_err(|e| ProvenanceError::Json(e.to_string()))?;
         // The type is checked first so that a statement of another version gets a clear
         // message, and the subject count before anything is built from the subjects.
@@ -681,12 +695,7 @@ fn open_document(
         c.with_path(printable(origin).into_owned())
             .in_section(section::PROVENANCE)
     };
-    let json_limits = JsonLimits {
-        max_bytes: inputs.limits.max_bytes,
-        max_values: inputs.limits.max_values,
-        ..JsonLimits::default()
-    };
-    let value = match json::parse_strict(bytes, &json_limits) {
+    let value = match json::parse_strict(bytes, &inputs.limits.json()) {
         Ok(v) => v,
         Err(e) => {
             checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string())));

@@ -697,6 +697,38 @@ fn statement_parsing_applies_the_callers_limits() {
 }
 
 #[test]
+fn the_default_memory_limit_admits_the_largest_statement_and_a_lower_one_refuses_it() {
+    // The most subjects allowed, each with a 64-character name, and 2,000 resolved
+    // dependencies: what DEFAULT_MAX_MEMORY is documented to admit (estimated at 21 MiB).
+    let subjects: Vec<(String, String)> = (0..DEFAULT_MAX_SUBJECTS)
+        .map(|i| (format!("dist/{i:059}"), Sha256Digest::of(b"app").to_hex()))
+        .collect();
+    let named: Vec<(&str, String)> = subjects
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.clone()))
+        .collect();
+    let mut value = statement(&named);
+    let deps: Vec<Value> = (0..2_000)
+        .map(|i| json!({"uri": format!("git+https://github.com/acme/dep-{i}@refs/tags/v1"), "digest": {"gitCommit": COMMIT}}))
+        .collect();
+    value["predicate"]["buildDefinition"]["resolvedDependencies"] = json!(deps);
+    let bytes = serde_json::to_vec(&value).unwrap();
+    let parsed = Statement::parse(&bytes, &ProvenanceLimits::default()).unwrap();
+    assert_eq!(parsed.subjects.len(), DEFAULT_MAX_SUBJECTS);
+    let limits = ProvenanceLimits {
+        max_memory: 16 << 20,
+        ..ProvenanceLimits::default()
+    };
+    match Statement::parse(&bytes, &limits) {
+        Err(ProvenanceError::Json(m)) => assert!(
+            m.contains(&format!("more than {} bytes of memory", 16 << 20)),
+            "{m}"
+        ),
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+}
+
+#[test]
 fn an_envelope_with_more_values_than_allowed_is_refused_before_it_is_opened() {
     // The value limit bounds the envelope line itself, not only the statement inside it: 30
     // copies of one signature make the envelope far larger than its small statement.

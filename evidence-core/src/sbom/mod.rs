@@ -126,6 +126,8 @@ pub const DEFAULT_MAX_ELEMENTS: usize = 1_000_000;
 pub const DEFAULT_MAX_RELATIONSHIPS: usize = 2_000_000;
 /// Default longest string (or member name), in bytes. License texts are the longest strings.
 pub const DEFAULT_MAX_STRING_BYTES: usize = 1 << 20;
+/// Default most memory the parsed JSON may take.
+pub const DEFAULT_MAX_MEMORY: u64 = 1 << 30;
 
 /// Hard limits for [`parse`]. Exceeding one is `input-too-large`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +145,9 @@ pub struct SbomLimits {
     pub max_relationships: usize,
     /// Longest string or member name, in bytes.
     pub max_string_bytes: usize,
+    /// Most memory the parsed JSON may take, estimated while reading
+    /// ([`JsonLimits::max_memory`]).
+    pub max_memory: u64,
 }
 
 impl Default for SbomLimits {
@@ -154,6 +159,7 @@ impl Default for SbomLimits {
             max_elements: DEFAULT_MAX_ELEMENTS,
             max_relationships: DEFAULT_MAX_RELATIONSHIPS,
             max_string_bytes: DEFAULT_MAX_STRING_BYTES,
+            max_memory: DEFAULT_MAX_MEMORY,
         }
     }
 }
@@ -190,7 +196,8 @@ impl SbomError {
             SbomError::Json(
                 JsonError::TooLarge { .. }
                 | JsonError::TooDeep { .. }
-                | JsonError::TooManyValues { .. },
+                | JsonError::TooManyValues { .. }
+                | JsonError::TooMuchMemory { .. },
             )
             | SbomError::Limit { .. } => INPUT_TOO_LARGE,
             SbomError::Json(_) => SBOM_INVALID_JSON,
@@ -220,6 +227,7 @@ pub fn parse(bytes: &[u8], limits: &SbomLimits) -> Result<SpdxDocument, SbomErro
         max_bytes: limits.max_bytes,
         max_depth: limits.max_depth,
         max_values: limits.max_values,
+        max_memory: limits.max_memory,
     };
     let value = json::parse_strict(bytes, &json_limits)?;
     let Value::Object(mut map) = value else {

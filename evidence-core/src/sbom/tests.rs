@@ -497,6 +497,19 @@ fn hostile_inputs_fail_cleanly() {
     let huge = format!("{{\"packages\":[{}0]}}", "0,".repeat(200_000));
     too_large(huge.as_bytes(), &small);
 
+    // Small objects run into the memory limit long before the value limit: 100,000 of them
+    // in 800 KB would take over 60 MiB once parsed.
+    let small = SbomLimits {
+        max_memory: 16 << 20,
+        ..limits
+    };
+    let objects = format!("{{\"packages\":[{}{{}}]}}", r#"{"a":0},"#.repeat(100_000));
+    too_large(objects.as_bytes(), &small);
+    assert!(matches!(
+        parse(objects.as_bytes(), &small),
+        Err(SbomError::Json(JsonError::TooMuchMemory { limit })) if limit == 16 << 20
+    ));
+
     // Long strings, values and member names alike.
     let small = SbomLimits {
         max_string_bytes: 1_000,
