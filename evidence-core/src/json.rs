@@ -5,8 +5,9 @@
 //! byte-order mark, invalid UTF-8 and lone surrogates in `\u` escapes), this reader refuses:
 //! duplicate member names at any depth (compared after unescaping, so `"a"` and `"\u0061"` are
 //! the same name), nesting deeper than a limit, more values than a limit, a parsed value that
-//! would take more memory than a limit, and input larger than a limit. Two parsers that disagree about which duplicate wins can be made to disagree
-//! about what was signed; refusing duplicates removes the question.
+//! would take more memory than a limit, and input larger than a limit. Two parsers that
+//! disagree about which duplicate wins can be made to disagree about what was signed;
+//! refusing duplicates removes the question.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -41,7 +42,7 @@ pub struct JsonLimits {
     /// array grows; each object [`OBJECT_BYTES`] for its first member and
     /// [`OBJECT_MEMBER_BYTES`] for every further one; and [`ALLOCATION_BYTES`] more for each
     /// string, array and object that allocates. Small objects are what make parsed JSON
-    /// large: `[{"a":0},{"a":0},...]` takes about 80 times its size in memory, so a count of
+    /// large: `[{"a":0},{"a":0},...]` takes about 85 times its size in memory, so a count of
     /// values alone does not bound it.
     pub max_memory: u64,
 }
