@@ -128,9 +128,9 @@ pub struct ProvenanceLimits {
     pub max_subjects: usize,
     /// Most statements in all provenance files together.
     pub max_statements: usize,
-    /// Most JSON values in one line, envelope or statement (of any type, at any depth): a
-    /// bound on the memory a parsed document takes, counted while it is read, so a statement
-    /// with a hundred times the subjects allowed is refused before it is built.
+    /// Most JSON values in one line, envelope or statement (of any type, at any depth),
+    /// counted while it is read, so a statement with a hundred times the subjects allowed is
+    /// refused before it is built.
     pub max_values: usize,
     /// Most memory one line, envelope or statement may take once parsed, estimated while it
     /// is read ([`JsonLimits::max_memory`]).
