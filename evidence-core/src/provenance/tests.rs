@@ -86,6 +86,11 @@ fn run(
     run_limited(files, legacy, trust, policy, ProvenanceLimits::default())
 }
 
+/// [`run`] on one statement signed by `k`, with `k` the trusted key.
+fn run_signed(k: &PrivateKey, value: &Value, policy: &ProvenancePolicy) -> Vec<Check> {
+    run(&[signed(value, &[k])], None, Some(&trust(k)), policy)
+}
+
 /// [`run`] under the caller's limits.
 fn run_limited(
     files: &[ProvenanceFile],
@@ -188,12 +193,7 @@ fn the_interop_statement_verifies_against_its_subject() {
 #[test]
 fn a_signed_statement_meeting_the_policy_passes() {
     let k = key(1);
-    let checks = run(
-        &[signed(&good_statement(), &[&k])],
-        None,
-        Some(&trust(&k)),
-        &full_policy(),
-    );
+    let checks = run_signed(&k, &good_statement(), &full_policy());
     assert!(no_failures(&checks), "{checks:#?}");
     assert_eq!(status_of(&checks, PROVENANCE_SUBJECT_MATCH).len(), 2);
     assert_eq!(
@@ -591,12 +591,7 @@ fn source_flags_bind_to_the_source_built_not_a_dependency() {
         {"uri": "git+https://github.com/acme/widget@refs/tags/v1.4.2",
          "digest": {"gitCommit": COMMIT}}
     ]);
-    let checks = run(
-        &[signed(&fork, &[&k])],
-        None,
-        Some(&trust(&k)),
-        &full_policy(),
-    );
+    let checks = run_signed(&k, &fork, &full_policy());
     assert_fails(&checks, PROVENANCE_SOURCE_URI);
     assert_fails(&checks, PROVENANCE_SOURCE_COMMIT);
     assert_fails(&checks, PROVENANCE_ARTIFACT_UNATTESTED);
@@ -613,7 +608,7 @@ fn source_flags_bind_to_the_source_built_not_a_dependency() {
         source_ref: Some("v1.4.2".into()),
         ..ProvenancePolicy::default()
     };
-    let checks = run(&[signed(&split, &[&k])], None, Some(&trust(&k)), &policy);
+    let checks = run_signed(&k, &split, &policy);
     let check = checks.iter().find(|c| c.is(PROVENANCE_SOURCE_URI)).unwrap();
     assert_eq!(check.status, Status::Fail);
     assert!(check.detail.contains("no single source"), "{check:?}");
@@ -622,12 +617,7 @@ fn source_flags_bind_to_the_source_built_not_a_dependency() {
     // Parameters that name no source fall back to the resolved dependencies.
     let mut deps_only = good_statement();
     deps_only["predicate"]["buildDefinition"]["externalParameters"] = json!({});
-    let checks = run(
-        &[signed(&deps_only, &[&k])],
-        None,
-        Some(&trust(&k)),
-        &full_policy(),
-    );
+    let checks = run_signed(&k, &deps_only, &full_policy());
     assert!(no_failures(&checks), "{checks:#?}");
 }
 
@@ -900,12 +890,7 @@ fn sources_are_read_from_every_documented_place() {
 #[test]
 fn trusted_statements_are_not_said_to_be_unchecked() {
     let k = key(1);
-    let checks = run(
-        &[signed(&good_statement(), &[&k])],
-        None,
-        Some(&trust(&k)),
-        &ProvenancePolicy::default(),
-    );
+    let checks = run_signed(&k, &good_statement(), &ProvenancePolicy::default());
     assert!(
         status_of(&checks, PROVENANCE_SIGNATURE_UNCHECKED).is_empty(),
         "{checks:#?}"
@@ -916,12 +901,7 @@ fn trusted_statements_are_not_said_to_be_unchecked() {
     );
     let mut other = good_statement();
     other["predicateType"] = json!("https://example.com/attestation/test-result/v1");
-    let checks = run(
-        &[signed(&other, &[&k])],
-        None,
-        Some(&trust(&k)),
-        &ProvenancePolicy::default(),
-    );
+    let checks = run_signed(&k, &other, &ProvenancePolicy::default());
     assert_eq!(
         status_of(&checks, PROVENANCE_PREDICATE_UNSUPPORTED),
         vec![Status::Warn]
@@ -994,12 +974,7 @@ fn failures_explain_what_was_missing() {
         artifacts: vec!["missing.bin".into()],
         ..ProvenancePolicy::default()
     };
-    let checks = run(
-        &[signed(&good_statement(), &[&k])],
-        None,
-        Some(&trust(&k)),
-        &named,
-    );
+    let checks = run_signed(&k, &good_statement(), &named);
     assert_eq!(
         detail(&checks, PROVENANCE_ARTIFACT_UNATTESTED, Some("missing.bin")),
         "named by --artifact but not a verified release asset"
@@ -1012,22 +987,12 @@ fn failures_explain_what_was_missing() {
     let mut no_source = good_statement();
     no_source["predicate"]["buildDefinition"]["externalParameters"] = json!({});
     no_source["predicate"]["buildDefinition"]["resolvedDependencies"] = json!([]);
-    let checks = run(
-        &[signed(&no_source, &[&k])],
-        None,
-        Some(&trust(&k)),
-        &uri_only,
-    );
+    let checks = run_signed(&k, &no_source, &uri_only);
     assert!(detail(&checks, PROVENANCE_SOURCE_URI, None).contains("names no source"));
     let other = ProvenancePolicy {
         source_uri: Some("github.com/acme/other".into()),
         ..ProvenancePolicy::default()
     };
-    let checks = run(
-        &[signed(&good_statement(), &[&k])],
-        None,
-        Some(&trust(&k)),
-        &other,
-    );
+    let checks = run_signed(&k, &good_statement(), &other);
     assert!(detail(&checks, PROVENANCE_SOURCE_URI, None).contains("not the required one"));
 }
