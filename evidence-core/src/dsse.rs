@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::{self, JsonLimits};
 use crate::keys::{KeyId, PrivateKey, TrustPolicy};
-use crate::report::{Check, CheckCode, printable};
+use crate::report::{Check, CheckCode};
+use crate::text::printable;
 
 /// Payload type of a bundle manifest envelope (`manifest.dsse.json`).
 pub const PAYLOAD_TYPE_BUNDLE_MANIFEST: &str = "application/vnd.evidence.bundle-manifest.v1+json";

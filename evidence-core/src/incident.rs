@@ -18,7 +18,8 @@ use crate::bundle::{ToolInfo, VerifiedBundle};
 use crate::json::JsonError;
 use crate::keys::PrivateKey;
 use crate::redact::Redactor;
-use crate::report::{check_codes, printable};
+use crate::report::check_codes;
+use crate::text::printable;
 use crate::timestamp::Timestamp;
 
 /// Check codes of this module.

@@ -350,7 +350,7 @@ impl<'o> Validator<'o> {
                             offset: line.offset,
                             detail: format!(
                                 "the value of {:?} repeats the one on line {first}",
-                                crate::report::printable(&key)
+                                crate::text::printable(&key)
                             ),
                             column: None,
                             repeat: Some((key, first)),
@@ -481,7 +481,7 @@ impl<'o> Validator<'o> {
                         JOURNAL_UNIQUE_KEY_ABSENT,
                         format!(
                             "no good line has a member {:?}: nothing was checked for it",
-                            crate::report::printable(key)
+                            crate::text::printable(key)
                         ),
                     )
                     .with("key", key.clone()),

@@ -299,7 +299,7 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
                 .charge(member.saturating_add(allocation(key.capacity())))?;
             if map.contains_key(&key) {
                 return Err(self.state.fail(JsonError::DuplicateKey {
-                    key: crate::report::printable(&key).into_owned(),
+                    key: crate::text::printable(&key).into_owned(),
                     line: 0,
                     column: 0,
                 }));

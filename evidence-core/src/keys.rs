@@ -430,7 +430,7 @@ impl Keyring {
         if file.schema != KEYRING_SCHEMA {
             return Err(KeyError::Keyring(format!(
                 "schema must be {KEYRING_SCHEMA:?}, found {:?}",
-                crate::report::printable(&file.schema)
+                crate::text::printable(&file.schema)
             )));
         }
         if file.keys.len() > MAX_KEYRING_KEYS {
@@ -446,13 +446,13 @@ impl Keyring {
             if !name_ok {
                 return Err(KeyError::Keyring(format!(
                     "key name {:?} must be 1-64 printable characters",
-                    crate::report::printable(&entry.name)
+                    crate::text::printable(&entry.name)
                 )));
             }
             let key = PublicKey::from_spki_pem(&entry.public_key).map_err(|e| {
                 KeyError::Keyring(format!(
                     "key {:?}: {e}",
-                    crate::report::printable(&entry.name)
+                    crate::text::printable(&entry.name)
                 ))
             })?;
             if keys.iter().any(|k| k.name == entry.name) {

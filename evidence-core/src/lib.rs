@@ -12,11 +12,14 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 #![warn(missing_docs)]
+// The library never prints (DESIGN section 5): callers decide what reaches a terminal.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod atomic;
 pub mod bundle;
 pub mod canonical;
 pub mod capture;
+pub mod codes;
 pub mod digest;
 pub mod dsse;
 pub mod hash;
@@ -35,6 +38,7 @@ pub mod sbom;
 pub mod scan;
 pub mod sums;
 pub mod tar_read;
+pub mod text;
 pub mod timestamp;
 pub mod tree;
 

@@ -19,7 +19,8 @@ use crate::digest::Sha256Digest;
 use crate::dsse::{self, DsseLimits, Envelope, SignatureCodes, SignatureRequirement};
 use crate::json::{self, JsonLimits};
 use crate::keys::TrustPolicy;
-use crate::report::{Check, CheckCode, check_codes, printable};
+use crate::report::{Check, CheckCode, check_codes};
+use crate::text::printable;
 
 /// The in-toto Statement v1 type.
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";

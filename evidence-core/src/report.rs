@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::text::printable;
+
 /// The schema string of a serialised report.
 pub const REPORT_SCHEMA: &str = "evidence.report/v1";
 
@@ -24,7 +26,7 @@ pub struct CheckCode {
 }
 
 /// Defines check-code constants and an `ALL` list of them, so a module's codes cannot be
-/// forgotten by the registry in [`all_codes`].
+/// forgotten by the registry in [`crate::codes::all`].
 macro_rules! check_codes {
     ($( $(#[$meta:meta])* $name:ident = $code:literal : $summary:literal; )*) => {
         $(
@@ -38,25 +40,6 @@ macro_rules! check_codes {
     };
 }
 pub(crate) use check_codes;
-
-/// Every check code the crate can emit, grouped by module.
-pub fn all_codes() -> Vec<CheckCode> {
-    let groups: &[&[CheckCode]] = &[
-        codes::ALL,
-        crate::sums::codes::ALL,
-        crate::release::codes::ALL,
-        crate::bundle::codes::ALL,
-        crate::provenance::codes::ALL,
-        crate::sbom::codes::ALL,
-        crate::identity::codes::ALL,
-        crate::journal::codes::ALL,
-        crate::scan::codes::ALL,
-        crate::capture::codes::ALL,
-        crate::rollback::codes::ALL,
-        crate::incident::codes::ALL,
-    ];
-    groups.iter().flat_map(|g| g.iter().copied()).collect()
-}
 
 /// Codes shared by every verifier.
 pub mod codes {
@@ -361,46 +344,6 @@ impl Report {
     }
 }
 
-/// Escapes control, format and separator characters so a hostile name can neither forge
-/// extra report lines nor disguise itself: bidirectional overrides (`U+202E`) reorder what a
-/// terminal shows, and zero-width characters make two different names look the same.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if text.chars().any(|c| c.is_control() || is_invisible(c)) {
-        Cow::Owned(text.escape_debug().to_string())
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
-/// Unicode format characters (general category Cf: bidirectional controls, zero-width
-/// characters, the byte-order mark, tags) and the line and paragraph separators.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{ad}'
-            | '\u{600}'..='\u{605}'
-            | '\u{61c}'
-            | '\u{6dd}'
-            | '\u{70f}'
-            | '\u{890}'..='\u{891}'
-            | '\u{8e2}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206f}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{110bd}'
-            | '\u{110cd}'
-            | '\u{13430}'..='\u{1343f}'
-            | '\u{1bca0}'..='\u{1bca3}'
-            | '\u{1d173}'..='\u{1d17a}'
-            | '\u{e0001}'
-            | '\u{e0020}'..='\u{e007f}'
-    )
-}
-
 /// Why a serialised report was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -442,20 +385,6 @@ impl<'a> From<&'a Report> for ReportJson<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn printable_escapes_what_could_forge_or_disguise_a_name() {
-        assert!(matches!(printable("app-1.4.2.tar.gz"), Cow::Borrowed(_)));
-        assert!(matches!(printable("résumé 日本"), Cow::Borrowed(_)));
-        assert_eq!(printable("a\nFAIL x"), "a\\nFAIL x");
-        // A right-to-left override makes `exe.txt` read as `txt.exe`.
-        assert_eq!(printable("\u{202e}txt.exe"), "\\u{202e}txt.exe");
-        assert_eq!(printable("ap\u{200b}p"), "ap\\u{200b}p");
-        assert_eq!(printable("\u{feff}SHA256SUMS"), "\\u{feff}SHA256SUMS");
-        assert_eq!(printable("a\u{2028}b"), "a\\u{2028}b");
-        assert_eq!(printable("\u{e0041}"), "\\u{e0041}");
-    }
 
     #[test]
     fn empty_report_is_not_ok() {
@@ -526,35 +455,5 @@ mod tests {
         let text = r.to_text(false);
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.ends_with("FAILED: 0 passed, 1 failed, 0 warnings, 0 skipped\n"));
-    }
-
-    #[test]
-    fn check_codes_are_unique_kebab_case_and_documented() {
-        let docs = include_str!("../../docs/CHECKS.md");
-        let mut seen = HashSet::new();
-        for code in all_codes() {
-            assert!(seen.insert(code.code), "duplicate code {}", code.code);
-            assert!(
-                code.code.split('-').all(|w| !w.is_empty()
-                    && w.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
-                "{} is not kebab-case",
-                code.code
-            );
-            assert!(
-                docs.contains(&format!("| `{}` |", code.code)),
-                "{} is not documented in docs/CHECKS.md",
-                code.code
-            );
-        }
-        for line in docs.lines() {
-            if let Some(rest) = line.strip_prefix("| `") {
-                let code = rest.split('`').next().unwrap_or_default();
-                assert!(
-                    seen.contains(code),
-                    "docs/CHECKS.md lists unknown code {code}"
-                );
-            }
-        }
     }
 }

@@ -25,7 +25,8 @@ use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifiedBundle, Veri
 use crate::capture::{self, profile::Profile};
 use crate::digest::Sha256Digest;
 use crate::keys::{PrivateKey, TrustPolicy};
-use crate::report::{Check, Report, check_codes, printable};
+use crate::report::{Check, Report, check_codes};
+use crate::text::printable;
 use crate::timestamp::Timestamp;
 
 /// Check codes of this module.

@@ -24,7 +24,8 @@ use serde_json::json;
 use crate::hash::{FileId, open_no_follow};
 use crate::path::PathRules;
 use crate::redact::{ContentHint, Redactor, SecretClass};
-use crate::report::{Check, Report, check_codes, codes::INPUT_TOO_LARGE, printable};
+use crate::report::{Check, Report, check_codes, codes::INPUT_TOO_LARGE};
+use crate::text::printable;
 use crate::tree::{self, EntryKind};
 
 /// Check codes of this module.

@@ -25,7 +25,8 @@ use rayon::prelude::*;
 use crate::digest::Sha256Digest;
 use crate::hash::{self, FileId, HashError, HashJob, HashedFile, Progress};
 use crate::path::{ArtifactPath, Clash, PathError, PathRules, PathSet, collision_key_cow};
-use crate::report::{Check, check_codes, printable};
+use crate::report::{Check, check_codes};
+use crate::text::printable;
 use crate::tree::{self, EntryKind, TreeError};
 
 /// Check codes of this module.

@@ -9,6 +9,7 @@
 
 pub mod fake_service;
 pub mod fixtures;
+pub mod modules;
 
 use std::path::PathBuf;
 use std::process::Command;

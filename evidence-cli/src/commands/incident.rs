@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use evidence_core::bundle::{self, VerifyOptions};
 use evidence_core::incident::{self, Event, Incident, IncidentOptions};
-use evidence_core::report::{Check, Report, printable};
+use evidence_core::report::{Check, Report};
+use evidence_core::text::printable;
 
 use crate::commands::bundle::load_keys;
 use crate::commands::deploy::{created_at, tool};

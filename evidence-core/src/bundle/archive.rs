@@ -35,8 +35,9 @@ use super::{
 use crate::digest::{Sha256Digest, Sha256Hasher};
 use crate::hash::{HashError, HashedFile};
 use crate::path::{ArtifactPath, PathRules};
-use crate::report::{Check, Report, printable};
+use crate::report::{Check, Report};
 use crate::tar_read::TarReadError;
+use crate::text::printable;
 use crate::timestamp::Timestamp;
 
 /// Default most entries in an archive.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::manifest::Manifest;
 use super::{BundleId, ENVELOPE_FILE, MANIFEST_FILE};
 use crate::dsse::Envelope;
-use crate::report::printable;
+use crate::text::printable;
 
 /// A bundle's claims.
 #[derive(Debug, Clone, Serialize)]

@@ -21,7 +21,8 @@ use crate::digest::Sha256Digest;
 use crate::dsse::{self, Envelope};
 use crate::hash::{self, HashError, HashJob, HashedFile};
 use crate::path::{Clash, PathRules, PathSet};
-use crate::report::{Check, Report, printable};
+use crate::report::{Check, Report};
+use crate::text::printable;
 use crate::tree::{self, EntryKind};
 
 /// Verifies a bundle folder.

@@ -13,7 +13,8 @@ use super::{
     section,
 };
 use crate::digest::Sha256Digest;
-use crate::report::{Check, Report, printable};
+use crate::report::{Check, Report};
+use crate::text::printable;
 use crate::timestamp::Timestamp;
 
 /// Which packet.

@@ -17,7 +17,8 @@ use super::{
 use crate::Verified;
 use crate::bundle::{self, SignatureRequirement, VerifiedBundle};
 use crate::hash::NoProgress;
-use crate::report::{Check, Report, printable};
+use crate::report::{Check, Report};
+use crate::text::printable;
 
 /// The payload files an identity bundle holds, exactly.
 const PAYLOAD: [&str; 3] = [CLAIM_PATH, HEARTBEAT_PATH, REPORT_PATH];

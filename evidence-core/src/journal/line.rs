@@ -202,9 +202,7 @@ impl<'de> Names<'de> {
 
 impl State<'_> {
     fn duplicate<E: de::Error>(&self, name: &str) -> E {
-        self.fail(Fault::Duplicate(
-            crate::report::printable(name).into_owned(),
-        ))
+        self.fail(Fault::Duplicate(crate::text::printable(name).into_owned()))
     }
 }
 

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use super::codes::*;
 use super::{ReadError, ReleaseOptions, SIGNATURE_CODES, read_limited, section};
 use crate::dsse::{self, Envelope};
-use crate::report::{Check, printable};
+use crate::report::Check;
+use crate::text::printable;
 
 /// A minisign public key (`minisign.pub`: an untrusted comment line and a base64 line, or the
 /// base64 line alone).

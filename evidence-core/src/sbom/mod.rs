@@ -382,7 +382,7 @@ fn judge_asset(element: &str, asset: &str, checksums: &[Checksum], digest: &Sha2
             SBOM_ASSET_DIGEST_MISSING,
             format!(
                 "names release asset {} but gives no SHA256 checksum{}; MD5 and SHA-1 never verify an asset",
-                crate::report::printable(asset),
+                crate::text::printable(asset),
                 if algorithms.is_empty() {
                     String::new()
                 } else {
@@ -399,7 +399,7 @@ fn judge_asset(element: &str, asset: &str, checksums: &[Checksum], digest: &Sha2
             SBOM_ASSET_DIGEST_MISMATCH,
             format!(
                 "gives a SHA256 for release asset {} that differs from the asset's verified SHA-256",
-                crate::report::printable(asset)
+                crate::text::printable(asset)
             ),
         )
         .with("expected", digest.to_string())
@@ -409,7 +409,7 @@ fn judge_asset(element: &str, asset: &str, checksums: &[Checksum], digest: &Sha2
             SBOM_ASSET_DIGEST_MATCH,
             format!(
                 "SHA256 equals the verified digest of release asset {}",
-                crate::report::printable(asset)
+                crate::text::printable(asset)
             ),
         )
         .with("sha256", digest.to_string())
