@@ -10,6 +10,10 @@
 pub mod fake_service;
 pub mod fixtures;
 pub mod modules;
+pub mod skip;
+pub mod zero_engine;
+
+pub use skip::{need_interop, need_shared, need_tool, skip_or_fail};
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -21,9 +25,16 @@ pub fn workspace_root() -> PathBuf {
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 
-/// `../shared/interop` beside the workspace (present in CI).
+/// `../shared/interop` beside the workspace (present in CI, absent from a user's clone).
+/// Tests that read it call [`need_interop`] instead, which skips when it is absent.
 pub fn interop_dir() -> PathBuf {
     workspace_root().join("../shared/interop")
+}
+
+/// `../shared` beside the workspace: the predecessor's scripts, the operator runbooks and the
+/// third-party samples. Present in CI, absent from a user's clone.
+pub fn shared_dir() -> PathBuf {
+    workspace_root().join("../shared")
 }
 
 /// A command running one of the workspace's binaries (`evidence`, `release-verify`).
