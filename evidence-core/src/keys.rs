@@ -593,22 +593,81 @@ impl TrustPolicy {
 mod tests {
     use super::*;
 
-    fn interop(name: &str) -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/interop/openssl"
-        ))
-        .join(name)
+    /// Runs `openssl args...` in `dir`, failing the test if it fails.
+    fn openssl(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    }
+
+    /// An Ed25519 key pair written by `openssl genpkey` and `openssl pkey -pubout`, and a raw
+    /// signature of `message.txt` made by `openssl pkeyutl -sign -rawin`.
+    fn openssl_written_keys() -> Option<tempfile::TempDir> {
+        if !crate::testing::have_tool("openssl") {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("message.txt"), b"signed by OpenSSL\n").unwrap();
+        openssl(
+            dir.path(),
+            &["genpkey", "-algorithm", "ed25519", "-out", "signer.key.pem"],
+        );
+        openssl(
+            dir.path(),
+            &[
+                "pkey",
+                "-in",
+                "signer.key.pem",
+                "-pubout",
+                "-out",
+                "signer.pub.pem",
+            ],
+        );
+        openssl(
+            dir.path(),
+            &[
+                "pkey",
+                "-pubin",
+                "-in",
+                "signer.pub.pem",
+                "-outform",
+                "DER",
+                "-out",
+                "signer.pub.der",
+            ],
+        );
+        openssl(
+            dir.path(),
+            &[
+                "pkeyutl",
+                "-sign",
+                "-rawin",
+                "-inkey",
+                "signer.key.pem",
+                "-in",
+                "message.txt",
+                "-out",
+                "message.sig",
+            ],
+        );
+        Some(dir)
     }
 
     #[test]
     fn openssl_written_keys_load_and_verify() {
-        let public = PublicKey::load(&interop("signer.pub.pem")).unwrap();
-        let text = std::fs::read_to_string(interop("signer.key.pem")).unwrap();
+        let Some(dir) = openssl_written_keys() else {
+            return;
+        };
+        let file = |name: &str| dir.path().join(name);
+        let public = PublicKey::load(&file("signer.pub.pem")).unwrap();
+        let text = std::fs::read_to_string(file("signer.key.pem")).unwrap();
         let private = PrivateKey::from_pkcs8_pem(&text).unwrap();
         assert_eq!(private.public(), public);
-        let msg = std::fs::read(interop("message.txt")).unwrap();
-        let sig = std::fs::read(interop("message.sig")).unwrap();
+        let msg = std::fs::read(file("message.txt")).unwrap();
+        let sig = std::fs::read(file("message.sig")).unwrap();
         public.verify_strict(&msg, &sig).unwrap();
         assert!(matches!(
             public.verify_strict(b"other", &sig),
@@ -618,15 +677,22 @@ mod tests {
             public.verify_strict(&msg, &sig[..63]),
             Err(KeyError::SignatureLength(63))
         ));
+        // The key id is the SHA-256 of the raw 32-byte key: the last 32 bytes of the DER
+        // SubjectPublicKeyInfo OpenSSL wrote.
+        let der = std::fs::read(file("signer.pub.der")).unwrap();
+        assert_eq!(der.len(), 44);
         assert_eq!(
             public.key_id().to_string(),
-            "d8327948c25b6b5fdb10a7118e91820e60504393c834ca449e4f1ee2cc6737be"
+            Sha256Digest::of(&der[12..]).to_hex()
         );
     }
 
     #[test]
     fn private_key_pem_is_the_openssl_form() {
-        let text = std::fs::read_to_string(interop("signer.key.pem")).unwrap();
+        let Some(dir) = openssl_written_keys() else {
+            return;
+        };
+        let text = std::fs::read_to_string(dir.path().join("signer.key.pem")).unwrap();
         let key = PrivateKey::from_pkcs8_pem(&text).unwrap();
         assert_eq!(key.to_pkcs8_pem().unwrap().as_str(), text);
     }

@@ -38,6 +38,8 @@ pub mod sbom;
 pub mod scan;
 pub mod sums;
 pub mod tar_read;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod timestamp;
 pub mod tree;

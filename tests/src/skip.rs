@@ -52,7 +52,7 @@ pub fn need_interop(rel: &str) -> Option<PathBuf> {
     need_shared(&format!("interop/{rel}"))
 }
 
-/// The path of an external program that answers `program --version`, or `None` after one skip
+/// The path of an external program that answers `program --version` (or `version`), or `None` after one skip
 /// line naming how to install it. `env` names a variable that may point at the program instead
 /// of looking it up on `PATH` (for example `EVIDENCE_PYSPDXTOOLS`).
 #[track_caller]
@@ -62,13 +62,16 @@ pub fn need_tool(program: &str, env: Option<&str>, install: &str) -> Option<Path
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(program));
-    let runs = Command::new(&chosen)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    // `openssl` answers `version`, the others `--version`.
+    let runs = ["--version", "version"].iter().any(|arg| {
+        Command::new(&chosen)
+            .arg(arg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
     if runs {
         Some(chosen)
     } else {

@@ -14,7 +14,6 @@ use std::path::Path;
 use std::process::Command;
 
 use evidence_core::json::{JsonError, JsonLimits, parse_strict};
-use evidence_tests::workspace_root;
 
 /// The environment variable that makes this test binary the measuring child.
 const CHILD: &str = "EVIDENCE_JSON_MEMORY_CHILD";
@@ -163,8 +162,9 @@ fn the_estimate_bounds_what_parsed_documents_take() {
         assert_bounded(name, bytes);
     }
     // The official SPDX 2.3 example, its packages, files and relationships repeated.
-    let example = workspace_root().join("../shared/interop/spdx/SPDXJSONExample-v2.3.spdx.json");
-    assert_bounded("SPDX example x 300", &spdx_repeated(&example, 300));
+    if let Some(example) = evidence_tests::need_interop("spdx/SPDXJSONExample-v2.3.spdx.json") {
+        assert_bounded("SPDX example x 300", &spdx_repeated(&example, 300));
+    }
 }
 
 /// The SPDX example with its element lists repeated `n` times (identifiers made unique).
