@@ -30,6 +30,7 @@ pub mod json;
 pub mod keys;
 pub mod path;
 pub mod provenance;
+pub mod pyjson;
 pub mod redact;
 pub mod release;
 pub mod report;

@@ -25,6 +25,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "text",
             "json",
             "canonical",
+            "pyjson",
             "timestamp",
             "hash",
             "tree",

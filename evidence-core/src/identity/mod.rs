@@ -3,7 +3,7 @@
 //!
 //! - **raw**: the two packets' exact bytes, read under [`IdentityLimits`];
 //! - **checked**: [`check_packets`] parses them strictly and checks schema strings, the
-//!   engine's self-hashes (recomputed with [`pyjson`], byte-compatible with Python's
+//!   engine's self-hashes (recomputed with [`crate::pyjson`], byte-compatible with Python's
 //!   `json.dumps(..., sort_keys=True, separators=(",", ":"))`), the heartbeat's binding to the
 //!   claim, deployment ids, time order (and freshness when asked), privacy flags and secrets;
 //! - **verified**: [`verify`] checks the bundle against the caller's [`TrustPolicy`] (a
@@ -15,8 +15,6 @@
 //! fields outside the signature. Here the trust policy is a required argument, and every fact
 //! of the identity report is in the manifest the signature covers (its `subject`), next to the
 //! digests of the packets and of the stored report.
-
-pub mod pyjson;
 
 mod packet;
 mod seal;

@@ -9,10 +9,10 @@ use super::codes::*;
 use super::{
     CLAIM_SCHEMA, CLAIM_TIME_MEMBERS, Freshness, HEARTBEAT_SCHEMA, HEARTBEAT_TIME_MEMBERS,
     IdentityFacts, IdentityLimits, MAX_DEPLOYMENT_ID_BYTES, MAX_FUTURE_SKEW_SECONDS,
-    MAX_MODE_BYTES, MODE_MEMBERS, PacketCheck, PacketOptions, SCHEMA_MEMBERS, pyjson, secrets,
-    section,
+    MAX_MODE_BYTES, MODE_MEMBERS, PacketCheck, PacketOptions, SCHEMA_MEMBERS, secrets, section,
 };
 use crate::digest::Sha256Digest;
+use crate::pyjson;
 use crate::report::{Check, Report};
 use crate::text::printable;
 use crate::timestamp::Timestamp;

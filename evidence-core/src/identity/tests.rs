@@ -1,6 +1,7 @@
 use super::*;
 use crate::bundle::build::{self, BuildOptions, Input};
 use crate::keys::{NamedKey, PrivateKey};
+use crate::pyjson;
 use crate::report::{CheckCode, Status};
 use serde_json::json;
 
