@@ -20,6 +20,7 @@ pub fn all() -> Vec<CheckCode> {
         crate::capture::codes::ALL,
         crate::rollback::codes::ALL,
         crate::incident::codes::ALL,
+        crate::legacy::codes::ALL,
     ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 }

@@ -28,6 +28,7 @@ pub mod incident;
 pub mod journal;
 pub mod json;
 pub mod keys;
+pub mod legacy;
 pub mod path;
 pub mod provenance;
 pub mod pyjson;
