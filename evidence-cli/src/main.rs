@@ -9,6 +9,7 @@ use evidence_cli::commands::identity::{self, IdentityCommand};
 use evidence_cli::commands::incident::{self, IncidentCommand};
 use evidence_cli::commands::journal::{self, JournalCommand};
 use evidence_cli::commands::key::{self, KeyCommand};
+use evidence_cli::commands::legacy::{self, LegacyCommand};
 use evidence_cli::commands::release_seal::{self, SealArgs};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
 use evidence_cli::commands::rollback::{self, RollbackCommand};
@@ -63,6 +64,9 @@ enum Command {
     /// JSONL journals: verify line by line, seal with a hash chain, check that only appends followed.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// The predecessor's evidence packs, rehearsals and identity bundles: verify, import.
+    #[command(subcommand)]
+    Legacy(LegacyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(&args, "evidence"),
         Command::Release(ReleaseCommand::Seal(args)) => release_seal::run(&args),
         Command::Journal(command) => journal::run(&command),
+        Command::Legacy(command) => legacy::run(&command),
     }
 }
 

@@ -37,7 +37,9 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("evidence", &["redact", "bundle", "journal", "scan"]),
     (
         "flows",
-        &["release", "capture", "identity", "rollback", "incident"],
+        &[
+            "release", "capture", "identity", "rollback", "incident", "legacy",
+        ],
     ),
     ("registry", &["codes"]),
 ];

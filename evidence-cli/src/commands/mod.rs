@@ -6,6 +6,7 @@ pub mod identity;
 pub mod incident;
 pub mod journal;
 pub mod key;
+pub mod legacy;
 pub mod release_seal;
 pub mod release_verify;
 pub mod rollback;

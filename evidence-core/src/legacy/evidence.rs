@@ -116,7 +116,10 @@ fn check_packets(pack: &Pack, manifest: &Value, report: &mut Report) {
         let file = packet.get("file").and_then(Value::as_str).unwrap_or("");
         let status = packet.get("status").and_then(Value::as_u64);
         let check = if file.is_empty() || !pack.files.contains_key(file) {
-            Check::fail(LEGACY_PACKET, format!("packet {name}: file {file:?} is missing"))
+            Check::fail(
+                LEGACY_PACKET,
+                format!("packet {name}: file {file:?} is missing"),
+            )
         } else if status != Some(200) {
             Check::fail(
                 LEGACY_PACKET,

@@ -92,7 +92,13 @@ fn check_packets(claim: &Value, heartbeat: &Value, facts: &Recomputed, report: &
         )
     });
     for (code, file, packet, member, expected) in [
-        (LEGACY_CLAIM_HASH, CLAIM, claim, "/claim_hash", &facts.claim_hash),
+        (
+            LEGACY_CLAIM_HASH,
+            CLAIM,
+            claim,
+            "/claim_hash",
+            &facts.claim_hash,
+        ),
         (
             LEGACY_HEARTBEAT_HASH,
             HEARTBEAT,
@@ -124,7 +130,10 @@ fn check_packets(claim: &Value, heartbeat: &Value, facts: &Recomputed, report: &
         problems.push("the heartbeat's signature object does not name the heartbeat hash");
     }
     report.push(if problems.is_empty() {
-        Check::pass(LEGACY_IDENTITY_BINDING, "the heartbeat is bound to the claim")
+        Check::pass(
+            LEGACY_IDENTITY_BINDING,
+            "the heartbeat is bound to the claim",
+        )
     } else {
         Check::fail(LEGACY_IDENTITY_BINDING, problems.join("; "))
     });

@@ -174,5 +174,8 @@ fn record(
     subject.insert(key("files"), files.len().to_string());
     subject.insert(key("sha256sums"), digest(SUMS_FILE));
     subject.insert(key("document"), format!("{document} {}", digest(document)));
-    subject.insert(key("signature"), format!("{signature} {}", digest(signature)));
+    subject.insert(
+        key("signature"),
+        format!("{signature} {}", digest(signature)),
+    );
 }

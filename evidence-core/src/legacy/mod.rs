@@ -344,9 +344,12 @@ pub fn verify_pack(
     Some(schema)
 }
 
+/// An HMAC key, wiped from memory when dropped.
+pub type HmacKey = Zeroizing<Vec<u8>>;
+
 /// Reads an HMAC key file: its bytes, less one trailing line break (a key written with `echo`
 /// must equal the predecessor's `--signing-key` string).
-pub fn read_hmac_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
+pub fn read_hmac_key(path: &Path) -> Result<HmacKey, String> {
     let mut key = Zeroizing::new(read_file(path, 4096)?);
     if key.ends_with(b"\n") {
         key.pop();

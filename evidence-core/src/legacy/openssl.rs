@@ -29,7 +29,9 @@ enum Key {
 #[non_exhaustive]
 pub enum TrustedKeyError {
     /// Not exactly one `PUBLIC KEY` PEM block of valid base64.
-    #[error("not a PEM public key (one -----BEGIN PUBLIC KEY----- block, as `openssl pkey -pubout` writes)")]
+    #[error(
+        "not a PEM public key (one -----BEGIN PUBLIC KEY----- block, as `openssl pkey -pubout` writes)"
+    )]
     NotPem,
     /// The key is neither P-256 nor RSA (Ed25519 included: the predecessor could not sign with it).
     #[error("the public key is neither ECDSA P-256 nor RSA")]

@@ -56,14 +56,16 @@ fn check_plan_hash(plan: &Value, report: &mut Report) {
     let mut body = members.clone();
     let stated = body.remove("plan_hash");
     let expected = python_hash_text(&Value::Object(body));
-    report.push(if stated.as_ref().and_then(Value::as_str) == Some(expected.as_str()) {
-        Check::pass(LEGACY_PLAN_HASH, "plan_hash matches the plan").with_path(REPORT)
-    } else {
-        Check::fail(LEGACY_PLAN_HASH, "plan_hash is not the hash of the plan")
-            .with_path(REPORT)
-            .with("expected", expected)
-            .with("actual", stated.unwrap_or(Value::Null))
-    });
+    report.push(
+        if stated.as_ref().and_then(Value::as_str) == Some(expected.as_str()) {
+            Check::pass(LEGACY_PLAN_HASH, "plan_hash matches the plan").with_path(REPORT)
+        } else {
+            Check::fail(LEGACY_PLAN_HASH, "plan_hash is not the hash of the plan")
+                .with_path(REPORT)
+                .with("expected", expected)
+                .with("actual", stated.unwrap_or(Value::Null))
+        },
+    );
 }
 
 fn check_verdict(rehearsal: &Value, plan: &Value, report: &mut Report) {
@@ -101,7 +103,11 @@ fn check_verdict(rehearsal: &Value, plan: &Value, report: &mut Report) {
             .with("rollback_ready", ready.map_or(Value::Null, Value::from))
     });
     report.push(if ready == Some(true) {
-        Check::pass(LEGACY_REHEARSAL_READY, "the signed plan says rollback_ready").with_path(REPORT)
+        Check::pass(
+            LEGACY_REHEARSAL_READY,
+            "the signed plan says rollback_ready",
+        )
+        .with_path(REPORT)
     } else {
         Check::fail(
             LEGACY_REHEARSAL_READY,

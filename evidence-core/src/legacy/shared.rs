@@ -21,15 +21,12 @@ pub(super) type Sums = BTreeMap<String, String>;
 pub(super) fn check_sums(pack: &Pack, exempt: &[&str], report: &mut Report) -> Sums {
     let mut sums = Sums::new();
     let Some(bytes) = pack.files.get(SUMS_FILE) else {
-        report.push(
-            Check::fail(LEGACY_SUMS_FORMAT, "SHA256SUMS is missing").with_path(SUMS_FILE),
-        );
+        report.push(Check::fail(LEGACY_SUMS_FORMAT, "SHA256SUMS is missing").with_path(SUMS_FILE));
         return sums;
     };
     let Ok(text) = std::str::from_utf8(bytes) else {
-        report.push(
-            Check::fail(LEGACY_SUMS_FORMAT, "SHA256SUMS is not UTF-8").with_path(SUMS_FILE),
-        );
+        report
+            .push(Check::fail(LEGACY_SUMS_FORMAT, "SHA256SUMS is not UTF-8").with_path(SUMS_FILE));
         return sums;
     };
     let mut bad = 0;
@@ -114,7 +111,11 @@ fn parse_line(line: &str) -> Result<(&str, &str), String> {
     let (digest, name) = line
         .split_once("  ")
         .ok_or("not `<digest>  <name>` (two spaces)")?;
-    if digest.len() != 64 || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if digest.len() != 64
+        || !digest
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err("the digest is not 64 lower-case hex digits".into());
     }
     let plain = !name.is_empty()
@@ -199,8 +200,14 @@ pub(super) fn check_hmac_file(
         );
         return;
     };
-    let expected = format!("v1={}", hex::encode(hmac_sha256(key, payload_hash.as_bytes())));
-    let stated = signature.get("signature").and_then(Value::as_str).unwrap_or("");
+    let expected = format!(
+        "v1={}",
+        hex::encode(hmac_sha256(key, payload_hash.as_bytes()))
+    );
+    let stated = signature
+        .get("signature")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     report.push(if constant_time_eq(stated.as_bytes(), expected.as_bytes()) {
         Check::pass(LEGACY_HMAC, "the HMAC-SHA256 tag verifies with the given key")
             .with_path(file.name)
@@ -290,7 +297,9 @@ pub(super) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     }
     let pad = |byte: u8| -> Zeroizing<[u8; 64]> {
         let mut out = Zeroizing::new([0u8; 64]);
-        out.iter_mut().zip(block.iter()).for_each(|(o, b)| *o = b ^ byte);
+        out.iter_mut()
+            .zip(block.iter())
+            .for_each(|(o, b)| *o = b ^ byte);
         out
     };
     let inner: [u8; 32] = Sha256::new()

@@ -164,7 +164,8 @@ fn evidence_pack_tampering_gives_its_own_code() {
     assert!(failing(&run(&pack, Some(b"k3y"))).contains(&LEGACY_SUMS_FORMAT.code));
 
     let mut pack = evidence_pack(b"k3y");
-    pack.files.insert("health.json".into(), br#"{"status": 201}"#.to_vec());
+    pack.files
+        .insert("health.json".into(), br#"{"status": 201}"#.to_vec());
     only_fails(&run(&pack, Some(b"k3y")), LEGACY_SUMS_DIGEST);
 }
 
