@@ -97,7 +97,7 @@ pub fn import(
                 (Some(pack), schema)
             }
             Err(check) => {
-                pack_report.push(check);
+                pack_report.push(*check);
                 (None, None)
             }
         };

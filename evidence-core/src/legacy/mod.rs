@@ -212,8 +212,8 @@ pub struct Verification {
 
 /// Reads every file of the pack folder `dir` under `limits`. A failure is returned as the
 /// failing check that explains it (without a path: the caller names the pack).
-pub fn read_pack(dir: &Path, limits: &LegacyLimits) -> Result<Pack, Check> {
-    let fail = |what: String| Check::fail(codes::LEGACY_PACK_UNREADABLE, what);
+pub fn read_pack(dir: &Path, limits: &LegacyLimits) -> Result<Pack, Box<Check>> {
+    let fail = |what: String| Box::new(Check::fail(codes::LEGACY_PACK_UNREADABLE, what));
     let entries = std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read folder: {e}")))?;
     let mut pack = Pack::default();
     let mut total: u64 = 0;
@@ -259,7 +259,7 @@ fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
 
 /// Recognises the pack's schema: the first of `manifest.json`, `rollback_rehearsal.json`,
 /// `identity_bundle.json` present decides, and its `schema_version` must be the one expected.
-pub fn recognise(pack: &Pack, limits: &LegacyLimits) -> Result<LegacySchema, Check> {
+pub fn recognise(pack: &Pack, limits: &LegacyLimits) -> Result<LegacySchema, Box<Check>> {
     for schema in LegacySchema::ALL {
         let (document, _) = schema.files();
         let Some(bytes) = pack.files.get(document) else {
@@ -271,21 +271,23 @@ pub fn recognise(pack: &Pack, limits: &LegacyLimits) -> Result<LegacySchema, Che
         if found.as_ref().and_then(Value::as_str) == Some(schema.as_str()) {
             return Ok(schema);
         }
-        return Err(Check::fail(
-            codes::LEGACY_SCHEMA,
-            format!(
-                "{document} does not carry schema_version {}",
-                schema.as_str()
-            ),
-        )
-        .with_path(document)
-        .with("expected", schema.as_str())
-        .with("actual", found.unwrap_or(Value::Null)));
+        return Err(Box::new(
+            Check::fail(
+                codes::LEGACY_SCHEMA,
+                format!(
+                    "{document} does not carry schema_version {}",
+                    schema.as_str()
+                ),
+            )
+            .with_path(document)
+            .with("expected", schema.as_str())
+            .with("actual", found.unwrap_or(Value::Null)),
+        ));
     }
-    Err(Check::fail(
+    Err(Box::new(Check::fail(
         codes::LEGACY_SCHEMA,
         "not a legacy pack: no manifest.json, rollback_rehearsal.json or identity_bundle.json",
-    ))
+    )))
 }
 
 /// Verifies the pack folder `dir`.
@@ -322,7 +324,7 @@ pub fn verify_pack(
     let schema = match recognise(pack, &opts.limits) {
         Ok(schema) => schema,
         Err(check) => {
-            report.push(check);
+            report.push(*check);
             return None;
         }
     };
