@@ -247,6 +247,14 @@ pub fn read_pack(dir: &Path, limits: &LegacyLimits) -> Result<Pack, Box<Check>> 
 
 fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     let file = crate::hash::open_no_follow(path).map_err(|e| e.to_string())?;
+    // Checked on the open file: the name may have been swapped since the folder was listed.
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max {
+        return Err(format!("larger than {max} bytes"));
+    }
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
