@@ -1,6 +1,5 @@
 //! End-to-end tests of `release-verify` over the committed fixtures and runtime-built trees.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use evidence_tests::fixtures::{self, Expectation};
