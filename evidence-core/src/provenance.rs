@@ -622,6 +622,10 @@ fn read_file(
     }
 }
 
+/// The JSON documents of one file, each with the name it is reported under (`name:line` for
+/// a `.jsonl` line).
+type Documents<'f> = Box<dyn Iterator<Item = (String, &'f [u8])> + 'f>;
+
 /// The documents of one file, each with the name it is reported under; `None` (with a check)
 /// when the file exceeds a limit or holds none. `seen` counts the statements of all files read
 /// so far.
@@ -630,7 +634,7 @@ fn documents<'f>(
     inputs: &ProvenanceInputs<'_>,
     seen: &mut usize,
     checks: &mut Vec<Check>,
-) -> Option<Box<dyn Iterator<Item = (String, &'f [u8])> + 'f>> {
+) -> Option<Documents<'f>> {
     if file.bytes.len() as u64 > inputs.limits.max_bytes {
         checks.push(at(
             Check::fail(
