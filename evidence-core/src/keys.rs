@@ -418,6 +418,39 @@ struct KeyringEntry {
     public_key: String,
 }
 
+/// The key of one keyring entry, checked against the entries before it: a printable name,
+/// a valid key, neither name nor key repeated.
+fn entry_key(entry: &KeyringEntry, keys: &[NamedKey]) -> Result<PublicKey, KeyError> {
+    let name_ok = !entry.name.is_empty()
+        && entry.name.chars().count() <= 64
+        && !entry.name.chars().any(char::is_control);
+    if !name_ok {
+        return Err(KeyError::Keyring(format!(
+            "key name {:?} must be 1-64 printable characters",
+            crate::text::printable(&entry.name)
+        )));
+    }
+    let key = PublicKey::from_spki_pem(&entry.public_key).map_err(|e| {
+        KeyError::Keyring(format!(
+            "key {:?}: {e}",
+            crate::text::printable(&entry.name)
+        ))
+    })?;
+    if keys.iter().any(|k| k.name == entry.name) {
+        return Err(KeyError::Keyring(format!(
+            "name {:?} appears twice",
+            entry.name
+        )));
+    }
+    if let Some(other) = keys.iter().find(|k| k.key == key) {
+        return Err(KeyError::Keyring(format!(
+            "keys {:?} and {:?} are the same key",
+            other.name, entry.name
+        )));
+    }
+    Ok(key)
+}
+
 impl Keyring {
     /// Parses keyring bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, KeyError> {
@@ -440,33 +473,7 @@ impl Keyring {
         }
         let mut keys: Vec<NamedKey> = Vec::with_capacity(file.keys.len());
         for entry in file.keys {
-            let name_ok = !entry.name.is_empty()
-                && entry.name.chars().count() <= 64
-                && !entry.name.chars().any(char::is_control);
-            if !name_ok {
-                return Err(KeyError::Keyring(format!(
-                    "key name {:?} must be 1-64 printable characters",
-                    crate::text::printable(&entry.name)
-                )));
-            }
-            let key = PublicKey::from_spki_pem(&entry.public_key).map_err(|e| {
-                KeyError::Keyring(format!(
-                    "key {:?}: {e}",
-                    crate::text::printable(&entry.name)
-                ))
-            })?;
-            if keys.iter().any(|k| k.name == entry.name) {
-                return Err(KeyError::Keyring(format!(
-                    "name {:?} appears twice",
-                    entry.name
-                )));
-            }
-            if let Some(other) = keys.iter().find(|k| k.key == key) {
-                return Err(KeyError::Keyring(format!(
-                    "keys {:?} and {:?} are the same key",
-                    other.name, entry.name
-                )));
-            }
+            let key = entry_key(&entry, &keys)?;
             keys.push(NamedKey {
                 name: entry.name,
                 key,

@@ -7,7 +7,7 @@
 //! touched, so key order, whitespace, number text and escaping all stay as they were. Any
 //! syntax error (or a limit exceeded) abandons the edits and the caller falls back to text.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::decode::{self, Kind};
 use super::keys::key_names_secret;
@@ -487,22 +487,7 @@ pub(super) fn redact_value(r: &Redactor, root: &mut Value, counts: &mut Redactio
             }
             Value::Array(items) => stack.extend(items.iter_mut()),
             Value::Object(map) => {
-                // Keys that contain a secret are rewritten; a rewritten key that would clash
-                // with one already present gets a `#2`, `#3`, ... suffix so no value is lost.
-                if map.keys().any(|k| !r.detect_text(k.as_bytes()).is_empty()) {
-                    let old = std::mem::take(map);
-                    for (k, child) in old {
-                        let mut key = redact_str(r, &k, counts).unwrap_or(k);
-                        if map.contains_key(&key) {
-                            let mut n = 2u64;
-                            while map.contains_key(&format!("{key}#{n}")) {
-                                n += 1;
-                            }
-                            key = format!("{key}#{n}");
-                        }
-                        map.insert(key, child);
-                    }
-                }
+                redact_keys(r, map, counts);
                 let pair_secret = map.iter().any(|(k, child)| {
                     (k.eq_ignore_ascii_case("name") || k.eq_ignore_ascii_case("key"))
                         && child
@@ -529,6 +514,26 @@ pub(super) fn redact_value(r: &Redactor, root: &mut Value, counts: &mut Redactio
             }
             Value::Null | Value::Bool(_) => {}
         }
+    }
+}
+
+/// Rewrites the keys of `map` that contain a secret; a rewritten key that would clash with
+/// one already present gets a `#2`, `#3`, ... suffix so no value is lost.
+fn redact_keys(r: &Redactor, map: &mut Map<String, Value>, counts: &mut RedactionCounts) {
+    if !map.keys().any(|k| !r.detect_text(k.as_bytes()).is_empty()) {
+        return;
+    }
+    let old = std::mem::take(map);
+    for (k, child) in old {
+        let mut key = redact_str(r, &k, counts).unwrap_or(k);
+        if map.contains_key(&key) {
+            let mut n = 2u64;
+            while map.contains_key(&format!("{key}#{n}")) {
+                n += 1;
+            }
+            key = format!("{key}#{n}");
+        }
+        map.insert(key, child);
     }
 }
 
