@@ -147,52 +147,14 @@ fn verify_capture(
     trust: &TrustPolicy,
     report: &mut Report,
 ) -> Option<Capture> {
-    // The report, the profile and every packet are kept as verified (the preconditions to
-    // evaluate are known only once the profile is read): the packets are asked for by their
-    // folder, so nothing is read from the bundle before it is verified, and a budget bounds
-    // what is kept, whatever the bundle holds.
-    let wanted = [
-        format!("payload/{}", capture::REPORT_FILE),
-        format!("payload/{}", capture::PROFILE_FILE),
-        format!("payload/{}/", capture::PACKETS_DIR),
-    ];
-    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let limits = BundleLimits {
-        max_capture_bytes: MAX_CAPTURE_READ_BYTES,
-        max_capture_total_bytes: MAX_CAPTURE_READ_BYTES,
-        ..BundleLimits::default()
-    };
-    let verification = bundle::verify_path(
-        path,
-        &VerifyOptions {
-            trust: Some(trust),
-            capture: &refs,
-            limits,
-            ..VerifyOptions::default()
-        },
-    );
+    let verification = verify_capture_bundle(path, trust);
     let at = |c: Check| {
         c.with_path(path.display().to_string())
             .in_section(SECTION)
             .with("role", role.to_owned())
     };
     let Some(bundle) = verification.bundle else {
-        let failing: Vec<String> = verification
-            .report
-            .failures()
-            .map(|c| c.code.to_string())
-            .collect();
-        let mut codes: Vec<&str> = failing.iter().map(String::as_str).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        report.push(at(Check::fail(
-            ROLLBACK_CAPTURE_UNVERIFIED,
-            format!(
-                "the {role} capture does not verify under the trusted keys (failed: {})",
-                codes.join(", ")
-            ),
-        )
-        .with("failed", failing)));
+        report.push(at(unverified(role, &verification.report)));
         return None;
     };
     let id = bundle.id;
@@ -223,6 +185,53 @@ fn verify_capture(
     Some(Capture { id, bundle })
 }
 
+/// Verifies a capture bundle under `trust`, keeping the files a rehearsal reads.
+fn verify_capture_bundle(path: &Path, trust: &TrustPolicy) -> bundle::BundleVerification {
+    // The report, the profile and every packet are kept as verified (the preconditions to
+    // evaluate are known only once the profile is read): the packets are asked for by their
+    // folder, so nothing is read from the bundle before it is verified, and a budget bounds
+    // what is kept, whatever the bundle holds.
+    let wanted = [
+        format!("payload/{}", capture::REPORT_FILE),
+        format!("payload/{}", capture::PROFILE_FILE),
+        format!("payload/{}/", capture::PACKETS_DIR),
+    ];
+    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let limits = BundleLimits {
+        max_capture_bytes: MAX_CAPTURE_READ_BYTES,
+        max_capture_total_bytes: MAX_CAPTURE_READ_BYTES,
+        ..BundleLimits::default()
+    };
+    bundle::verify_path(
+        path,
+        &VerifyOptions {
+            trust: Some(trust),
+            capture: &refs,
+            limits,
+            ..VerifyOptions::default()
+        },
+    )
+}
+
+/// The failed `rollback-capture-unverified` check, naming the bundle checks that failed.
+fn unverified(role: &str, verification: &Report) -> Check {
+    let failing: Vec<String> = verification
+        .failures()
+        .map(|c| c.code.to_string())
+        .collect();
+    let mut codes: Vec<&str> = failing.iter().map(String::as_str).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    Check::fail(
+        ROLLBACK_CAPTURE_UNVERIFIED,
+        format!(
+            "the {role} capture does not verify under the trusted keys (failed: {})",
+            codes.join(", ")
+        ),
+    )
+    .with("failed", failing)
+}
+
 /// Rehearses a rollback from `opts.current` to `opts.previous` and seals the result at `out`
 /// (the bundle is written whatever the verdict; its subject and report carry the verdict).
 pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, BuildError> {
@@ -236,75 +245,87 @@ pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, Bui
     }));
     let current = verify_capture("current", opts.current, opts.trust, &mut report);
     let previous = verify_capture("previous", opts.previous, opts.trust, &mut report);
-    let push = |report: &mut Report, c: Check| report.push(c.in_section(SECTION));
-
     if let (Some(cur), Some(prev)) = (&current, &previous) {
-        // Both captures must describe the same service: a rollback moves one target back.
-        let (a, b) = (cur.subject("target"), prev.subject("target"));
-        push(
-            &mut report,
-            if a.is_some()
-                && a.map(|t| t.trim_end_matches('/')) == b.map(|t| t.trim_end_matches('/'))
-            {
-                Check::pass(
-                    ROLLBACK_SAME_TARGET,
-                    format!("both captures are of {}", printable(a.unwrap_or_default())),
-                )
-            } else {
-                Check::fail(
-                    ROLLBACK_SAME_TARGET,
-                    format!(
-                        "the captures are of different targets: {} and {}",
-                        printable(a.unwrap_or("(none)")),
-                        printable(b.unwrap_or("(none)"))
-                    ),
-                )
-            },
-        );
-        // A rollback from a pack to itself proves nothing.
-        push(
-            &mut report,
-            if cur.id != prev.id {
-                Check::pass(
-                    ROLLBACK_DISTINCT_BUNDLES,
-                    "the captures are different bundles",
-                )
-            } else {
-                Check::fail(
-                    ROLLBACK_DISTINCT_BUNDLES,
-                    format!("both are bundle {}", cur.id),
-                )
-            },
-        );
-        // The rollback target must be older; the times are signed claims of trusted keys.
-        let created = |c: &Capture| Timestamp::parse(&c.bundle.manifest.created_at).ok();
-        push(
-            &mut report,
-            match (created(prev), created(cur)) {
-                (Some(p), Some(c)) if p < c => Check::pass(
-                    ROLLBACK_PREVIOUS_OLDER,
-                    format!("previous {p} is before current {c} (signed creation times)"),
-                ),
-                (Some(p), Some(c)) => Check::fail(
-                    ROLLBACK_PREVIOUS_OLDER,
-                    format!("previous {p} is not before current {c}: this would roll forward"),
-                ),
-                _ => Check::fail(ROLLBACK_PREVIOUS_OLDER, "a creation time cannot be read"),
-            },
-        );
+        for check in [
+            same_target(cur, prev),
+            distinct_bundles(cur, prev),
+            previous_older(cur, prev),
+        ] {
+            report.push(check.in_section(SECTION));
+        }
     }
-
     if let Some(prev) = &previous {
         previous_health(prev, opts.profile, &mut report);
     }
+    seal_rehearsal(out, opts, report, current.as_ref(), previous.as_ref())
+}
 
+/// Both captures must describe the same service: a rollback moves one target back.
+fn same_target(cur: &Capture, prev: &Capture) -> Check {
+    let (a, b) = (cur.subject("target"), prev.subject("target"));
+    if a.is_some() && a.map(|t| t.trim_end_matches('/')) == b.map(|t| t.trim_end_matches('/')) {
+        Check::pass(
+            ROLLBACK_SAME_TARGET,
+            format!("both captures are of {}", printable(a.unwrap_or_default())),
+        )
+    } else {
+        Check::fail(
+            ROLLBACK_SAME_TARGET,
+            format!(
+                "the captures are of different targets: {} and {}",
+                printable(a.unwrap_or("(none)")),
+                printable(b.unwrap_or("(none)"))
+            ),
+        )
+    }
+}
+
+/// A rollback from a pack to itself proves nothing.
+fn distinct_bundles(cur: &Capture, prev: &Capture) -> Check {
+    if cur.id != prev.id {
+        Check::pass(
+            ROLLBACK_DISTINCT_BUNDLES,
+            "the captures are different bundles",
+        )
+    } else {
+        Check::fail(
+            ROLLBACK_DISTINCT_BUNDLES,
+            format!("both are bundle {}", cur.id),
+        )
+    }
+}
+
+/// The rollback target must be older; the times are signed claims of trusted keys.
+fn previous_older(cur: &Capture, prev: &Capture) -> Check {
+    let created = |c: &Capture| Timestamp::parse(&c.bundle.manifest.created_at).ok();
+    match (created(prev), created(cur)) {
+        (Some(p), Some(c)) if p < c => Check::pass(
+            ROLLBACK_PREVIOUS_OLDER,
+            format!("previous {p} is before current {c} (signed creation times)"),
+        ),
+        (Some(p), Some(c)) => Check::fail(
+            ROLLBACK_PREVIOUS_OLDER,
+            format!("previous {p} is not before current {c}: this would roll forward"),
+        ),
+        _ => Check::fail(ROLLBACK_PREVIOUS_OLDER, "a creation time cannot be read"),
+    }
+}
+
+/// Writes the rehearsal bundle: the report and the plan, the verdict and both captures'
+/// identities in the signed subject, both captures as parents.
+fn seal_rehearsal(
+    out: &Path,
+    opts: &RehearseOptions<'_>,
+    report: Report,
+    current: Option<&Capture>,
+    previous: Option<&Capture>,
+) -> Result<Rehearsal, BuildError> {
     // The plan: what the operator does, and how to verify afterwards.
     let target = previous
-        .as_ref()
         .and_then(|p| p.subject("target"))
         .unwrap_or("TARGET")
         .to_owned();
-    let plan = plan(current.as_ref(), previous.as_ref(), &target);
+    let plan = plan(current, previous, &target);
     let plan_bytes = crate::canonical::to_canonical_vec(&plan).unwrap_or_default();
     let plan_digest = Sha256Digest::of(&plan_bytes);
     let verdict = if report.ok() { "pass" } else { "fail" };
@@ -315,18 +336,9 @@ pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, Bui
         ("plan_sha256".to_owned(), plan_digest.to_string()),
     ]);
     let mut parents = Vec::new();
-    for (role, capture) in [("current", &current), ("previous", &previous)] {
+    for (role, capture) in [("current", current), ("previous", previous)] {
         if let Some(c) = capture {
-            subject.insert(format!("{role}_id"), c.id.to_string());
-            for key in ["deployment_id", "commit", "release_tag"] {
-                if let Some(v) = c.subject(key) {
-                    subject.insert(format!("{role}_{key}"), v.to_owned());
-                }
-            }
-            subject.insert(
-                format!("{role}_created_at"),
-                c.bundle.manifest.created_at.clone(),
-            );
+            add_to_subject(&mut subject, role, c);
             parents.push(c.id);
         }
     }
@@ -353,6 +365,21 @@ pub fn rehearse(out: &Path, opts: &RehearseOptions<'_>) -> Result<Rehearsal, Bui
     Ok(Rehearsal { built, report })
 }
 
+/// One capture's id, creation time and identity (`<role>_id`, `<role>_commit`, ...) in the
+/// rehearsal's subject.
+fn add_to_subject(subject: &mut BTreeMap<String, String>, role: &str, c: &Capture) {
+    subject.insert(format!("{role}_id"), c.id.to_string());
+    for key in ["deployment_id", "commit", "release_tag"] {
+        if let Some(v) = c.subject(key) {
+            subject.insert(format!("{role}_{key}"), v.to_owned());
+        }
+    }
+    subject.insert(
+        format!("{role}_created_at"),
+        c.bundle.manifest.created_at.clone(),
+    );
+}
+
 /// Parses JSON read from evidence: duplicate member names refused at any depth, and bounded
 /// (FORMAT 13).
 fn strict_json(bytes: &[u8]) -> Result<Value, crate::json::JsonError> {
@@ -362,44 +389,7 @@ fn strict_json(bytes: &[u8]) -> Result<Value, crate::json::JsonError> {
 /// The previous capture must have passed every assertion when it was taken, and the profile's
 /// rollback preconditions must hold on its stored packets.
 fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Report) {
-    let push = |report: &mut Report, c: Check| report.push(c.in_section(SECTION));
-    let stored = prev
-        .file(capture::REPORT_FILE)
-        .and_then(|b| strict_json(b).ok())
-        .and_then(|v| Report::from_json(v).ok());
-    let verdict = prev.subject("capture_result");
-    push(
-        report,
-        match (&stored, verdict) {
-            (Some(r), Some("pass")) if r.ok() => Check::pass(
-                ROLLBACK_PREVIOUS_CAPTURE_PASSED,
-                format!(
-                    "all {} checks of the previous capture passed",
-                    r.summary().pass
-                ),
-            ),
-            (Some(r), Some(v)) if r.ok() != (v == "pass") => Check::fail(
-                ROLLBACK_CAPTURE_KIND,
-                "the previous capture's report disagrees with its signed verdict",
-            ),
-            (Some(r), _) => Check::fail(
-                ROLLBACK_PREVIOUS_CAPTURE_PASSED,
-                format!(
-                    "the previous capture failed {} check(s): {}",
-                    r.summary().fail,
-                    r.failures()
-                        .take(5)
-                        .map(|c| format!("{} {}", c.code, c.path.as_deref().unwrap_or("")))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            ),
-            (None, _) => Check::fail(
-                ROLLBACK_CAPTURE_KIND,
-                "the previous capture has no readable capture report",
-            ),
-        },
-    );
+    report.push(previous_passed(prev).in_section(SECTION));
     let own;
     let profile = match profile {
         Some(p) => p,
@@ -409,43 +399,86 @@ fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Repor
                 &own
             }
             _ => {
-                push(
-                    report,
+                report.push(
                     Check::fail(
                         ROLLBACK_CAPTURE_KIND,
                         "the previous capture holds no valid profile; pass --profile",
-                    ),
+                    )
+                    .in_section(SECTION),
                 );
                 return;
             }
         },
     };
     if profile.rollback_preconditions.is_empty() {
-        push(
-            report,
+        report.push(
             Check::skip(
                 ROLLBACK_PRECONDITION,
                 format!("profile {} defines no rollback preconditions", profile.name),
-            ),
+            )
+            .in_section(SECTION),
         );
     }
     for pre in &profile.rollback_preconditions {
-        let what = format!("{}: {}", pre.endpoint, pre.check.describe());
-        let packet = prev
-            .file(&format!("{}/{}.json", capture::PACKETS_DIR, pre.endpoint))
-            .map(strict_json);
-        let check = match packet {
-            None => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: no stored packet")),
-            Some(Err(e)) => Check::fail(
-                ROLLBACK_PRECONDITION,
-                format!("{what}: the stored packet is not strict JSON: {e}"),
+        let check = precondition(prev, pre).with("endpoint", pre.endpoint.clone());
+        report.push(check.in_section(SECTION));
+    }
+}
+
+/// The previous capture's stored report passed, and agrees with its signed verdict.
+fn previous_passed(prev: &Capture) -> Check {
+    let stored = prev
+        .file(capture::REPORT_FILE)
+        .and_then(|b| strict_json(b).ok())
+        .and_then(|v| Report::from_json(v).ok());
+    let verdict = prev.subject("capture_result");
+    match (&stored, verdict) {
+        (Some(r), Some("pass")) if r.ok() => Check::pass(
+            ROLLBACK_PREVIOUS_CAPTURE_PASSED,
+            format!(
+                "all {} checks of the previous capture passed",
+                r.summary().pass
             ),
-            Some(Ok(p)) => match capture::evaluate(&pre.check, &p) {
-                Ok(()) => Check::pass(ROLLBACK_PRECONDITION, what),
-                Err(seen) => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: {seen}")),
-            },
-        };
-        push(report, check.with("endpoint", pre.endpoint.clone()));
+        ),
+        (Some(r), Some(v)) if r.ok() != (v == "pass") => Check::fail(
+            ROLLBACK_CAPTURE_KIND,
+            "the previous capture's report disagrees with its signed verdict",
+        ),
+        (Some(r), _) => Check::fail(
+            ROLLBACK_PREVIOUS_CAPTURE_PASSED,
+            format!(
+                "the previous capture failed {} check(s): {}",
+                r.summary().fail,
+                r.failures()
+                    .take(5)
+                    .map(|c| format!("{} {}", c.code, c.path.as_deref().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+        (None, _) => Check::fail(
+            ROLLBACK_CAPTURE_KIND,
+            "the previous capture has no readable capture report",
+        ),
+    }
+}
+
+/// One rollback precondition, evaluated on the previous capture's stored packet.
+fn precondition(prev: &Capture, pre: &capture::profile::Precondition) -> Check {
+    let what = format!("{}: {}", pre.endpoint, pre.check.describe());
+    let packet = prev
+        .file(&format!("{}/{}.json", capture::PACKETS_DIR, pre.endpoint))
+        .map(strict_json);
+    match packet {
+        None => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: no stored packet")),
+        Some(Err(e)) => Check::fail(
+            ROLLBACK_PRECONDITION,
+            format!("{what}: the stored packet is not strict JSON: {e}"),
+        ),
+        Some(Ok(p)) => match capture::evaluate(&pre.check, &p) {
+            Ok(()) => Check::pass(ROLLBACK_PRECONDITION, what),
+            Err(seen) => Check::fail(ROLLBACK_PRECONDITION, format!("{what}: {seen}")),
+        },
     }
 }
 
@@ -502,72 +535,8 @@ pub struct VerifiedRehearsal {
 pub fn verify_rehearsal(path: &Path, trust: &TrustPolicy) -> (Report, Option<VerifiedRehearsal>) {
     let mut report =
         Report::new(json!({"kind": "rollback-rehearsal", "bundle": path.display().to_string()}));
-    let capture = [
-        format!("payload/{REHEARSAL_REPORT_FILE}"),
-        format!("payload/{PLAN_FILE}"),
-    ];
-    let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
-    let verification = bundle::verify_path(
-        path,
-        &VerifyOptions {
-            trust: Some(trust),
-            capture: &refs,
-            ..VerifyOptions::default()
-        },
-    );
-    report.absorb(verification.report, "bundle");
-    let invalid = |report: &mut Report, detail: String| {
-        report.push(Check::fail(ROLLBACK_REHEARSAL_INVALID, detail).in_section(SECTION));
-    };
-    let Some(bundle) = verification.bundle else {
-        invalid(
-            &mut report,
-            "the rehearsal bundle does not verify under the trusted keys".to_owned(),
-        );
+    let Some((out, stored)) = open_rehearsal(path, trust, &mut report) else {
         return (report, None);
-    };
-    let m = &bundle.manifest;
-    if m.kind != REHEARSAL_KIND {
-        invalid(
-            &mut report,
-            format!(
-                "the bundle is of kind {:?}, not {REHEARSAL_KIND:?}",
-                printable(&m.kind)
-            ),
-        );
-        return (report, None);
-    }
-    let plan = bundle.captured.get(&format!("payload/{PLAN_FILE}"));
-    let stored = bundle
-        .captured
-        .get(&format!("payload/{REHEARSAL_REPORT_FILE}"))
-        .and_then(|b| strict_json(b).ok())
-        .and_then(|v| Report::from_json(v).ok());
-    let subject = |k: &str| m.subject.get(k).cloned().unwrap_or_default();
-    let plan_ok = plan.is_some_and(|p| Sha256Digest::of(p).to_string() == subject("plan_sha256"));
-    let verdict = subject("verdict");
-    let stored_ok = stored.as_ref().map(Report::ok);
-    if !plan_ok {
-        invalid(
-            &mut report,
-            "the plan's digest is not the one in the signed manifest".to_owned(),
-        );
-        return (report, None);
-    }
-    // A missing or unreadable report (`None`) differs from every verdict.
-    if stored_ok != Some(verdict == "pass") || !matches!(verdict.as_str(), "pass" | "fail") {
-        invalid(
-            &mut report,
-            "the stored report disagrees with the signed verdict".to_owned(),
-        );
-        return (report, None);
-    }
-    let out = VerifiedRehearsal {
-        id: bundle.id,
-        current: subject("current_id"),
-        previous: subject("previous_id"),
-        target: subject("target"),
-        passed: verdict == "pass",
     };
     report.push(
         Check::pass(
@@ -595,6 +564,69 @@ pub fn verify_rehearsal(path: &Path, trust: &TrustPolicy) -> (Report, Option<Ver
         );
     }
     (report, Some(out))
+}
+
+/// Verifies the rehearsal bundle and its consistency with its signed manifest (the bundle's
+/// checks go to section `bundle`, a refusal is `rollback-rehearsal-invalid`): the rehearsal
+/// and its stored report, or `None` once refused.
+fn open_rehearsal(
+    path: &Path,
+    trust: &TrustPolicy,
+    report: &mut Report,
+) -> Option<(VerifiedRehearsal, Option<Report>)> {
+    let capture = [
+        format!("payload/{REHEARSAL_REPORT_FILE}"),
+        format!("payload/{PLAN_FILE}"),
+    ];
+    let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
+    let verification = bundle::verify_path(
+        path,
+        &VerifyOptions {
+            trust: Some(trust),
+            capture: &refs,
+            ..VerifyOptions::default()
+        },
+    );
+    report.absorb(verification.report, "bundle");
+    let mut invalid = |detail: String| {
+        report.push(Check::fail(ROLLBACK_REHEARSAL_INVALID, detail).in_section(SECTION));
+        None
+    };
+    let Some(bundle) = verification.bundle else {
+        return invalid("the rehearsal bundle does not verify under the trusted keys".to_owned());
+    };
+    let m = &bundle.manifest;
+    if m.kind != REHEARSAL_KIND {
+        return invalid(format!(
+            "the bundle is of kind {:?}, not {REHEARSAL_KIND:?}",
+            printable(&m.kind)
+        ));
+    }
+    let plan = bundle.captured.get(&format!("payload/{PLAN_FILE}"));
+    let stored = bundle
+        .captured
+        .get(&format!("payload/{REHEARSAL_REPORT_FILE}"))
+        .and_then(|b| strict_json(b).ok())
+        .and_then(|v| Report::from_json(v).ok());
+    let subject = |k: &str| m.subject.get(k).cloned().unwrap_or_default();
+    let plan_ok = plan.is_some_and(|p| Sha256Digest::of(p).to_string() == subject("plan_sha256"));
+    let verdict = subject("verdict");
+    let stored_ok = stored.as_ref().map(Report::ok);
+    if !plan_ok {
+        return invalid("the plan's digest is not the one in the signed manifest".to_owned());
+    }
+    // A missing or unreadable report (`None`) differs from every verdict.
+    if stored_ok != Some(verdict == "pass") || !matches!(verdict.as_str(), "pass" | "fail") {
+        return invalid("the stored report disagrees with the signed verdict".to_owned());
+    }
+    let out = VerifiedRehearsal {
+        id: bundle.id,
+        current: subject("current_id"),
+        previous: subject("previous_id"),
+        target: subject("target"),
+        passed: verdict == "pass",
+    };
+    Some((out, stored))
 }
 
 /// The content of a permit (`evidence.rollback-permit/v1`).
@@ -706,6 +738,32 @@ pub fn check_permit(
         "to": to,
         "target": target,
     }));
+    let Some((id, permit)) = open_permit(path, trust, &mut report) else {
+        return report;
+    };
+    let Some((issued, expires)) = permit_times(&permit, &mut report) else {
+        return report;
+    };
+    report.push(
+        Check::pass(
+            ROLLBACK_PERMIT_VERIFIED,
+            format!("permit {id} signed by trusted keys"),
+        )
+        .in_section(SECTION),
+    );
+    report.push(permit_scope(&permit, from, to, target).in_section(SECTION));
+    report.push(permit_lifetime(issued, expires).in_section(SECTION));
+    report.push(permit_expiry(&permit, issued, expires, now).in_section(SECTION));
+    report
+}
+
+/// Verifies the permit bundle (its checks go to section `bundle`) and reads `permit.json`,
+/// which must agree with the signed manifest: its id and the permit, or `None` once refused.
+fn open_permit(
+    path: &Path,
+    trust: &TrustPolicy,
+    report: &mut Report,
+) -> Option<(BundleId, Permit)> {
     let capture = [format!("payload/{PERMIT_FILE}")];
     let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
     let verification = bundle::verify_path(
@@ -717,20 +775,16 @@ pub fn check_permit(
         },
     );
     report.absorb(verification.report, "bundle");
-    let invalid = |report: &mut Report, detail: &str| {
+    let mut invalid = |detail: &str| {
         report.push(Check::fail(ROLLBACK_PERMIT_INVALID, detail.to_owned()).in_section(SECTION));
+        None
     };
     let Some(bundle) = verification.bundle else {
-        invalid(
-            &mut report,
-            "the permit does not verify under the trusted keys",
-        );
-        return report;
+        return invalid("the permit does not verify under the trusted keys");
     };
     let m = &bundle.manifest;
     if m.kind != PERMIT_KIND {
-        invalid(&mut report, "the bundle is not a rollback-permit");
-        return report;
+        return invalid("the bundle is not a rollback-permit");
     }
     let permit: Option<Permit> = bundle
         .captured
@@ -748,114 +802,105 @@ pub fn check_permit(
             && m.parents.len() == 1
             && m.parents.first().map(String::as_str) == Some(p.rehearsal.as_str())
     }) else {
-        invalid(
-            &mut report,
+        return invalid(
             "permit.json is missing or disagrees with the signed manifest (subject, or its one parent)",
         );
-        return report;
     };
-    // A time that cannot be read is named, not mistaken for an expiry.
+    Some((bundle.id, permit))
+}
+
+/// The permit's issue and expiry times; a time that cannot be read is named (a failed
+/// `rollback-permit-invalid`), not mistaken for an expiry.
+fn permit_times(permit: &Permit, report: &mut Report) -> Option<(Timestamp, Timestamp)> {
     let time = |field: &'static str, text: &str| {
         Timestamp::parse(text).map_err(|e| (field, format!("permit.json {field}: {e}")))
     };
-    let (issued, expires) = match (
+    match (
         time("issued_at", &permit.issued_at),
         time("expires_at", &permit.expires_at),
     ) {
-        (Ok(i), Ok(e)) => (i, e),
+        (Ok(i), Ok(e)) => Some((i, e)),
         (Err((field, detail)), _) | (_, Err((field, detail))) => {
             report.push(
                 Check::fail(ROLLBACK_PERMIT_INVALID, detail)
                     .in_section(SECTION)
                     .with("field", field),
             );
-            return report;
+            None
         }
-    };
-    report.push(
-        Check::pass(
-            ROLLBACK_PERMIT_VERIFIED,
-            format!("permit {} signed by trusted keys", bundle.id),
-        )
-        .in_section(SECTION),
-    );
+    }
+}
+
+/// The permit allows exactly this rollback: this target, from `from` to `to` (ids compared
+/// in their normal form).
+fn permit_scope(permit: &Permit, from: &str, to: &str, target: &str) -> Check {
     let normalize = |id: &str| {
         Sha256Digest::parse(id)
             .map(|d| d.to_string())
             .unwrap_or_else(|_| id.to_owned())
     };
     let same_target = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
-    report.push(
-        if normalize(from) == permit.from
-            && normalize(to) == permit.to
-            && same_target(target, &permit.target)
-        {
-            Check::pass(
-                ROLLBACK_PERMIT_SCOPE,
-                format!(
-                    "allows {} -> {} of {}",
-                    permit.from,
-                    permit.to,
-                    printable(&permit.target)
-                ),
-            )
-        } else {
-            Check::fail(
-                ROLLBACK_PERMIT_SCOPE,
-                format!(
-                    "allows {} -> {} of {}, not the rollback asked for",
-                    permit.from,
-                    permit.to,
-                    printable(&permit.target)
-                ),
-            )
-        }
-        .in_section(SECTION)
-        .with("permit_from", permit.from.clone())
-        .with("permit_to", permit.to.clone())
-        .with("permit_target", permit.target.clone()),
+    let allows = format!(
+        "allows {} -> {} of {}",
+        permit.from,
+        permit.to,
+        printable(&permit.target)
     );
-    // Checked again here, not only when issuing: a permit signed by a trusted key with
-    // another tool, or by hand, is held to the same rule.
+    if normalize(from) == permit.from
+        && normalize(to) == permit.to
+        && same_target(target, &permit.target)
+    {
+        Check::pass(ROLLBACK_PERMIT_SCOPE, allows)
+    } else {
+        Check::fail(
+            ROLLBACK_PERMIT_SCOPE,
+            format!("{allows}, not the rollback asked for"),
+        )
+    }
+    .with("permit_from", permit.from.clone())
+    .with("permit_to", permit.to.clone())
+    .with("permit_target", permit.target.clone())
+}
+
+/// Checked again here, not only when issuing: a permit signed by a trusted key with another
+/// tool, or by hand, is held to the same rule.
+fn permit_lifetime(issued: Timestamp, expires: Timestamp) -> Check {
     let lifetime = expires.unix().saturating_sub(issued.unix());
-    report.push(
-        if (1..=MAX_PERMIT_SECONDS).contains(&lifetime) {
-            Check::pass(
-                ROLLBACK_PERMIT_LIFETIME,
-                format!("issued for {lifetime} s (at most {MAX_PERMIT_SECONDS} s)"),
-            )
-        } else {
-            Check::fail(
-                ROLLBACK_PERMIT_LIFETIME,
-                format!(
-                    "issued at {issued} to expire at {expires}: a permit lives between 1 second and 7 days"
-                ),
-            )
-        }
-        .in_section(SECTION)
-        .with("lifetime_seconds", lifetime),
-    );
-    report.push(
-        if issued <= now && now < expires {
-            Check::pass(
-                ROLLBACK_PERMIT_EXPIRED,
-                format!("valid until {expires} (now {now})"),
-            )
-        } else if now < issued {
-            Check::fail(
-                ROLLBACK_PERMIT_EXPIRED,
-                format!("issued at {issued}, after now ({now}): check the clocks"),
-            )
-        } else {
-            Check::fail(
-                ROLLBACK_PERMIT_EXPIRED,
-                format!("expired at {expires} (now {now})"),
-            )
-        }
-        .in_section(SECTION)
-        .with("expires_at", permit.expires_at.clone()),
-    );
-    report
+    if (1..=MAX_PERMIT_SECONDS).contains(&lifetime) {
+        Check::pass(
+            ROLLBACK_PERMIT_LIFETIME,
+            format!("issued for {lifetime} s (at most {MAX_PERMIT_SECONDS} s)"),
+        )
+    } else {
+        Check::fail(
+            ROLLBACK_PERMIT_LIFETIME,
+            format!(
+                "issued at {issued} to expire at {expires}: a permit lives between 1 second and 7 days"
+            ),
+        )
+    }
+    .with("lifetime_seconds", lifetime)
+}
+
+/// `now` lies between the issue time (inclusive) and the expiry (exclusive).
+fn permit_expiry(permit: &Permit, issued: Timestamp, expires: Timestamp, now: Timestamp) -> Check {
+    if issued <= now && now < expires {
+        Check::pass(
+            ROLLBACK_PERMIT_EXPIRED,
+            format!("valid until {expires} (now {now})"),
+        )
+    } else if now < issued {
+        Check::fail(
+            ROLLBACK_PERMIT_EXPIRED,
+            format!("issued at {issued}, after now ({now}): check the clocks"),
+        )
+    } else {
+        Check::fail(
+            ROLLBACK_PERMIT_EXPIRED,
+            format!("expired at {expires} (now {now})"),
+        )
+    }
+    .with("expires_at", permit.expires_at.clone())
 }
 
 #[cfg(test)]
