@@ -220,53 +220,66 @@ impl Profile {
         self.endpoints.iter().find(|e| e.name == name)
     }
 
+    /// Refuses a profile that is not well formed: the first problem found, in the order
+    /// schema, name, endpoints, subject, rollback preconditions.
     fn check(&self) -> Result<(), ProfileError> {
-        let bad = |m: String| Err(ProfileError::Invalid(m));
         if self.schema != PROFILE_SCHEMA {
-            return bad(format!("schema must be {PROFILE_SCHEMA:?}"));
+            return invalid(format!("schema must be {PROFILE_SCHEMA:?}"));
         }
         if crate::bundle::manifest::check_kind(&self.name).is_err() {
-            return bad("name must be 1-64 characters of a-z, 0-9 and '-'".to_owned());
+            return invalid("name must be 1-64 characters of a-z, 0-9 and '-'".to_owned());
         }
         if self.endpoints.is_empty() || self.endpoints.len() > MAX_ENDPOINTS {
-            return bad(format!("1 to {MAX_ENDPOINTS} endpoints are required"));
+            return invalid(format!("1 to {MAX_ENDPOINTS} endpoints are required"));
         }
         for (i, e) in self.endpoints.iter().enumerate() {
-            if crate::bundle::manifest::check_kind(&e.name).is_err() {
-                return bad(format!(
-                    "endpoint {i}: name {:?} must be 1-64 characters of a-z, 0-9 and '-'",
-                    e.name
-                ));
-            }
-            if self.endpoints.iter().take(i).any(|o| o.name == e.name) {
-                return bad(format!("endpoint name {:?} appears twice", e.name));
-            }
-            if !e.path.starts_with('/')
-                || e.path.starts_with("//")
-                || e.path.contains(char::is_whitespace)
-            {
-                return bad(format!(
-                    "endpoint {:?}: path must start with a single '/' and hold no white space",
-                    e.name
-                ));
-            }
-            if e.assertions.len() > MAX_ASSERTIONS {
-                return bad(format!("endpoint {:?}: too many assertions", e.name));
-            }
-            for a in &e.assertions {
-                check_predicate(&a.check)
-                    .map_err(|m| ProfileError::Invalid(format!("endpoint {:?}: {m}", e.name)))?;
-            }
+            self.check_endpoint(i, e)?;
         }
+        self.check_subject()?;
+        self.check_rollback_preconditions()
+    }
+
+    /// Endpoint `i`: a unique name, a path under the target, bounded sound assertions.
+    fn check_endpoint(&self, i: usize, e: &Endpoint) -> Result<(), ProfileError> {
+        if crate::bundle::manifest::check_kind(&e.name).is_err() {
+            return invalid(format!(
+                "endpoint {i}: name {:?} must be 1-64 characters of a-z, 0-9 and '-'",
+                e.name
+            ));
+        }
+        if self.endpoints.iter().take(i).any(|o| o.name == e.name) {
+            return invalid(format!("endpoint name {:?} appears twice", e.name));
+        }
+        if !e.path.starts_with('/')
+            || e.path.starts_with("//")
+            || e.path.contains(char::is_whitespace)
+        {
+            return invalid(format!(
+                "endpoint {:?}: path must start with a single '/' and hold no white space",
+                e.name
+            ));
+        }
+        if e.assertions.len() > MAX_ASSERTIONS {
+            return invalid(format!("endpoint {:?}: too many assertions", e.name));
+        }
+        for a in &e.assertions {
+            check_predicate(&a.check)
+                .map_err(|m| ProfileError::Invalid(format!("endpoint {:?}: {m}", e.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Subject keys the manifest accepts, each located in a known endpoint.
+    fn check_subject(&self) -> Result<(), ProfileError> {
         for (key, locators) in &self.subject {
             if crate::bundle::manifest::check_subject_key(key).is_err() {
-                return bad(format!(
+                return invalid(format!(
                     "subject key {key:?} must be a-z, 0-9, '_', '.', '-'"
                 ));
             }
             for locator in locators {
                 if self.endpoint(&locator.endpoint).is_none() {
-                    return bad(format!(
+                    return invalid(format!(
                         "subject {key:?} names unknown endpoint {:?}",
                         locator.endpoint
                     ));
@@ -274,12 +287,17 @@ impl Profile {
                 check_pointer(&locator.pointer).map_err(ProfileError::Invalid)?;
             }
         }
+        Ok(())
+    }
+
+    /// A bounded number of rollback preconditions, each on a known endpoint.
+    fn check_rollback_preconditions(&self) -> Result<(), ProfileError> {
         if self.rollback_preconditions.len() > MAX_ASSERTIONS {
-            return bad("too many rollback preconditions".to_owned());
+            return invalid("too many rollback preconditions".to_owned());
         }
         for p in &self.rollback_preconditions {
             if self.endpoint(&p.endpoint).is_none() {
-                return bad(format!(
+                return invalid(format!(
                     "rollback precondition names unknown endpoint {:?}",
                     p.endpoint
                 ));
@@ -288,6 +306,10 @@ impl Profile {
         }
         Ok(())
     }
+}
+
+fn invalid(message: String) -> Result<(), ProfileError> {
+    Err(ProfileError::Invalid(message))
 }
 
 fn check_pointer(pointer: &str) -> Result<(), String> {
