@@ -6,9 +6,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod commands;
 pub mod exit;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod secrets;
+pub mod signing;
+pub mod tool;
 pub mod trust;

@@ -8,10 +8,10 @@ use evidence_core::release::seal::{self, BuildInfo, SealOptions};
 use evidence_core::release::{self, ReleaseOptions};
 use evidence_core::sums::SumsLimits;
 
-use crate::commands::bundle::load_keys;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
+use crate::signing::load_keys;
 
 /// `evidence release seal`.
 #[derive(Debug, Clone, clap::Args)]
@@ -136,13 +136,14 @@ pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
         subject.insert("sealed".into(), serde_json::json!(sealed.written));
         subject.insert("assets".into(), serde_json::json!(sealed.assets.len()));
     }
-    if !args.output.json && !args.output.quiet {
-        output::write_stdout(&format!(
+    output::summary(
+        &args.output,
+        &format!(
             "sealed {} assets: wrote {} (SHA256SUMS {})\n",
             sealed.assets.len(),
             sealed.written.join(", "),
             sealed.sums_digest
-        ))?;
-    }
+        ),
+    )?;
     output::emit(report, "evidence", &args.output)
 }
