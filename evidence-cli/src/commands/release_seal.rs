@@ -62,9 +62,9 @@ pub struct SealArgs {
     pub output: OutputArgs,
 }
 
-/// Seals, then verifies what was sealed.
-pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
-    let keys = load_keys(&args.keys)?;
+/// The provenance's build facts: from GitHub Actions variables or `--builder-id`, then each
+/// flag given overriding its field.
+fn build_info(args: &SealArgs) -> Result<BuildInfo, CliError> {
     let mut build = if args.provenance_from_env {
         BuildInfo::from_github_env(|name| std::env::var(name).ok()).map_err(|e| {
             CliError::from(e)
@@ -92,6 +92,13 @@ pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
     if let Some(v) = &args.source_commit {
         build.source_commit = Some(v.clone());
     }
+    Ok(build)
+}
+
+/// Seals, then verifies what was sealed.
+pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
+    let keys = load_keys(&args.keys)?;
+    let build = build_info(args)?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let sealed = seal::seal(
         &args.dir,

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use evidence_core::bundle::BundleId;
-use evidence_core::bundle::build::{self, BuildOptions, Input};
+use evidence_core::bundle::build::{self, BuildOptions, Built, Input};
+use evidence_core::keys::PrivateKey;
 
 use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
@@ -69,18 +70,7 @@ pub(super) fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     let keys = load_keys(&args.sign)?;
     let redactor = args.secrets.redactor()?;
     let created_at = args.created_at.timestamp()?;
-    let parents = args
-        .parents
-        .iter()
-        .map(|p| {
-            evidence_core::Sha256Digest::parse(p)
-                .map(BundleId)
-                .map_err(|e| {
-                    CliError::new(format!("--parent {p}: {e}"))
-                        .hint("a bundle id looks like sha256:<64 hex>")
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let parents = parents(&args.parents)?;
     let subject: BTreeMap<String, String> = args.subject.iter().cloned().collect();
     let mut opts = BuildOptions::new(args.kind.clone());
     opts.subject = subject;
@@ -100,7 +90,27 @@ pub(super) fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
         };
         CliError::from(e).hint(hint)
     })?;
-    let text = if args.json {
+    write_stdout(&created_text(args, &built, &keys))?;
+    Ok(Outcome::Ok)
+}
+
+/// `--parent` ids, parsed.
+fn parents(ids: &[String]) -> Result<Vec<BundleId>, CliError> {
+    ids.iter()
+        .map(|p| {
+            evidence_core::Sha256Digest::parse(p)
+                .map(BundleId)
+                .map_err(|e| {
+                    CliError::new(format!("--parent {p}: {e}"))
+                        .hint("a bundle id looks like sha256:<64 hex>")
+                })
+        })
+        .collect()
+}
+
+/// What `create` prints: the new bundle's id and a summary line, or the same facts as JSON.
+fn created_text(args: &CreateArgs, built: &Built, keys: &[PrivateKey]) -> String {
+    if args.json {
         let value = serde_json::json!({
             "id": built.id.to_string(),
             "path": args.out.display().to_string(),
@@ -129,7 +139,5 @@ pub(super) fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
         }
         t.push_str(")\n");
         t
-    };
-    write_stdout(&text)?;
-    Ok(Outcome::Ok)
+    }
 }
