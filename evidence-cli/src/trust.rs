@@ -29,6 +29,15 @@ impl TrustArgs {
         !self.trusted_keys.is_empty() || self.keyring.is_some()
     }
 
+    /// The trust policy of a command that verifies with pinned keys only: no key named is a
+    /// usage error (exit 2).
+    pub fn required(&self) -> Result<TrustPolicy, CliError> {
+        self.policy()?.ok_or_else(|| {
+            CliError::new("a trusted key is required: evidence is verified with pinned keys only")
+                .hint("add --trusted-key FILE or --keyring FILE")
+        })
+    }
+
     /// The trust policy, or `None` when no key was named. A threshold of 0, a threshold above the
     /// number of distinct keys, or `--threshold` without keys are usage errors (exit 2).
     pub fn policy(&self) -> Result<Option<TrustPolicy>, CliError> {

@@ -5,11 +5,13 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use evidence_core::identity::{self, CreateError, CreateOptions, Freshness, IdentityLimits};
-use evidence_core::timestamp::{self, Timestamp};
+use evidence_core::timestamp;
 
-use crate::commands::bundle::load_keys;
+use crate::clock::{self, CreatedAtArgs};
 use crate::exit::{CliError, Outcome, must_exist};
-use crate::output::{self, OutputArgs, write_stdout};
+use crate::output::{self, OutputArgs};
+use crate::signing::load_keys;
+use crate::tool;
 use crate::trust::TrustArgs;
 
 /// Identity commands.
@@ -55,9 +57,8 @@ pub struct CreateArgs {
     /// The bundle folder (or .tar.gz) to create; must not exist.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
-    #[arg(long, value_name = "RFC3339")]
-    pub created_at: Option<String>,
+    #[command(flatten)]
+    pub created_at: CreatedAtArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -134,46 +135,34 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     let claim = read_packet(&args.claim, "claim")?;
     let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
     let keys = load_keys(&args.keys)?;
-    let created_at = args
-        .created_at
-        .as_deref()
-        .map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))?;
     let mut opts = CreateOptions::new(keys.iter().collect());
-    opts.created_at = created_at;
+    opts.created_at = args.created_at.timestamp()?;
     opts.archive = args
         .out
         .file_name()
         .is_some_and(|n| n.to_string_lossy().ends_with(".tar.gz"));
-    opts.tool = evidence_core::bundle::ToolInfo {
-        name: "evidence".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-    };
+    opts.tool = tool::info();
     match identity::create(&args.out, &claim, &heartbeat, &opts) {
         Ok(created) => {
             let mut report = created.report;
-            if let serde_json::Value::Object(m) = &mut report.subject {
-                m.insert("bundle".into(), args.out.display().to_string().into());
-                m.insert("id".into(), created.id.to_string().into());
-            }
-            if !args.output.json && !args.output.quiet {
-                write_stdout(&format!(
+            output::record_bundle(&mut report, &args.out, &created.id.to_string());
+            output::summary(
+                &args.output,
+                &format!(
                     "{}\nsealed identity bundle at {} (deployment {}, signed by {} key(s))\n",
                     created.id,
                     args.out.display(),
                     created.facts.deployment_id.as_deref().unwrap_or("?"),
                     keys.len()
-                ))?;
-            }
+                ),
+            )?;
             output::emit(report, "evidence", &args.output)
         }
         Err(CreateError::Refused(report)) => {
-            if !args.output.json && !args.output.quiet {
-                write_stdout(
-                    "refused: the claim and heartbeat fail the identity checks; nothing was written\n",
-                )?;
-            }
+            output::summary(
+                &args.output,
+                "refused: the claim and heartbeat fail the identity checks; nothing was written\n",
+            )?;
             output::emit(*report, "evidence", &args.output)
         }
         Err(CreateError::Build(e)) => {
@@ -200,15 +189,9 @@ fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
         Some(text) => {
             let max_age_seconds = timestamp::parse_duration(text)
                 .map_err(|e| CliError::from(e).hint("use a duration such as 15m, 24h or 7d"))?;
-            let now = match &args.now {
-                Some(t) => Timestamp::parse_rfc3339(t).map_err(|e| {
-                    CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z")
-                })?,
-                None => Timestamp::now(),
-            };
             Some(Freshness {
                 max_age_seconds,
-                now,
+                now: clock::now(args.now.as_deref())?,
             })
         }
     };

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use evidence_core::bundle::BundleLimits;
 use evidence_core::journal::seal::{self, AppendOptions, SealError, SealOptions};
 use evidence_core::journal::{self, DEFAULT_TYPE_KEY, JournalOptions};
-use evidence_core::timestamp::Timestamp;
 
-use crate::commands::bundle::load_keys;
+use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
+use crate::signing::load_keys;
+use crate::tool;
 use crate::trust::TrustArgs;
 
 /// Journal commands.
@@ -104,9 +105,8 @@ pub struct SealArgs {
     /// The seal bundle to create: a folder, or an archive when it ends in .tar.gz.
     #[arg(long, value_name = "SEAL")]
     pub out: PathBuf,
-    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
-    #[arg(long, value_name = "RFC3339")]
-    pub created_at: Option<String>,
+    #[command(flatten)]
+    pub created_at: CreatedAtArgs,
     #[command(flatten)]
     pub lines: LineArgs,
     #[command(flatten)]
@@ -182,14 +182,8 @@ fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
     let keys = load_keys(&args.keys)?;
     let mut opts = SealOptions::new(keys.iter().collect());
     opts.journal = args.lines.options()?;
-    opts.created_at = args
-        .created_at
-        .as_deref()
-        .map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))?;
-    opts.tool.name = "evidence".to_owned();
-    opts.tool.version = env!("CARGO_PKG_VERSION").to_owned();
+    opts.created_at = args.created_at.timestamp()?;
+    opts.tool = tool::info();
     let outcome = seal::seal(&args.file, &args.out, &opts).map_err(|e| {
         let hint = match e {
             SealError::Exists(_) => "choose a new --out; seals are never overwritten",
@@ -197,19 +191,17 @@ fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
         };
         CliError::from(e).hint(hint)
     })?;
-    if !args.output.json && !args.output.quiet {
-        let line = match &outcome.sealed {
-            Some(s) => format!(
-                "sealed {} lines ({} bytes) of {} into {}: {}\n",
-                s.seal.lines,
-                s.seal.bytes,
-                args.file.display(),
-                args.out.display(),
-                s.bundle_id
-            ),
-            None => "the journal did not verify; no seal was written\n".to_owned(),
-        };
-        output::write_stdout(&line)?;
-    }
+    let line = match &outcome.sealed {
+        Some(s) => format!(
+            "sealed {} lines ({} bytes) of {} into {}: {}\n",
+            s.seal.lines,
+            s.seal.bytes,
+            args.file.display(),
+            args.out.display(),
+            s.bundle_id
+        ),
+        None => "the journal did not verify; no seal was written\n".to_owned(),
+    };
+    output::summary(&args.output, &line)?;
     output::emit(outcome.report, "evidence", &args.output)
 }

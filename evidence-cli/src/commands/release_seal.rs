@@ -8,10 +8,10 @@ use evidence_core::release::seal::{self, BuildInfo, SealOptions};
 use evidence_core::release::{self, ReleaseOptions};
 use evidence_core::sums::SumsLimits;
 
-use crate::commands::bundle::load_keys;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
+use crate::signing::load_keys;
 
 /// `evidence release seal`.
 #[derive(Debug, Clone, clap::Args)]
@@ -62,9 +62,9 @@ pub struct SealArgs {
     pub output: OutputArgs,
 }
 
-/// Seals, then verifies what was sealed.
-pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
-    let keys = load_keys(&args.keys)?;
+/// The provenance's build facts: from GitHub Actions variables or `--builder-id`, then each
+/// flag given overriding its field.
+fn build_info(args: &SealArgs) -> Result<BuildInfo, CliError> {
     let mut build = if args.provenance_from_env {
         BuildInfo::from_github_env(|name| std::env::var(name).ok()).map_err(|e| {
             CliError::from(e)
@@ -92,6 +92,13 @@ pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
     if let Some(v) = &args.source_commit {
         build.source_commit = Some(v.clone());
     }
+    Ok(build)
+}
+
+/// Seals, then verifies what was sealed.
+pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
+    let keys = load_keys(&args.keys)?;
+    let build = build_info(args)?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let sealed = seal::seal(
         &args.dir,
@@ -136,13 +143,14 @@ pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
         subject.insert("sealed".into(), serde_json::json!(sealed.written));
         subject.insert("assets".into(), serde_json::json!(sealed.assets.len()));
     }
-    if !args.output.json && !args.output.quiet {
-        output::write_stdout(&format!(
+    output::summary(
+        &args.output,
+        &format!(
             "sealed {} assets: wrote {} (SHA256SUMS {})\n",
             sealed.assets.len(),
             sealed.written.join(", "),
             sealed.sums_digest
-        ))?;
-    }
+        ),
+    )?;
     output::emit(report, "evidence", &args.output)
 }
