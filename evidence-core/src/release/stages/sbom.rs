@@ -12,7 +12,8 @@ use crate::report::{Check, codes::INPUT_UNREADABLE};
 use crate::sbom;
 
 impl Run<'_, '_> {
-    /// `sbom`: validates the SBOM and compares its asset checksums with the verified ones.
+    /// `sbom`: validates the SBOM by its format and compares its asset claims with the verified
+    /// digests.
     pub(super) fn sbom(&mut self, matched: &BTreeMap<ArtifactPath, HashedFile>) {
         let named = self.named_sbom.take().map(|bytes| {
             let name = self.opts.sbom.as_ref().map(|p| p.display().to_string());
@@ -22,7 +23,8 @@ impl Run<'_, '_> {
             return;
         };
         let assets = asset_map(matched, |_| true, |h| h.digest);
-        let sbom_report = sbom::verify_sbom(&bytes, Some(&assets), &self.opts.sbom_limits);
+        let format = sbom::format_of(&bytes);
+        let sbom_report = format.verify(&bytes, Some(&assets), &self.opts.sbom_limits);
         for check in sbom_report.checks {
             let check = if check.path.is_none() {
                 check.with_path(name.clone())
