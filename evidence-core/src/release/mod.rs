@@ -1,7 +1,7 @@
 //! Release verification: one verdict over a downloaded (or about to be published) release
 //! directory.
 //!
-//! [`verify_release`] runs a pipeline of stages over one state ([`stages`]), each adding
+//! [`verify_release`] runs a pipeline of stages over one state (`stages.rs`), each adding
 //! checks to one report under its own section, in this order:
 //!
 //! 1. `checksums`, read: locate and read the checksum file once (its exact bytes are what
@@ -14,7 +14,7 @@
 //! 4. `provenance`, judge: statements and `PROVENANCE.json` against the verified assets
 //!    ([`crate::provenance`]). Judged here but reported at step 7, because whether signed
 //!    statements attest every asset decides step 5;
-//! 5. `signatures`: each [`signatures::SumsSignatureFormat`] (DSSE, minisign) over the
+//! 5. `signatures`: each checksum signature format ([`signatures`]: DSSE, minisign) over the
 //!    exact checksum bytes, against the caller's keys;
 //! 6. `sbom`: the SBOM (`--sbom` or `SBOM.spdx.json`), validated by its format
 //!    ([`crate::sbom::SbomFormat`]) and its asset checksums compared with the verified ones;

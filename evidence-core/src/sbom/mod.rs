@@ -123,7 +123,7 @@ pub struct SbomLimits {
     /// Longest string or member name, in bytes.
     pub max_string_bytes: usize,
     /// Most memory the parsed JSON may take, estimated while reading
-    /// ([`JsonLimits::max_memory`]).
+    /// ([`JsonLimits::max_memory`](crate::json::JsonLimits::max_memory)).
     pub max_memory: u64,
 }
 

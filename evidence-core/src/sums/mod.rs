@@ -26,8 +26,6 @@ mod listing;
 mod parse;
 
 pub use listing::{TreeOptions, TreeVerification, list_for_sums, verify_listing, verify_tree};
-#[cfg(test)]
-use parse::PARSE_CHUNK;
 pub use parse::{parse, parse_checks};
 
 /// Check codes of this module.
@@ -72,7 +70,6 @@ pub mod codes {
             "A checksum, signature or attestation file that is verification metadata, not an asset, and need not be listed.";
     }
 }
-use codes::*;
 
 /// Default largest checksum file read: 64 MiB.
 pub const DEFAULT_MAX_SUMS_BYTES: u64 = 64 << 20;

@@ -1,3 +1,5 @@
+use super::codes::*;
+use super::parse::PARSE_CHUNK;
 use super::*;
 use crate::hash::NoProgress;
 use proptest::prelude::*;

@@ -181,7 +181,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sums = dir.path().join("SHA256SUMS");
         let minisig = dir.path().join("SHA256SUMS.minisig");
-        assert_eq!(Minisign.candidates(&sums), [minisig.clone()]);
+        assert_eq!(Minisign.candidates(&sums), std::slice::from_ref(&minisig));
         let (public, signature) = minisign(1, [7; 8], b"abc  app\n");
         std::fs::write(&minisig, signature).unwrap();
         let key = MinisignKey::parse(&public).unwrap();

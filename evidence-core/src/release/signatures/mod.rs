@@ -1,11 +1,11 @@
 //! The `signatures` stage: signatures over the exact checksum file bytes.
 //!
-//! Each way of signing a checksum file is one [`SumsSignatureFormat`] in [`FORMATS`], in the
-//! order its checks are reported:
+//! Each way of signing a checksum file is one `SumsSignatureFormat` (its own module) in
+//! `FORMATS`, in the order its checks are reported:
 //!
-//! - [`dsse`]: `SHA256SUMS.dsse.json`, a DSSE envelope whose payload is exactly the checksum
+//! - `dsse`: `SHA256SUMS.dsse.json`, a DSSE envelope whose payload is exactly the checksum
 //!   file, judged against the caller's trust policy;
-//! - [`minisign`]: `SHA256SUMS.minisig`, checked with the caller's minisign public key.
+//! - `minisign`: `SHA256SUMS.minisig`, checked with the caller's [`MinisignKey`].
 //!
 //! With a key given, a missing or invalid signature fails; without one, a signature file
 //! present is reported as unchecked (DESIGN 3: trust comes from outside the evidence).
@@ -18,8 +18,8 @@ use crate::keys::TrustPolicy;
 use crate::report::Check;
 use crate::text::printable;
 
-pub mod dsse;
-pub mod minisign;
+mod dsse;
+mod minisign;
 
 pub use minisign::{MinisignKey, MinisignKeyError};
 
