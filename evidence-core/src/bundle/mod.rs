@@ -16,6 +16,7 @@
 
 pub mod archive;
 pub mod build;
+mod check;
 pub mod inspect;
 pub mod manifest;
 pub mod verify;
