@@ -35,7 +35,7 @@ use crate::digest::{Sha256Digest, Sha256Hasher};
 use crate::hash::{HashError, HashedFile};
 use crate::path::{ArtifactPath, PathRules};
 use crate::report::{Check, Report};
-use crate::tar_read::TarReadError;
+use crate::tar_read::{Resolved, TarReadError};
 use crate::text::printable;
 use crate::timestamp::Timestamp;
 
@@ -148,50 +148,34 @@ fn write_archive(
         .map(|t| u64::try_from(t.unix()).unwrap_or(0))
         .unwrap_or(0);
     let mut tar = tar::Builder::new(gz);
-    let mut append = |path: &str, data: &mut dyn Read, size: u64, dir_entry: bool| {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(if dir_entry {
-            tar::EntryType::Directory
-        } else {
-            tar::EntryType::Regular
-        });
-        header.set_mode(if dir_entry { 0o755 } else { 0o644 });
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(mtime);
-        header.set_size(size);
-        header.set_username("")?;
-        header.set_groupname("")?;
-        tar.append_data(&mut header, path, data)
-    };
-    append(
-        MANIFEST_FILE,
-        &mut bundle.manifest_bytes.as_slice(),
-        bundle.manifest_bytes.len() as u64,
-        false,
-    )
-    .map_err(out_err)?;
-    if let Some(env) = &bundle.envelope_bytes {
-        append(ENVELOPE_FILE, &mut &env[..], env.len() as u64, false).map_err(out_err)?;
+    let mut metadata = vec![(MANIFEST_FILE, &bundle.manifest_bytes)];
+    metadata.extend(bundle.envelope_bytes.iter().map(|env| (ENVELOPE_FILE, env)));
+    metadata.push((SUMS_FILE, &bundle.sums_bytes));
+    for (name, bytes) in metadata {
+        append(
+            &mut tar,
+            mtime,
+            name,
+            &mut bytes.as_slice(),
+            bytes.len() as u64,
+            false,
+        )
+        .map_err(out_err)?;
     }
-    let sums = &bundle.sums_bytes;
-    append(SUMS_FILE, &mut sums.as_slice(), sums.len() as u64, false).map_err(out_err)?;
     for entry in payload_order(&bundle.manifest) {
         match entry {
             Ordered::Dir(path) => {
-                append(&format!("{path}/"), &mut io::empty(), 0, true).map_err(out_err)?;
+                append(
+                    &mut tar,
+                    mtime,
+                    &format!("{path}/"),
+                    &mut io::empty(),
+                    0,
+                    true,
+                )
+                .map_err(out_err)?;
             }
-            Ordered::File(f) => {
-                let disk = dir.join(&f.path);
-                let file = crate::hash::open_no_follow(&disk).map_err(io_err(&disk))?;
-                let mut reader = HashingReader::new(file.take(f.size));
-                append(&f.path, &mut reader, f.size, false).map_err(out_err)?;
-                // The bytes written must be the bytes verified (DESIGN 4 rule 3).
-                let (digest, n) = reader.finish();
-                if n != f.size || Manifest::file_digest(f) != Some(digest) {
-                    return Err(ArchiveError::Changed(f.path.clone()));
-                }
-            }
+            Ordered::File(f) => append_file(&mut tar, mtime, dir, f)?,
         }
     }
     let gz = tar.into_inner().map_err(out_err)?;
@@ -199,6 +183,53 @@ fn write_archive(
     writer.flush().map_err(out_err)?;
     let file = writer.into_inner().map_err(|e| out_err(e.into_error()))?;
     file.sync_all().map_err(out_err)?;
+    Ok(())
+}
+
+/// Appends one entry with the fixed header fields of the archive form.
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    mtime: u64,
+    path: &str,
+    data: &mut dyn Read,
+    size: u64,
+    dir_entry: bool,
+) -> io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(if dir_entry {
+        tar::EntryType::Directory
+    } else {
+        tar::EntryType::Regular
+    });
+    header.set_mode(if dir_entry { 0o755 } else { 0o644 });
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(mtime);
+    header.set_size(size);
+    header.set_username("")?;
+    header.set_groupname("")?;
+    tar.append_data(&mut header, path, data)
+}
+
+/// Appends a payload file from the folder, hashing it again as it is written: the bytes
+/// written must be the bytes verified (DESIGN 4 rule 3).
+fn append_file<W: Write>(
+    tar: &mut tar::Builder<W>,
+    mtime: u64,
+    dir: &Path,
+    f: &super::FileEntry,
+) -> Result<(), ArchiveError> {
+    let disk = dir.join(&f.path);
+    let file = crate::hash::open_no_follow(&disk).map_err(io_err(&disk))?;
+    let mut reader = HashingReader::new(file.take(f.size));
+    append(tar, mtime, &f.path, &mut reader, f.size, false).map_err(|e| ArchiveError::Io {
+        path: dir.to_owned(),
+        source: e,
+    })?;
+    let (digest, n) = reader.finish();
+    if n != f.size || Manifest::file_digest(f) != Some(digest) {
+        return Err(ArchiveError::Changed(f.path.clone()));
+    }
     Ok(())
 }
 
@@ -562,8 +593,10 @@ impl<'o, 'p> Stream<'o, 'p> {
             let Some(item) = next_entry(entries) else {
                 break;
             };
-            let (mut entry, raw_path) = item?;
-            let header = self.header(&entry, &raw_path)?;
+            let Resolved {
+                mut entry, path, ..
+            } = item?;
+            let header = self.header(&entry, &path)?;
             let Some(next) = self.stage.after(&header) else {
                 return Err(Stop::new(
                     BUNDLE_ARCHIVE_INVALID,
@@ -584,8 +617,10 @@ impl<'o, 'p> Stream<'o, 'p> {
         report: &mut Report,
     ) -> Result<(), Stop> {
         while let Some(item) = next_entry(entries) {
-            let (mut entry, raw_path) = item?;
-            let header = self.header(&entry, &raw_path)?;
+            let Resolved {
+                mut entry, path, ..
+            } = item?;
+            let header = self.header(&entry, &path)?;
             self.payload_order(&header)?;
             self.payload_entry(&mut entry, header, payload, report)?;
         }
@@ -849,11 +884,11 @@ impl<'o, 'p> Stream<'o, 'p> {
     }
 }
 
-/// The next entry with its extension records applied: the entry and its path bytes. An
-/// extension record beyond its limits, or a PAX record at all, stops the stream.
+/// The next entry with its extension records applied. An extension record beyond its
+/// limits, or a PAX record at all, stops the stream.
 fn next_entry<'a, R: Read>(
     entries: &mut tar::Entries<'a, R>,
-) -> Option<Result<(tar::Entry<'a, R>, Vec<u8>), Stop>> {
+) -> Option<Result<Resolved<'a, R>, Stop>> {
     let item = crate::tar_read::next_entry(entries)?;
     let resolved = match item {
         Ok(resolved) => resolved,
@@ -878,7 +913,7 @@ fn next_entry<'a, R: Read>(
             &String::from_utf8_lossy(&resolved.path),
         )));
     }
-    Some(Ok((resolved.entry, resolved.path)))
+    Some(Ok(resolved))
 }
 
 /// Only regular files and folders, without special mode bits, and folders without content;

@@ -553,15 +553,16 @@ impl<'a> PayloadChecks<'a> {
             return;
         }
         let check = match result {
-            Ok((h, bytes)) => match file_check(entry, &h) {
-                Ok(pass) => {
-                    if let Some(bytes) = bytes {
-                        self.captured.insert(entry.path.clone(), bytes);
-                    }
-                    pass
+            Ok((h, bytes)) if file_matches(entry, &h) => {
+                if let Some(bytes) = bytes {
+                    self.captured.insert(entry.path.clone(), bytes);
                 }
-                Err(fail) => fail,
-            },
+                Check::pass(
+                    BUNDLE_FILE_MATCH,
+                    format!("{} bytes, digest matches", h.size),
+                )
+            }
+            Ok((h, _)) => mismatch(entry, &h),
             Err(HashError::HardLinked { nlink, .. }) => Check::fail(
                 BUNDLE_ENTRY_FORBIDDEN,
                 format!("file has {nlink} hard links; its content can change through another name"),
@@ -627,17 +628,14 @@ fn capture_budget(files: &[&super::FileEntry], opts: &VerifyOptions<'_>) -> Vec<
         .collect()
 }
 
-/// A listed file's size and digest against what was read of it: the passing check, or the
-/// failing one.
-fn file_check(entry: &super::FileEntry, h: &HashedFile) -> Result<Check, Check> {
-    let listed = Manifest::file_digest(entry);
-    if h.size == entry.size && Some(h.digest) == listed {
-        return Ok(Check::pass(
-            BUNDLE_FILE_MATCH,
-            format!("{} bytes, digest matches", h.size),
-        ));
-    }
-    Err(Check::fail(
+/// True when what was read of a listed file has its listed size and digest.
+fn file_matches(entry: &super::FileEntry, h: &HashedFile) -> bool {
+    h.size == entry.size && Some(h.digest) == Manifest::file_digest(entry)
+}
+
+/// The failure of a listed file read with another size or digest.
+fn mismatch(entry: &super::FileEntry, h: &HashedFile) -> Check {
+    Check::fail(
         BUNDLE_FILE_MISMATCH,
         if h.size == entry.size {
             "content differs from the manifest".to_owned()
@@ -648,7 +646,7 @@ fn file_check(entry: &super::FileEntry, h: &HashedFile) -> Result<Check, Check> 
     .with("expected", format!("sha256:{}", entry.sha256))
     .with("actual", h.digest.to_string())
     .with("expected_size", entry.size)
-    .with("actual_size", h.size))
+    .with("actual_size", h.size)
 }
 
 /// Stage 5: the verification result: the report (naming the bundle by its id when the
