@@ -489,7 +489,7 @@ impl<'a> PayloadChecks<'a> {
     /// [`BundleLimits::max_unexpected_shown`](super::BundleLimits::max_unexpected_shown) are
     /// reported one by one; later ones are counted and reported together by [`Self::finish`],
     /// so a bundle holding a million planted entries cannot make a million-check report.
-    pub(crate) fn unexpected(
+    fn unexpected(
         &mut self,
         code: CheckCode,
         detail: impl Into<Cow<'static, str>>,
@@ -508,12 +508,12 @@ impl<'a> PayloadChecks<'a> {
     }
 
     /// True if some listed file lives in (or below) `folder`.
-    pub(crate) fn needs_folder(&self, folder: &str) -> bool {
+    fn needs_folder(&self, folder: &str) -> bool {
         self.folders.contains(folder)
     }
 
     /// The index of the listed file at `path`, if listed.
-    pub(crate) fn expect(&self, path: &str) -> Option<usize> {
+    fn expect(&self, path: &str) -> Option<usize> {
         self.index.get(path).copied()
     }
 

@@ -1,4 +1,5 @@
-//! Verifying a bundle folder: the directory source of the checks in [`super::check`].
+//! Verifying a bundle folder: the directory source of the checks it shares with archives
+//! (`check.rs`).
 //!
 //! The three metadata files are read by name, each once; everything later uses these bytes.
 //! The tree is then listed (never following a link) and handed to the checker entry by entry
