@@ -3,7 +3,7 @@
 //! or not, and only the key file written under a restrictive umask.
 
 use evidence_tests::workspace_root;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::YamlLoader;
 
 /// The README's first fenced block of the given language.
 fn block(readme: &str, language: &str) -> String {
