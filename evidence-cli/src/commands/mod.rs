@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod identity;
 pub mod incident;
 pub mod journal;
+pub mod journal_envelope;
 pub mod key;
 pub mod release_seal;
 pub mod release_verify;
