@@ -17,8 +17,16 @@ fn build_cases(python: &Path) -> (tempfile::TempDir, Value) {
     std::fs::write(&script, CASES).unwrap();
     let cases = dir.path().join("cases");
     std::fs::create_dir(&cases).unwrap();
-    let out = Command::new(python).arg(&script).arg(&cases).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(&cases)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let verdicts = std::fs::read(cases.join("verdicts.json")).unwrap();
     (dir, serde_json::from_slice(&verdicts).unwrap())
 }
@@ -84,10 +92,20 @@ fn engine_built_chains_and_roots_verify_signed_and_unsigned() {
         assert_eq!(engine[case_engine]["chain"], "ok");
         assert_eq!(engine[case_engine]["payloads"], "ok");
         assert_eq!(engine[case_engine]["root"], "ok");
-        assert_eq!(check(&report, "journal-envelope-payloads-bound")["status"], "pass");
+        assert_eq!(
+            check(&report, "journal-envelope-payloads-bound")["status"],
+            "pass"
+        );
         assert_eq!(check(&report, "journal-root-verified")["status"], "pass");
-        let (sig_status, root_sig) = if trusted { ("pass", "pass") } else { ("skip", "skip") };
-        assert_eq!(check(&report, "journal-envelope-signatures")["status"], sig_status);
+        let (sig_status, root_sig) = if trusted {
+            ("pass", "pass")
+        } else {
+            ("skip", "skip")
+        };
+        assert_eq!(
+            check(&report, "journal-envelope-signatures")["status"],
+            sig_status
+        );
         assert_eq!(check(&report, "journal-root-signed")["status"], root_sig);
     }
     // The engine's sidecar writes the same entries with ensure_ascii=True: same verdict.
@@ -111,7 +129,10 @@ fn signatures_are_unchecked_without_a_trusted_key_never_passed() {
     // a trusted key it is only reported as unchecked, with a trusted one it fails.
     let (code, report) = verify(&cases.join("stranger_signed"), &[]);
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!(check(&report, "journal-envelope-signatures")["status"], "skip");
+    assert_eq!(
+        check(&report, "journal-envelope-signatures")["status"],
+        "skip"
+    );
 }
 
 #[test]
@@ -178,10 +199,18 @@ fn each_tampering_fails_with_its_own_code_on_its_line_and_agrees_with_the_engine
         let (exit, report) = verify_all(&cases, name, true);
         assert_eq!(exit, 1, "{name}: {report:#}");
         let failing = failing_codes(&report);
-        assert_eq!(failing.first().map(String::as_str), Some(*code), "{name}: {report:#}");
+        assert_eq!(
+            failing.first().map(String::as_str),
+            Some(*code),
+            "{name}: {report:#}"
+        );
         let first = check(&report, code);
         assert_eq!(first["line"].as_u64(), *line, "{name}: {first:#}");
-        assert_eq!(engine[name][part], *engine_says, "{name}: {:#}", engine[name]);
+        assert_eq!(
+            engine[name][part], *engine_says,
+            "{name}: {:#}",
+            engine[name]
+        );
     }
     // The dropped line also shows in the payload binding and the count.
     let (_, report) = verify_all(&cases, "line_dropped", true);
@@ -189,7 +218,10 @@ fn each_tampering_fails_with_its_own_code_on_its_line_and_agrees_with_the_engine
     // A wrong root count is also reported by the entry count beside it.
     let (_, report) = verify_all(&cases, "root_count_wrong", true);
     let count = check(&report, "journal-root-count-mismatch");
-    assert_eq!((count["expected"].as_u64(), count["actual"].as_u64()), (Some(12), Some(13)));
+    assert_eq!(
+        (count["expected"].as_u64(), count["actual"].as_u64()),
+        (Some(12), Some(13))
+    );
 }
 
 #[test]
@@ -200,11 +232,16 @@ fn a_raw_record_the_engine_cannot_reread_is_still_bound() {
     let (dir, engine) = build_cases(&python);
     let cases = dir.path().join("cases");
     // canonical_json writes U+2029 as itself, and the engine's read_jsonl splits lines there.
-    let says = engine["raw_paragraph_separator"]["payloads"].as_str().unwrap();
+    let says = engine["raw_paragraph_separator"]["payloads"]
+        .as_str()
+        .unwrap();
     assert!(says.contains("invalid JSONL"), "{says}");
     let (code, report) = verify_all(&cases, "raw_paragraph_separator", false);
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!(check(&report, "journal-envelope-payloads-bound")["status"], "pass");
+    assert_eq!(
+        check(&report, "journal-envelope-payloads-bound")["status"],
+        "pass"
+    );
 }
 
 #[test]

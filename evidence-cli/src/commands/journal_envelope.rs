@@ -49,10 +49,10 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
         return output::emit(verification.report, "evidence", &args.output);
     }
     if !opts.unique_keys.is_empty() {
-        return Err(
-            CliError::new(format!("{name} is an envelope journal; --unique-key does not apply"))
-                .hint("envelope entries are checked by seq, prev_hash and entry_hash"),
-        );
+        return Err(CliError::new(format!(
+            "{name} is an envelope journal; --unique-key does not apply"
+        ))
+        .hint("envelope entries are checked by seq, prev_hash and entry_hash"));
     }
     let trust = e.trust.policy()?;
     if trust.as_ref().is_some_and(|t| t.threshold.get() > 1) {

@@ -284,10 +284,7 @@ impl Faults {
     }
 
     fn counted(&self, codes: &[CheckCode]) -> u64 {
-        codes
-            .iter()
-            .filter_map(|c| self.by_code.get(c.code))
-            .sum()
+        codes.iter().filter_map(|c| self.by_code.get(c.code)).sum()
     }
 
     /// The failing check of the first bad line, if any.
@@ -631,7 +628,12 @@ struct EntryFields<'e> {
 
 impl<'e> EntryFields<'e> {
     fn read(entry: &'e Map<String, Value>) -> Self {
-        let digest = |name: &str| entry.get(name).and_then(Value::as_str).filter(|s| is_digest(s));
+        let digest = |name: &str| {
+            entry
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| is_digest(s))
+        };
         Self {
             version: entry.get("version").and_then(Value::as_str),
             seq: entry.get("seq").and_then(Value::as_u64).filter(|s| *s >= 1),
@@ -657,7 +659,8 @@ impl<'e> EntryFields<'e> {
         let Some(stream) = self.stream else {
             return wrong("stream is not a non-empty string");
         };
-        let (Some(prev), Some(hash), Some(_)) = (self.prev_hash, self.entry_hash, self.payload_hash)
+        let (Some(prev), Some(hash), Some(_)) =
+            (self.prev_hash, self.entry_hash, self.payload_hash)
         else {
             return wrong(
                 "prev_hash, entry_hash and payload_hash must each be \"sha256:\" and 64 \
@@ -766,9 +769,7 @@ impl SignatureMembers {
             .and_then(crate::dsse::decode_base64)
             .filter(|s| s.len() == 64)
         else {
-            return SignatureVerdict::Invalid(
-                "signature is not the base64 of 64 bytes".to_owned(),
-            );
+            return SignatureVerdict::Invalid("signature is not the base64 of 64 bytes".to_owned());
         };
         let embedded = if truthy(public_key) {
             let key = public_key
@@ -932,7 +933,10 @@ impl Payloads {
             report.push(
                 Check::fail(
                     crate::report::codes::INPUT_UNREADABLE,
-                    format!("reading the payload file stopped at line {}: {error}", self.line),
+                    format!(
+                        "reading the payload file stopped at line {}: {error}",
+                        self.line
+                    ),
                 )
                 .with_path(name.clone())
                 .in_section(SECTION),

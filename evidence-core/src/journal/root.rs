@@ -72,8 +72,8 @@ pub(crate) fn verify(
     let name = path.display().to_string();
     let check = |c: Check| c.with_path(name.clone()).in_section(SECTION);
     let mut bytes = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_ROOT_BYTES + 1).read_to_end(&mut bytes));
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(MAX_ROOT_BYTES + 1).read_to_end(&mut bytes));
     if let Err(e) = read {
         report.push(check(Check::fail(
             crate::report::codes::INPUT_UNREADABLE,
@@ -98,12 +98,20 @@ pub(crate) fn verify(
     let mut root = match crate::pyjson::parse(&bytes, &limits) {
         Ok(Value::Object(map)) => map,
         Ok(_) => return report.push(check(invalid("the root is not a JSON object".into()))),
-        Err(e) => return report.push(check(invalid(format!("not JSON the engine could hash: {e}")))),
+        Err(e) => {
+            return report.push(check(invalid(format!(
+                "not JSON the engine could hash: {e}"
+            ))));
+        }
     };
     if root.get("version").and_then(Value::as_str) != Some(ROOT_VERSION) {
         return report.push(check(invalid(format!("version is not {ROOT_VERSION:?}"))));
     }
-    let Some(root_hash) = root.get("root_hash").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(root_hash) = root
+        .get("root_hash")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return report.push(check(invalid("root_hash is not a string".into())));
     };
     let Some(entry) = stream_entry(&root, head.stream) else {
@@ -189,11 +197,16 @@ pub(crate) fn verify(
         SignatureVerdict::Trusted { name } => report.push(check(
             Check::pass(
                 JOURNAL_ROOT_SIGNED,
-                format!("the root is signed by the trusted key {:?}", printable(&name)),
+                format!(
+                    "the root is signed by the trusted key {:?}",
+                    printable(&name)
+                ),
             )
             .with("key", name),
         )),
-        SignatureVerdict::Incomplete(why) => fail(Check::fail(JOURNAL_ROOT_SIGNATURE_INCOMPLETE, why)),
+        SignatureVerdict::Incomplete(why) => {
+            fail(Check::fail(JOURNAL_ROOT_SIGNATURE_INCOMPLETE, why))
+        }
         SignatureVerdict::Invalid(why) => fail(Check::fail(JOURNAL_ROOT_SIGNATURE_INVALID, why)),
         SignatureVerdict::Untrusted { key_id } => fail(
             Check::fail(

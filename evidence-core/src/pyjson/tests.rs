@@ -119,7 +119,8 @@ fn integers_python_would_keep_whole_are_refused() {
 
 #[test]
 fn without_ensure_ascii_only_quotes_backslashes_and_controls_are_escaped() {
-    let text = "{\"\u{e9}\":\"\\u0000\\u001f\u{7f}\u{80}\u{2028}\u{1f600}/\\\\\\\"\\b\\f\\n\\r\\t\"}";
+    let text =
+        "{\"\u{e9}\":\"\\u0000\\u001f\u{7f}\u{80}\u{2028}\u{1f600}/\\\\\\\"\\b\\f\\n\\r\\t\"}";
     let value = parse(text.as_bytes(), &JsonLimits::default()).unwrap();
     assert_eq!(
         dumps_with(&value, Escape::Unicode),
