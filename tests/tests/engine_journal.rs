@@ -142,8 +142,9 @@ fn each_tampering_fails_with_its_own_code_on_its_line_and_agrees_with_the_engine
     };
     let (dir, engine) = build_cases(&python);
     let cases = dir.path().join("cases");
-    // (case, first failing code, line, what the engine's own verifier says)
-    let expectations: &[(&str, &str, Option<u64>, (&str, &str))] = &[
+    // (case, first failing code, line, (part, what the engine's own verifier says))
+    type Expectation<'a> = (&'a str, &'a str, Option<u64>, (&'a str, &'a str));
+    let expectations: &[Expectation] = &[
         (
             "payload_hash_edited",
             "journal-envelope-entry-hash-mismatch",

@@ -213,17 +213,12 @@ pub fn verify_reader<R: Read>(
 ) -> JournalVerification {
     let mut report = Report::new(subject(name));
     let mut walk = Walk::new(opts);
-    let payload_reader = opts.payloads.map(|path| {
+    if let Some(path) = opts.payloads {
         let payload_name = path.display().to_string();
         match std::fs::File::open(path) {
-            Ok(file) => Ok(Payloads::new(file, payload_name, opts)),
-            Err(e) => Err(unreadable(&payload_name, "payload file", &e)),
+            Ok(file) => walk.payloads = Some(Payloads::new(file, payload_name, opts)),
+            Err(e) => report.push(unreadable(&payload_name, "payload file", &e)),
         }
-    });
-    match payload_reader {
-        Some(Err(check)) => report.push(check),
-        Some(Ok(payloads)) => walk.payloads = Some(payloads),
-        None => {}
     }
     let mut lines = LineReader::new(reader, opts.max_line_bytes, false);
     loop {
@@ -825,6 +820,9 @@ impl SignatureMembers {
     }
 }
 
+/// A raw record, or why its line is bad.
+type Record = Result<Map<String, Value>, String>;
+
 /// The payload file, read in step with the journal.
 struct Payloads {
     name: String,
@@ -858,7 +856,7 @@ impl Payloads {
     }
 
     /// The next record: its line, offset and the record or why it is bad; `None` at the end.
-    fn next_record(&mut self) -> Option<(u64, u64, Result<Map<String, Value>, String>)> {
+    fn next_record(&mut self) -> Option<(u64, u64, Record)> {
         if self.read_error.is_some() {
             return None;
         }
