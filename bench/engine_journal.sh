@@ -5,6 +5,7 @@
 #
 #   ZERO_PYTHON=/path/to/venv/bin/python bash bench/engine_journal.sh   # a 1 GiB journal
 #   ENGINE_JOURNAL_MIB=256 bash bench/engine_journal.sh                 # a smaller one
+#   EVIDENCE=target/release/evidence bash bench/engine_journal.sh       # no cargo build
 #
 # The journal is written by the engine's own build_entry (unsigned, like its sidecar without a
 # signing key), in its canonical form, into bench/work (or $BENCH_DIR), and reused when it
@@ -21,8 +22,12 @@ python=${ZERO_PYTHON:-${EVIDENCE_ZERO_PYTHON:-python3}}
 [[ -x /usr/bin/time ]] || { echo "needs GNU time (/usr/bin/time, Debian package time)" >&2; exit 2; }
 mkdir -p "$work"
 journal=$work/engine-journal-${mib}m.jsonl
-cargo build --release --locked -q -p evidence-cli
-evidence=$root/target/release/evidence
+# EVIDENCE=path/to/evidence skips the release build.
+evidence=${EVIDENCE:-}
+if [[ -z $evidence ]]; then
+  cargo build --release --locked -q -p evidence-cli
+  evidence=$root/target/release/evidence
+fi
 
 if [[ ! -s $journal ]]; then
   echo "writing a ${mib} MiB envelope journal with zero_engine.journal_chain.build_entry..." >&2
