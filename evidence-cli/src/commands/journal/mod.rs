@@ -1,10 +1,12 @@
 //! `evidence journal verify|seal|check-append`: JSONL journals.
 
+pub mod envelope;
+
 use std::path::PathBuf;
 
 use evidence_core::bundle::BundleLimits;
 use evidence_core::journal::seal::{self, AppendOptions, SealError, SealOptions};
-use evidence_core::journal::{self, DEFAULT_TYPE_KEY, JournalOptions};
+use evidence_core::journal::{DEFAULT_TYPE_KEY, JournalOptions};
 
 use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
@@ -37,7 +39,7 @@ pub struct LineArgs {
 }
 
 impl LineArgs {
-    fn options(&self) -> Result<JournalOptions, CliError> {
+    pub(crate) fn options(&self) -> Result<JournalOptions, CliError> {
         let opts = JournalOptions {
             unique_keys: self.unique_keys.clone(),
             type_key: self.type_key.clone(),
@@ -61,19 +63,30 @@ and reason; later bad lines are counted. A last line without a newline is report
 truncated when its JSON is incomplete. Lines are counted per type (the --type-key member).
 FILE may be a pipe: evidence journal verify <(zcat events.jsonl.gz).
 
+When the first non-blank line is a zero.journal.v1 envelope (the ZERO engine's hash-chained
+journals), the chain is verified instead: seq from 1 without gaps, each prev_hash the previous
+entry_hash, each entry_hash recomputed; signatures count only under --trusted-key/--keyring
+(an embedded key is never trusted; without keys they are reported as not checked);
+--payloads binds each payload_hash to its raw record; --root checks a zero.journal_root.v1
+root's hash, signature and its count and head_hash for the stream (docs/FORMAT.md 11.6).
+
 Exit status: 0 every line is good, 1 a line is bad or the journal is empty,
 2 the tool could not run.
 
 Examples:
   evidence journal verify events.jsonl
   evidence journal verify events.jsonl --unique-key idempotency_key --json
-  evidence journal verify audit.jsonl --type-key event --unique-key id")]
+  evidence journal verify audit.jsonl --type-key event --unique-key id
+  evidence journal verify decisions.chain.jsonl --payloads decisions.jsonl \\
+      --root journal-root-2026-11-22.json --trusted-key keys/journal.pub")]
 pub struct VerifyArgs {
     /// The journal (JSON Lines).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     #[command(flatten)]
     pub lines: LineArgs,
+    #[command(flatten)]
+    pub envelope: envelope::EnvelopeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -148,12 +161,7 @@ pub struct CheckAppendArgs {
 /// Runs a journal command.
 pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
     match command {
-        JournalCommand::Verify(args) => {
-            must_exist(&args.file, "journal")?;
-            let opts = args.lines.options()?;
-            let verification = journal::verify_path(&args.file, &opts);
-            output::emit(verification.report, "evidence", &args.output)
-        }
+        JournalCommand::Verify(args) => envelope::verify(args),
         JournalCommand::Seal(args) => seal(args),
         JournalCommand::CheckAppend(args) => {
             must_exist(&args.seal, "seal")?;
