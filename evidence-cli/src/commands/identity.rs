@@ -10,7 +10,7 @@ use evidence_core::timestamp;
 use crate::clock::{self, CreatedAtArgs};
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 use crate::trust::TrustArgs;
 
@@ -51,9 +51,8 @@ pub struct CreateArgs {
     /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
     #[arg(long, value_name = "FILE")]
     pub heartbeat: PathBuf,
-    /// The operator's private key (PKCS#8 PEM); repeatable for several signers.
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The bundle folder (or .tar.gz) to create; must not exist.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -134,7 +133,7 @@ fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     let claim = read_packet(&args.claim, "claim")?;
     let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let mut opts = CreateOptions::new(keys.iter().collect());
     opts.created_at = args.created_at.timestamp()?;
     opts.archive = args

@@ -9,7 +9,7 @@ use evidence_core::journal::{self, DEFAULT_TYPE_KEY, JournalOptions};
 use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 use crate::trust::TrustArgs;
 
@@ -99,9 +99,8 @@ pub struct SealArgs {
     /// The journal to seal.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// The signing key (PKCS#8 PEM; repeatable for several signers).
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The seal bundle to create: a folder, or an archive when it ends in .tar.gz.
     #[arg(long, value_name = "SEAL")]
     pub out: PathBuf,
@@ -179,7 +178,7 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
 
 fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
     must_exist(&args.file, "journal")?;
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let mut opts = SealOptions::new(keys.iter().collect());
     opts.journal = args.lines.options()?;
     opts.created_at = args.created_at.timestamp()?;

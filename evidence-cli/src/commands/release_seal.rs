@@ -11,7 +11,7 @@ use evidence_core::sums::SumsLimits;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 
 /// `evidence release seal`.
 #[derive(Debug, Clone, clap::Args)]
@@ -37,9 +37,8 @@ pub struct SealArgs {
     /// The release directory.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// The signing key (PKCS#8 PEM; repeatable for several signers).
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// Fill the provenance from GitHub Actions variables (GITHUB_*).
     #[arg(long)]
     pub provenance_from_env: bool,
@@ -97,7 +96,7 @@ fn build_info(args: &SealArgs) -> Result<BuildInfo, CliError> {
 
 /// Seals, then verifies what was sealed.
 pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let build = build_info(args)?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let sealed = seal::seal(
