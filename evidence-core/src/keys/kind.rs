@@ -132,7 +132,7 @@ impl KeyFileKind {
                  or use an unencrypted key"
             ),
             (KeyFileKind::OpenSshPublic { .. } | KeyFileKind::OpenSshPrivate, _) => format!(
-                "keys here are PEM and OpenSSH cannot write an Ed25519 key as PEM: {MAKE_A_KEY}"
+                "this tool reads PEM keys, and OpenSSH cannot write an Ed25519 key as PEM: {MAKE_A_KEY}"
             ),
             (KeyFileKind::MinisignPublic, KeyRole::Public) => format!(
                 "a minisign key checks SHA256SUMS.minisig: pass it as `release-verify \
