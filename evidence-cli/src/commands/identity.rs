@@ -41,9 +41,9 @@ Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool c
 
 Examples:
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out evidence/identity-2026-11-22
+      --sign keys/operator.key --out evidence/identity-2026-11-22
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out identity.tar.gz --json")]
+      --sign keys/operator.key --out identity.tar.gz --json")]
 pub struct CreateArgs {
     /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
     #[arg(long, value_name = "FILE")]
@@ -173,7 +173,7 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
             };
             Err(CliError::from(e).hint(hint))
         }
-        Err(e) => Err(CliError::from(e).hint("pass --key with the operator's private key")),
+        Err(e) => Err(CliError::from(e).hint("pass --sign with the operator's private key")),
     }
 }
 

@@ -83,7 +83,7 @@ pub struct VerifyArgs {
 #[command(after_long_help = "\
 Verifies FILE as `journal verify` does and, in the same read, computes a SHA-256 chain over
 its lines with up to 4096 evenly spaced checkpoints (docs/FORMAT.md section 11). Writes them
-as payload/seal.json in an evidence bundle of kind journal-seal, signed with --key, whose
+as payload/seal.json in an evidence bundle of kind journal-seal, signed with --sign, whose
 subject records the journal's name, lines, bytes and chain head. --out ending in .tar.gz
 writes the archive form, anything else a folder; it must not exist. Nothing is written when
 the journal does not verify or its last line has no newline. The written seal is verified
@@ -92,8 +92,8 @@ before the report is printed.
 Exit status: 0 sealed, 1 the journal did not verify (nothing written), 2 the tool could not run.
 
 Examples:
-  evidence journal seal events.jsonl --key keys/operator.key --out seals/events-2026-11-22
-  evidence journal seal events.jsonl --key keys/operator.key --unique-key idempotency_key \\
+  evidence journal seal events.jsonl --sign keys/operator.key --out seals/events-2026-11-22
+  evidence journal seal events.jsonl --sign keys/operator.key --unique-key idempotency_key \\
       --out seals/events.seal.tar.gz")]
 pub struct SealArgs {
     /// The journal to seal.

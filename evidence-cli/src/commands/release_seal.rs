@@ -1,4 +1,4 @@
-//! `evidence release seal DIR --key KEY`: write SHA256SUMS, its DSSE signature and a signed
+//! `evidence release seal DIR --sign KEY`: write SHA256SUMS, its DSSE signature and a signed
 //! SLSA provenance statement for a release directory, then verify the result.
 
 use std::path::PathBuf;
@@ -29,10 +29,10 @@ With --provenance-from-env (in GitHub Actions) the builder is the workflow file 
 the source the repository at GITHUB_REF and GITHUB_SHA; flags override single fields.
 
 Examples:
-  evidence release seal dist/ --key release.key --builder-id https://ci.example/release@v1 \\
+  evidence release seal dist/ --sign release.key --builder-id https://ci.example/release@v1 \\
       --source-uri https://github.com/acme/widget --source-ref refs/tags/v1.4.2 \\
       --source-commit 3f2c1e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e
-  evidence release seal dist/ --key release.key --provenance-from-env")]
+  evidence release seal dist/ --sign release.key --provenance-from-env")]
 pub struct SealArgs {
     /// The release directory.
     #[arg(value_name = "DIR")]
