@@ -17,12 +17,13 @@ const PRIVATE_KEY_HINT: &str =
 /// `--sign`, `--key-env`: where the private keys that sign come from.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SignArgs {
-    /// A private key that signs (PKCS#8 PEM, as `evidence key generate` writes PREFIX.key);
-    /// `-` reads it from standard input. Repeatable where several keys may sign.
+    /// A private key that signs: a PKCS#8 PEM file (PREFIX.key of `evidence key generate`), or
+    /// `-` for standard input; repeatable where several keys may sign.
+    // `--key` is the older name in some commands, kept hidden so that scripts keep working.
     #[arg(long = "sign", alias = "key", value_name = "KEYFILE")]
     pub sign_files: Vec<PathBuf>,
 
-    /// Read the private key (PKCS#8 PEM text) from this environment variable instead.
+    /// Read the private key (PKCS#8 PEM text) from this environment variable instead of a file.
     #[arg(long = "key-env", value_name = "VAR")]
     pub key_env: Option<String>,
 }
