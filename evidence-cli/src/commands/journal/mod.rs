@@ -11,7 +11,7 @@ use evidence_core::journal::{DEFAULT_TYPE_KEY, JournalOptions};
 use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 use crate::trust::TrustArgs;
 
@@ -96,7 +96,7 @@ pub struct VerifyArgs {
 #[command(after_long_help = "\
 Verifies FILE as `journal verify` does and, in the same read, computes a SHA-256 chain over
 its lines with up to 4096 evenly spaced checkpoints (docs/FORMAT.md section 11). Writes them
-as payload/seal.json in an evidence bundle of kind journal-seal, signed with --key, whose
+as payload/seal.json in an evidence bundle of kind journal-seal, signed with --sign, whose
 subject records the journal's name, lines, bytes and chain head. --out ending in .tar.gz
 writes the archive form, anything else a folder; it must not exist. Nothing is written when
 the journal does not verify or its last line has no newline. The written seal is verified
@@ -105,16 +105,15 @@ before the report is printed.
 Exit status: 0 sealed, 1 the journal did not verify (nothing written), 2 the tool could not run.
 
 Examples:
-  evidence journal seal events.jsonl --key keys/operator.key --out seals/events-2026-11-22
-  evidence journal seal events.jsonl --key keys/operator.key --unique-key idempotency_key \\
+  evidence journal seal events.jsonl --sign keys/operator.key --out seals/events-2026-11-22
+  evidence journal seal events.jsonl --sign keys/operator.key --unique-key idempotency_key \\
       --out seals/events.seal.tar.gz")]
 pub struct SealArgs {
     /// The journal to seal.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// The signing key (PKCS#8 PEM; repeatable for several signers).
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The seal bundle to create: a folder, or an archive when it ends in .tar.gz.
     #[arg(long, value_name = "SEAL")]
     pub out: PathBuf,
@@ -187,7 +186,7 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
 
 fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
     must_exist(&args.file, "journal")?;
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let mut opts = SealOptions::new(keys.iter().collect());
     opts.journal = args.lines.options()?;
     opts.created_at = args.created_at.timestamp()?;
