@@ -468,7 +468,11 @@ impl Redactor {
     /// text (never in object keys); other classes in the list are always found anyway.
     #[must_use]
     pub fn with_opt_in(mut self, classes: &[SecretClass]) -> Self {
-        self.opt_in = classes.iter().copied().filter(|c| OPT_IN.contains(c)).collect();
+        self.opt_in = classes
+            .iter()
+            .copied()
+            .filter(|c| OPT_IN.contains(c))
+            .collect();
         self
     }
 

@@ -527,7 +527,10 @@ pub(super) fn redact_value(r: &Redactor, root: &mut Value, counts: &mut Redactio
 /// Rewrites the keys of `map` that contain a secret; a rewritten key that would clash with
 /// one already present gets a `#2`, `#3`, ... suffix so no value is lost.
 fn redact_keys(r: &Redactor, map: &mut Map<String, Value>, counts: &mut RedactionCounts) {
-    if !map.keys().any(|k| !r.detect_key_text(k.as_bytes()).is_empty()) {
+    if !map
+        .keys()
+        .any(|k| !r.detect_key_text(k.as_bytes()).is_empty())
+    {
         return;
     }
     let old = std::mem::take(map);
@@ -545,12 +548,7 @@ fn redact_keys(r: &Redactor, map: &mut Map<String, Value>, counts: &mut Redactio
 }
 
 /// `text` with every secret replaced, or `None` if it has none.
-fn redact_str(
-    r: &Redactor,
-    text: &str,
-    key: bool,
-    counts: &mut RedactionCounts,
-) -> Option<String> {
+fn redact_str(r: &Redactor, text: &str, key: bool, counts: &mut RedactionCounts) -> Option<String> {
     let hits = if key {
         r.detect_key_text(text.as_bytes())
     } else {

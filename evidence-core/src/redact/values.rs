@@ -130,7 +130,9 @@ fn assigned_value(s: &[u8], mut j: usize) -> Option<usize> {
     if matches!(s.get(j), Some(b'"' | b'\'')) {
         j += 1;
     }
-    let end = run(s, j, |b| !matches!(b, b'"' | b'\'' | b',' | b'}') && !blank(b));
+    let end = run(s, j, |b| {
+        !matches!(b, b'"' | b'\'' | b',' | b'}') && !blank(b)
+    });
     (end > j).then_some(end)
 }
 
@@ -157,7 +159,10 @@ mod tests {
         );
         assert_eq!(found("smoke-ab12")[0].1, SecretClass::IdempotencyKey);
         assert_eq!(found("railway-dep_1")[0].1, SecretClass::PlatformId);
-        assert!(found("trace- smoke-\"").is_empty(), "a prefix alone is no id");
+        assert!(
+            found("trace- smoke-\"").is_empty(),
+            "a prefix alone is no id"
+        );
     }
 
     #[test]
@@ -170,7 +175,10 @@ mod tests {
         assert_eq!(found("AUTHORIZATION=Bearer")[0].0, "AUTHORIZATION=Bearer");
         assert_eq!(found("signingkey=\"v\"")[0].0, "signingkey=\"v");
         assert!(found("api_private_key check ok").is_empty());
-        assert!(found("private_key: \"\"").is_empty(), "an empty value holds nothing");
+        assert!(
+            found("private_key: \"\"").is_empty(),
+            "an empty value holds nothing"
+        );
     }
 
     #[test]

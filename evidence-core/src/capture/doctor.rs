@@ -1,0 +1,78 @@
+//! Doctor checks (a profile's `doctor` member): another tool's verdicts reproduced on the
+//! captured packets, one check each, carrying that tool's name for it. For zero-paper these
+//! are the 18 checks of the predecessor's `railway_doctor.py`, with its endpoints, predicates
+//! and ok/warn/fail outcomes (reported as pass/warn/fail).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::codes::CAPTURE_DOCTOR;
+use super::evaluate_with;
+use super::profile::{DoctorCheck, Outcome, Profile};
+use crate::report::Check;
+
+/// Every doctor check of `profile`, in profile order, over the packets by endpoint name.
+pub(super) fn run(
+    profile: &Profile,
+    packets: &BTreeMap<String, Value>,
+    token: Option<&str>,
+) -> Vec<Check> {
+    profile
+        .doctor
+        .iter()
+        .map(|d| {
+            let path = profile
+                .endpoint(&d.endpoint)
+                .map_or_else(String::new, |e| e.path.clone());
+            let (name, check) = decide(d, packets.get(&d.endpoint), token);
+            check
+                .with_path(path)
+                .with("endpoint", d.endpoint.clone())
+                .with("doctor", name)
+        })
+        .collect()
+}
+
+/// The outcome and the name it is reported under: the first gate that does not hold
+/// decides; a check that needs a token has its `without_token` outcome when none was given.
+fn decide(d: &DoctorCheck, packet: Option<&Value>, token: Option<&str>) -> (String, Check) {
+    if token.is_none()
+        && let Some(outcome) = d.without_token
+    {
+        let check = outcome_check(outcome, "not run without a token (pass --token)".to_owned());
+        return (d.doctor.clone(), check);
+    }
+    let Some(packet) = packet else {
+        return (
+            d.doctor.clone(),
+            Check::fail(CAPTURE_DOCTOR, "the endpoint was not fetched"),
+        );
+    };
+    for gate in &d.require {
+        for predicate in &gate.all {
+            if let Err(seen) = evaluate_with(predicate, packet, token) {
+                let name = gate.reported_as.as_ref().unwrap_or(&d.doctor).clone();
+                let detail = format!("{}: {seen}", predicate.describe());
+                return (name, outcome_check(gate.otherwise, detail));
+            }
+        }
+    }
+    let held: Vec<String> = d
+        .require
+        .iter()
+        .flat_map(|g| &g.all)
+        .map(super::profile::Predicate::describe)
+        .collect();
+    (
+        d.doctor.clone(),
+        Check::pass(CAPTURE_DOCTOR, held.join("; ")),
+    )
+}
+
+fn outcome_check(outcome: Outcome, detail: String) -> Check {
+    match outcome {
+        Outcome::Warn => Check::warn(CAPTURE_DOCTOR, detail),
+        Outcome::Fail => Check::fail(CAPTURE_DOCTOR, detail),
+    }
+}
