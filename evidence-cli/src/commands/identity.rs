@@ -36,6 +36,12 @@ its signed manifest subject records deployment_id, claim_hash, heartbeat_hash, c
 heartbeat_time, mode and the verdict. --out ending in .tar.gz writes the archive form.
 --created-at (or SOURCE_DATE_EPOCH) makes the bundle reproducible.
 
+--from-capture BUNDLE takes the pair from a deployment capture instead: the capture is
+verified under --trusted-key (or --keyring) first, then the bound pair its profile names is
+read from the verified packet (for zero-paper: /deployment_claim and /deployment_heartbeat
+of /network/profile; the engine makes a fresh claim per request, so /deployment/claim and
+/deployment/heartbeat fetched one after the other never bind).
+
 Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool could not run
 (missing file, bad key, --out exists).
 
@@ -43,14 +49,32 @@ Examples:
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
       --key keys/operator.key --out evidence/identity-2026-11-22
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out identity.tar.gz --json")]
+      --key keys/operator.key --out identity.tar.gz --json
+  evidence identity create --from-capture packs/current --trusted-key keys/operator.pub \\
+      --key keys/operator.key --out evidence/identity-current")]
 pub struct CreateArgs {
     /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
-    #[arg(long, value_name = "FILE")]
-    pub claim: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "from_capture",
+        requires = "heartbeat"
+    )]
+    pub claim: Option<PathBuf>,
     /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
-    #[arg(long, value_name = "FILE")]
-    pub heartbeat: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "from_capture",
+        requires = "claim"
+    )]
+    pub heartbeat: Option<PathBuf>,
+    /// Take the pair from this deployment capture (folder or .tar.gz), verified first.
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["claim", "heartbeat"])]
+    pub from_capture: Option<PathBuf>,
+    /// Keys trusted to have signed the capture (with --from-capture).
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// The operator's private key (PKCS#8 PEM); repeatable for several signers.
     #[arg(long = "key", value_name = "KEYFILE", required = true)]
     pub keys: Vec<PathBuf>,
@@ -132,8 +156,27 @@ fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 }
 
 fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
-    let claim = read_packet(&args.claim, "claim")?;
-    let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
+    let (claim, heartbeat) = match (&args.from_capture, &args.claim, &args.heartbeat) {
+        (Some(bundle), _, _) => match from_capture(bundle, &args.trust)? {
+            Ok(pair) => pair,
+            Err(report) => {
+                output::summary(
+                    &args.output,
+                    "refused: the capture does not verify under the trusted keys; nothing was written\n",
+                )?;
+                return output::emit(report, "evidence", &args.output);
+            }
+        },
+        (None, Some(claim), Some(heartbeat)) => (
+            read_packet(claim, "claim")?,
+            read_packet(heartbeat, "heartbeat")?,
+        ),
+        _ => {
+            return Err(CliError::new(
+                "pass --claim and --heartbeat, or --from-capture",
+            ));
+        }
+    };
     let keys = load_keys(&args.keys)?;
     let mut opts = CreateOptions::new(keys.iter().collect());
     opts.created_at = args.created_at.timestamp()?;
@@ -175,6 +218,22 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
             Err(CliError::from(e).hint(hint))
         }
         Err(e) => Err(CliError::from(e).hint("pass --key with the operator's private key")),
+    }
+}
+
+/// The pair of a verified capture, or the report of a capture that does not verify.
+fn from_capture(
+    bundle: &Path,
+    trust: &TrustArgs,
+) -> Result<Result<(Vec<u8>, Vec<u8>), evidence_core::report::Report>, CliError> {
+    must_exist(bundle, "capture")?;
+    let policy = trust.required()?;
+    match identity::pair_from_capture(bundle, &policy) {
+        Ok(pair) => Ok(Ok((pair.claim, pair.heartbeat))),
+        Err(identity::FromCaptureError::Unverified(report)) => Ok(Err(*report)),
+        Err(e) => Err(CliError::from(e).hint(
+            "pass a deployment capture whose profile names an identity pair (zero-paper does)",
+        )),
     }
 }
 

@@ -35,10 +35,10 @@ pub(super) fn run(
 }
 
 /// The outcome and the name it is reported under: the first gate that does not hold
-/// decides; a check that needs a token has its `without_token` outcome when none was given.
+/// decides; a check that needs a token has its `anonymous` outcome when none was given.
 fn decide(d: &DoctorCheck, packet: Option<&Value>, token: Option<&str>) -> (String, Check) {
     if token.is_none()
-        && let Some(outcome) = d.without_token
+        && let Some(outcome) = d.anonymous
     {
         let check = outcome_check(outcome, "not run without a token (pass --token)".to_owned());
         return (d.doctor.clone(), check);

@@ -91,7 +91,7 @@ pub struct DoctorCheck {
     /// The outcome when no token was given, without evaluating the gates (a check that
     /// needs the token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub without_token: Option<Outcome>,
+    pub anonymous: Option<Outcome>,
 }
 
 /// A gate of a doctor check: all predicates must hold, else the outcome is `else`.
@@ -562,6 +562,20 @@ mod tests {
             Profile::built_in("nope"),
             Err(ProfileError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn built_in_profiles_survive_their_own_redaction() {
+        // A capture stores its profile redacted; rollback rehearsal and identity create read
+        // it back, so nothing in a built-in profile may look like a secret.
+        for (name, _) in BUILT_IN {
+            let profile = Profile::built_in(name).unwrap();
+            let redactor = crate::redact::Redactor::new(&[])
+                .unwrap()
+                .with_opt_in(&profile.opt_in_classes());
+            let mut value = serde_json::to_value(&profile).unwrap();
+            assert_eq!(redactor.redact_value(&mut value).total(), 0, "{name}");
+        }
     }
 
     #[test]
