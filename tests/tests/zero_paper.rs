@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Instant;
 
+use evidence_tests::fake_service::{self, FakeService};
 use evidence_tests::zero_engine::{self, EngineOptions, TOKEN, ZeroEngine};
 use evidence_tests::{bin, failing_codes};
 use serde_json::Value;
@@ -230,6 +231,68 @@ fn the_doctor_checks_match_the_predecessor_with_and_without_a_token() {
         ops.path("pack-strict/manifest.json").is_file(),
         "the pack is written all the same"
     );
+}
+
+#[test]
+fn the_doctor_fails_as_the_predecessor_does_on_a_service_that_is_not_the_engine() {
+    // The old stand-in fails most of the doctor (no schema versions, paid scopes where the
+    // engine has public ones, missing endpoints): every failing path, renamed checks
+    // included (network_profile, intelligence_snapshot), must agree too.
+    let Some(doctor) = zero_engine::predecessor_script("railway_doctor.py") else {
+        return;
+    };
+    let Some(python) = zero_engine::need_python() else {
+        return;
+    };
+    let service = FakeService::start(fake_service::zero_paper_routes());
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    for (i, with_token) in [true, false].into_iter().enumerate() {
+        let mut args = vec![service.url.as_str(), "--json", "--token"];
+        args.push(if with_token { TOKEN } else { "" });
+        let out = zero_engine::run_predecessor(&python, &doctor, &args, &[]);
+        let theirs: Vec<(String, String)> = json(&out)["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut ours = bin("evidence");
+        ours.args([
+            "deploy",
+            "capture",
+            &service.url,
+            "--profile",
+            "zero-paper",
+            "--json",
+            "--out",
+        ])
+        .arg(dir.path().join(format!("pack-{i}")));
+        if with_token {
+            ours.arg("--token-file").arg(&token);
+        }
+        let ours_out = ours.output().unwrap();
+        let ours: Vec<(String, String)> = our_doctor(&json(&ours_out))
+            .into_iter()
+            .map(|(n, s)| (n, if s == "pass" { "ok".to_owned() } else { s }))
+            .collect();
+        assert_eq!(ours, theirs, "token: {with_token}");
+        assert!(
+            theirs
+                .iter()
+                .any(|(n, s)| n == "network_profile" && s == "fail")
+        );
+        assert_eq!(
+            (out.status.code(), ours_out.status.code()),
+            (Some(1), Some(1))
+        );
+    }
 }
 
 #[test]
