@@ -40,7 +40,8 @@ fn decide(d: &DoctorCheck, packet: Option<&Value>, token: Option<&str>) -> (Stri
     if token.is_none()
         && let Some(outcome) = d.anonymous
     {
-        let check = outcome_check(outcome, "not run without a token (pass --token)".to_owned());
+        let detail = format!("{}: not run without a token (pass --token)", d.doctor);
+        let check = outcome_check(outcome, detail);
         return (d.doctor.clone(), check);
     }
     let Some(packet) = packet else {
@@ -53,7 +54,7 @@ fn decide(d: &DoctorCheck, packet: Option<&Value>, token: Option<&str>) -> (Stri
         for predicate in &gate.all {
             if let Err(seen) = evaluate_with(predicate, packet, token) {
                 let name = gate.reported_as.as_ref().unwrap_or(&d.doctor).clone();
-                let detail = format!("{}: {seen}", predicate.describe());
+                let detail = format!("{name}: {}: {seen}", predicate.describe());
                 return (name, outcome_check(gate.otherwise, detail));
             }
         }
@@ -64,10 +65,8 @@ fn decide(d: &DoctorCheck, packet: Option<&Value>, token: Option<&str>) -> (Stri
         .flat_map(|g| &g.all)
         .map(super::profile::Predicate::describe)
         .collect();
-    (
-        d.doctor.clone(),
-        Check::pass(CAPTURE_DOCTOR, held.join("; ")),
-    )
+    let detail = format!("{}: {}", d.doctor, held.join("; "));
+    (d.doctor.clone(), Check::pass(CAPTURE_DOCTOR, detail))
 }
 
 fn outcome_check(outcome: Outcome, detail: String) -> Check {
