@@ -36,11 +36,9 @@ its signed manifest subject records deployment_id, claim_hash, heartbeat_hash, c
 heartbeat_time, mode and the verdict. --out ending in .tar.gz writes the archive form.
 --created-at (or SOURCE_DATE_EPOCH) makes the bundle reproducible.
 
---from-capture BUNDLE takes the pair from a deployment capture instead: the capture is
-verified under --trusted-key (or --keyring) first, then the bound pair its profile names is
-read from the verified packet (for zero-paper: /deployment_claim and /deployment_heartbeat
-of /network/profile; the engine makes a fresh claim per request, so /deployment/claim and
-/deployment/heartbeat fetched one after the other never bind).
+--from-capture BUNDLE verifies a deployment capture under --trusted-key first, then takes the
+bound pair its profile names (zero-paper: the pair inside /network/profile; the engine makes
+a fresh claim per request, so /deployment/claim and /deployment/heartbeat never bind).
 
 Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool could not run
 (missing file, bad key, --out exists).
@@ -54,20 +52,10 @@ Examples:
       --key keys/operator.key --out evidence/identity-current")]
 pub struct CreateArgs {
     /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "from_capture",
-        requires = "heartbeat"
-    )]
+    #[arg(long, value_name = "FILE", required_unless_present = "from_capture")]
     pub claim: Option<PathBuf>,
     /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "from_capture",
-        requires = "claim"
-    )]
+    #[arg(long, value_name = "FILE", required_unless_present = "from_capture")]
     pub heartbeat: Option<PathBuf>,
     /// Take the pair from this deployment capture (folder or .tar.gz), verified first.
     #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["claim", "heartbeat"])]
@@ -156,26 +144,21 @@ fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 }
 
 fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
-    let (claim, heartbeat) = match (&args.from_capture, &args.claim, &args.heartbeat) {
-        (Some(bundle), _, _) => match from_capture(bundle, &args.trust)? {
+    // Without --from-capture, clap requires both --claim and --heartbeat.
+    let named = |p: &Option<PathBuf>| p.clone().unwrap_or_default();
+    let (claim, heartbeat) = match &args.from_capture {
+        Some(bundle) => match from_capture(bundle, &args.trust)? {
             Ok(pair) => pair,
             Err(report) => {
-                output::summary(
-                    &args.output,
-                    "refused: the capture does not verify under the trusted keys; nothing was written\n",
-                )?;
+                let why = "refused: the capture does not verify under the trusted keys\n";
+                output::summary(&args.output, why)?;
                 return output::emit(report, "evidence", &args.output);
             }
         },
-        (None, Some(claim), Some(heartbeat)) => (
-            read_packet(claim, "claim")?,
-            read_packet(heartbeat, "heartbeat")?,
+        None => (
+            read_packet(&named(&args.claim), "claim")?,
+            read_packet(&named(&args.heartbeat), "heartbeat")?,
         ),
-        _ => {
-            return Err(CliError::new(
-                "pass --claim and --heartbeat, or --from-capture",
-            ));
-        }
     };
     let keys = load_keys(&args.keys)?;
     let mut opts = CreateOptions::new(keys.iter().collect());
@@ -221,11 +204,14 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     }
 }
 
+/// A claim and a heartbeat, as bytes.
+type Pair = (Vec<u8>, Vec<u8>);
+
 /// The pair of a verified capture, or the report of a capture that does not verify.
 fn from_capture(
     bundle: &Path,
     trust: &TrustArgs,
-) -> Result<Result<(Vec<u8>, Vec<u8>), evidence_core::report::Report>, CliError> {
+) -> Result<Result<Pair, evidence_core::report::Report>, CliError> {
     must_exist(bundle, "capture")?;
     let policy = trust.required()?;
     match identity::pair_from_capture(bundle, &policy) {
