@@ -597,6 +597,17 @@ fn two_real_captures_rehearse_get_a_permit_and_agree_with_the_predecessor() {
         preconditions.len()
     );
 
+    let out = evidence(
+        &["rollback", "verify", "--trusted-key"],
+        &[&ops.path("op.pub"), &ops.path("rehearsal")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
     // The permit, and the check an automated rollback runs.
     let permit = ops.path("permit.tar.gz");
     let out = bin("evidence")

@@ -75,3 +75,74 @@ fn outcome_check(outcome: Outcome, detail: String) -> Check {
         Outcome::Fail => Check::fail(CAPTURE_DOCTOR, detail),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::report::Status;
+
+    fn packet(status: u16, body: Value) -> Value {
+        json!({"status": status, "headers": {}, "body_format": "json", "payload": body})
+    }
+
+    #[test]
+    fn the_first_gate_that_fails_decides_under_its_reported_name() {
+        let profile = Profile::parse(
+            json!({
+                "schema": "evidence.capture-profile/v1", "name": "p",
+                "endpoints": [{"name": "np", "path": "/np"}, {"name": "paid", "path": "/paid", "auth": true}],
+                "doctor": [
+                    {"doctor": "privacy", "endpoint": "np", "require": [
+                        {"all": [{"check": "status", "in": [200]}], "else": "fail", "reported_as": "np"},
+                        {"all": [{"check": "body-excludes-any-case", "strings": ["trace-"], "token": true}], "else": "warn"}]},
+                    {"doctor": "paid", "endpoint": "paid", "anonymous": "warn",
+                     "require": [{"all": [{"check": "status", "in": [200]}], "else": "fail"}]}
+                ]
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let outcome = |np: Value, token: Option<&str>| {
+            let packets = BTreeMap::from([
+                ("np".to_owned(), np),
+                ("paid".to_owned(), packet(200, json!({}))),
+            ]);
+            run(&profile, &packets, token)
+                .into_iter()
+                .map(|c| (c.data["doctor"].as_str().unwrap().to_owned(), c.status))
+                .collect::<Vec<_>>()
+        };
+        let named = |a: &str, s, b: &str, t| vec![(a.to_owned(), s), (b.to_owned(), t)];
+        assert_eq!(
+            outcome(packet(200, json!({"a": "ok"})), Some("tok-secret")),
+            named("privacy", Status::Pass, "paid", Status::Pass)
+        );
+        assert_eq!(
+            outcome(packet(503, json!({})), None),
+            named("np", Status::Fail, "paid", Status::Warn)
+        );
+        assert_eq!(
+            outcome(packet(200, json!({"t": "TRACE-1"})), None),
+            named("privacy", Status::Warn, "paid", Status::Warn)
+        );
+        let leaked = run(
+            &profile,
+            &BTreeMap::from([("np".to_owned(), packet(200, json!({"t": "Tok-Secret"})))]),
+            Some("tok-secret"),
+        );
+        assert_eq!(leaked[0].status, Status::Warn);
+        assert!(
+            !leaked[0].detail.contains("ecret"),
+            "the token is never named: {}",
+            leaked[0].detail
+        );
+        assert_eq!(
+            leaked[1].status,
+            Status::Fail,
+            "an endpoint that was not fetched fails"
+        );
+    }
+}
