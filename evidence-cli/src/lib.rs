@@ -3,12 +3,20 @@
 //! Each subcommand module parses its arguments, calls one `evidence_core` function and renders
 //! the report; exit codes are decided in one place, [`exit::finish`] (DESIGN section 3):
 //! 0 every check passed, 1 a check failed, 2 the tool could not run.
+//!
+//! A command module imports the library and the shared modules beside [`commands`], never
+//! another command: argument groups ([`trust`], [`secrets`], [`output`], [`clock`]) and helpers
+//! ([`signing`], [`profile`], [`tool`], [`progress`]).
 
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod commands;
 pub mod exit;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod secrets;
+pub mod signing;
+pub mod tool;
 pub mod trust;

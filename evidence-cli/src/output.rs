@@ -1,6 +1,7 @@
 //! Rendering reports on standard output.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use evidence_core::report::{Report, Tool};
 
@@ -41,6 +42,23 @@ pub fn emit(mut report: Report, tool: &str, args: &OutputArgs) -> Result<Outcome
     // of 100,000 checks one allocation at a time would only delay the exit code.
     std::mem::forget(report);
     Ok(outcome)
+}
+
+/// Writes a line that sums up what a command wrote, ahead of its report, for text output
+/// only: with `--json` or `--quiet` standard output stays the report alone.
+pub fn summary(args: &OutputArgs, text: &str) -> Result<(), CliError> {
+    if args.json || args.quiet {
+        return Ok(());
+    }
+    write_stdout(text)
+}
+
+/// Records in the report's subject the bundle a command wrote: where it is and its id.
+pub fn record_bundle(report: &mut Report, out: &Path, id: &str) {
+    if let serde_json::Value::Object(subject) = &mut report.subject {
+        subject.insert("bundle".into(), out.display().to_string().into());
+        subject.insert("id".into(), id.into());
+    }
 }
 
 /// Writes to standard output; failure to write is a run error (exit 2).

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use evidence_core::keys::{self, Keyring, TrustPolicy};
 
 use crate::exit::CliError;
+use crate::signing::key_error;
 
 /// `--trusted-key`, `--keyring`, `--threshold`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -29,6 +30,15 @@ impl TrustArgs {
         !self.trusted_keys.is_empty() || self.keyring.is_some()
     }
 
+    /// The trust policy of a command that verifies with pinned keys only: no key named is a
+    /// usage error (exit 2).
+    pub fn required(&self) -> Result<TrustPolicy, CliError> {
+        self.policy()?.ok_or_else(|| {
+            CliError::new("a trusted key is required: evidence is verified with pinned keys only")
+                .hint("add --trusted-key FILE or --keyring FILE")
+        })
+    }
+
     /// The trust policy, or `None` when no key was named. A threshold of 0, a threshold above the
     /// number of distinct keys, or `--threshold` without keys are usage errors (exit 2).
     pub fn policy(&self) -> Result<Option<TrustPolicy>, CliError> {
@@ -44,17 +54,18 @@ impl TrustArgs {
         let mut keys = Vec::new();
         let mut threshold = self.threshold;
         if let Some(path) = &self.keyring {
-            let ring = Keyring::load(path).map_err(|e| {
-                CliError::from(e).hint("check the keyring file against docs/FORMAT.md")
-            })?;
+            let ring = Keyring::load(path)
+                .map_err(|e| key_error(e, "check the keyring file against docs/FORMAT.md"))?;
             threshold = threshold.or(Some(ring.threshold));
             keys.extend(ring.keys);
         }
         // Key files only add to the keyring's keys; with none given there is nothing to load
         // (a policy is made once, below, from everything named).
         keys.extend(keys::load_named_keys(&self.trusted_keys).map_err(|e| {
-            CliError::from(e)
-                .hint("pass SPKI PEM public keys (`evidence key generate` writes PREFIX.pub)")
+            key_error(
+                e,
+                "pass SPKI PEM public keys (`evidence key generate` writes PREFIX.pub)",
+            )
         })?);
         let policy = TrustPolicy::new(keys, threshold.unwrap_or(1)).map_err(|e| {
             CliError::from(e)

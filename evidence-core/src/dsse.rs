@@ -343,33 +343,7 @@ impl Envelope {
         let trusted: Vec<(KeyId, &crate::keys::NamedKey)> =
             policy.keys.iter().map(|k| (k.key.key_id(), k)).collect();
         for (index, sig) in self.signatures.iter().enumerate() {
-            let named = KeyId::parse(&sig.keyid);
-            // The key the hint names is tried first; the hint decides nothing else.
-            let mut order: Vec<&(KeyId, &crate::keys::NamedKey)> = trusted.iter().collect();
-            order.sort_by_key(|(id, _)| Some(*id) != named);
-            let verified_with = order
-                .into_iter()
-                .find(|(_, k)| k.key.verify_strict(&message, &sig.sig).is_ok());
-            let names_trusted = named.is_some_and(|n| trusted.iter().any(|(id, _)| *id == n));
-            let status = match verified_with {
-                Some(&(id, key)) => {
-                    if !sig.keyid.is_empty() && named != Some(id) {
-                        SigStatus::KeyIdMismatch { verified_with: id }
-                    } else if counted.contains(&id) {
-                        SigStatus::Duplicate
-                    } else {
-                        counted.push(id);
-                        SigStatus::Verified {
-                            key_id: id,
-                            name: key.name.clone(),
-                        }
-                    }
-                }
-                None if names_trusted => SigStatus::Invalid {
-                    reason: "Ed25519 verification failed".to_owned(),
-                },
-                None => SigStatus::Untrusted,
-            };
+            let status = judge_signature(sig, &message, &trusted, &mut counted);
             problems |= matches!(
                 status,
                 SigStatus::Invalid { .. } | SigStatus::KeyIdMismatch { .. }
@@ -396,6 +370,43 @@ impl Envelope {
             signatures: reports,
             threshold: need,
         }
+    }
+}
+
+/// How one signature fares against the trusted keys (see [`Envelope::verify`]); a key it
+/// counts for is added to `counted`.
+fn judge_signature(
+    sig: &Signature,
+    message: &[u8],
+    trusted: &[(KeyId, &crate::keys::NamedKey)],
+    counted: &mut Vec<KeyId>,
+) -> SigStatus {
+    let named = KeyId::parse(&sig.keyid);
+    // The key the hint names is tried first; the hint decides nothing else.
+    let mut order: Vec<&(KeyId, &crate::keys::NamedKey)> = trusted.iter().collect();
+    order.sort_by_key(|(id, _)| Some(*id) != named);
+    let verified_with = order
+        .into_iter()
+        .find(|(_, k)| k.key.verify_strict(message, &sig.sig).is_ok());
+    let names_trusted = named.is_some_and(|n| trusted.iter().any(|(id, _)| *id == n));
+    match verified_with {
+        Some(&(id, key)) => {
+            if !sig.keyid.is_empty() && named != Some(id) {
+                SigStatus::KeyIdMismatch { verified_with: id }
+            } else if counted.contains(&id) {
+                SigStatus::Duplicate
+            } else {
+                counted.push(id);
+                SigStatus::Verified {
+                    key_id: id,
+                    name: key.name.clone(),
+                }
+            }
+        }
+        None if names_trusted => SigStatus::Invalid {
+            reason: "Ed25519 verification failed".to_owned(),
+        },
+        None => SigStatus::Untrusted,
     }
 }
 
@@ -546,49 +557,64 @@ pub fn verdict_checks(
 ) -> Vec<Check> {
     let mut checks = Vec::with_capacity(verdict.signatures.len() + 1);
     for sig in &verdict.signatures {
-        let hint = printable(&sig.keyid_hint).into_owned();
-        let n = sig.index;
-        let check = match &sig.status {
-            SigStatus::Verified { key_id, name } => Check::pass(
-                codes.verified,
-                format!("signature {n} verified with trusted key {}", printable(name)),
-            )
-            .with("key_id", key_id.to_string())
-            .with("key_name", name.clone()),
-            SigStatus::Invalid { reason } => Check::fail(
-                codes.invalid,
-                format!(
-                    "signature {n} names trusted key {hint} but does not verify ({reason}): forged, or {what} changed"
-                ),
-            )
-            .with("keyid", hint),
-            SigStatus::KeyIdMismatch { verified_with } => Check::fail(
-                codes.invalid,
-                format!(
-                    "signature {n} verifies with key {verified_with} but is labelled {hint:?}: the envelope was relabelled"
-                ),
-            )
-            .with("keyid", hint)
-            .with("key_id", verified_with.to_string()),
-            // A stranger's signature alone proves nothing either way; the threshold check
-            // below decides.
-            SigStatus::Untrusted => Check::warn(
-                codes.untrusted,
-                format!("signature {n} is by a key that is not trusted (keyid {hint:?})"),
-            )
-            .with("keyid", hint),
-            SigStatus::Duplicate => Check::warn(
-                codes.duplicate,
-                format!("signature {n} repeats a key already counted; it does not count again"),
-            )
-            .with("keyid", hint),
-        };
-        checks.push(check);
+        checks.push(signature_check(sig, codes, what));
     }
+    checks.push(threshold_check(verdict, codes, requirement, what));
+    checks
+}
+
+/// The check for one signature.
+fn signature_check(sig: &SigReport, codes: &SignatureCodes, what: &str) -> Check {
+    let hint = printable(&sig.keyid_hint).into_owned();
+    let n = sig.index;
+    match &sig.status {
+        SigStatus::Verified { key_id, name } => Check::pass(
+            codes.verified,
+            format!("signature {n} verified with trusted key {}", printable(name)),
+        )
+        .with("key_id", key_id.to_string())
+        .with("key_name", name.clone()),
+        SigStatus::Invalid { reason } => Check::fail(
+            codes.invalid,
+            format!(
+                "signature {n} names trusted key {hint} but does not verify ({reason}): forged, or {what} changed"
+            ),
+        )
+        .with("keyid", hint),
+        SigStatus::KeyIdMismatch { verified_with } => Check::fail(
+            codes.invalid,
+            format!(
+                "signature {n} verifies with key {verified_with} but is labelled {hint:?}: the envelope was relabelled"
+            ),
+        )
+        .with("keyid", hint)
+        .with("key_id", verified_with.to_string()),
+        // A stranger's signature alone proves nothing either way; the threshold check
+        // decides.
+        SigStatus::Untrusted => Check::warn(
+            codes.untrusted,
+            format!("signature {n} is by a key that is not trusted (keyid {hint:?})"),
+        )
+        .with("keyid", hint),
+        SigStatus::Duplicate => Check::warn(
+            codes.duplicate,
+            format!("signature {n} repeats a key already counted; it does not count again"),
+        )
+        .with("keyid", hint),
+    }
+}
+
+/// The check for the verdict as a whole: the threshold met, or why not.
+fn threshold_check(
+    verdict: &Verdict,
+    codes: &SignatureCodes,
+    requirement: SignatureRequirement,
+    what: &str,
+) -> Check {
     let need = verdict.threshold;
     let signers = verdict.signers();
     let have = signers.len();
-    let check = match &verdict.outcome {
+    match &verdict.outcome {
         SignatureOutcome::Verified => Check::pass(
             codes.threshold_met,
             format!(
@@ -629,9 +655,7 @@ pub fn verdict_checks(
         )
         .with("threshold", *need)
         .with("signed", *have),
-    };
-    checks.push(check);
-    checks
+    }
 }
 
 /// The check for a signature that is absent where a trust policy was given.

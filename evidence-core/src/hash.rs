@@ -305,6 +305,40 @@ pub fn hash_file(
         path: path.clone(),
         source,
     };
+    let (file, before) = open_for_hashing(job, limit)?;
+    let (hashed, single_read) = match hash_stream(&file, limit, Some(before.len()), progress) {
+        Ok(h) => h,
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(HashError::TooLarge {
+                path: path.clone(),
+                limit,
+            });
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    // A file read in several calls may change between them, and the digest would then be of
+    // bytes that never existed together: compare size, modification time and status-change
+    // time afterwards. The modification time alone is not enough: a writer can put it back
+    // (`touch -d`, `utimensat`), but every write and every such reset moves the change time,
+    // which only the kernel sets. Content taken by a single read call is one snapshot; its size
+    // must still be the size `fstat` saw.
+    let unchanged = hashed.size == before.len()
+        && (single_read || unchanged_since(&file, &before).map_err(io_err)?);
+    if !unchanged {
+        return Err(HashError::Changed { path: path.clone() });
+    }
+    Ok(hashed)
+}
+
+/// Opens the job's file without following a symlink and checks it before a byte is read: a
+/// regular file, the very one the listing saw, not hard-linked when that is refused, and
+/// within `limit`.
+fn open_for_hashing(job: &HashJob, limit: u64) -> Result<(File, Metadata), HashError> {
+    let path = &job.path;
+    let io_err = |source: io::Error| HashError::Io {
+        path: path.clone(),
+        source,
+    };
     let file = match open_no_follow(path) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
@@ -335,35 +369,18 @@ pub fn hash_file(
             limit,
         });
     }
-    let (hashed, single_read) = match hash_stream(&file, limit, Some(before.len()), progress) {
-        Ok(h) => h,
-        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
-            return Err(HashError::TooLarge {
-                path: path.clone(),
-                limit,
-            });
-        }
-        Err(e) => return Err(io_err(e)),
-    };
-    // A file read in several calls may change between them, and the digest would then be of
-    // bytes that never existed together: compare size, modification time and status-change
-    // time afterwards. The modification time alone is not enough: a writer can put it back
-    // (`touch -d`, `utimensat`), but every write and every such reset moves the change time,
-    // which only the kernel sets. Content taken by a single read call is one snapshot; its size
-    // must still be the size `fstat` saw.
-    let unchanged = hashed.size == before.len()
-        && (single_read || {
-            let after = file.metadata().map_err(io_err)?;
-            after.len() == before.len()
-                && after.mtime() == before.mtime()
-                && after.mtime_nsec() == before.mtime_nsec()
-                && after.ctime() == before.ctime()
-                && after.ctime_nsec() == before.ctime_nsec()
-        });
-    if !unchanged {
-        return Err(HashError::Changed { path: path.clone() });
-    }
-    Ok(hashed)
+    Ok((file, before))
+}
+
+/// True when the file's size, modification and status-change times are still those of
+/// `before`.
+fn unchanged_since(file: &File, before: &Metadata) -> io::Result<bool> {
+    let after = file.metadata()?;
+    Ok(after.len() == before.len()
+        && after.mtime() == before.mtime()
+        && after.mtime_nsec() == before.mtime_nsec()
+        && after.ctime() == before.ctime()
+        && after.ctime_nsec() == before.ctime_nsec())
 }
 
 /// Hashes one file per item in parallel (spread over all cores), keeping order. `job` turns an

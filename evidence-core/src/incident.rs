@@ -356,6 +356,18 @@ pub fn postmortem(
     bundle: &Verified<VerifiedBundle>,
     signed: bool,
 ) -> Result<String, PostmortemError> {
+    let incident = read_incident(bundle)?;
+    let mut md = String::new();
+    heading(&mut md, bundle, &incident, signed);
+    facts(&mut md, bundle, &incident);
+    timeline(&mut md, &incident);
+    evidence_index(&mut md, bundle);
+    verification(&mut md, &incident);
+    Ok(md)
+}
+
+/// `incident.json` of an incident pack, read strictly and checked.
+fn read_incident(bundle: &Verified<VerifiedBundle>) -> Result<Incident, PostmortemError> {
     if bundle.manifest.kind != KIND {
         return Err(PostmortemError::Kind(
             printable(&bundle.manifest.kind).into_owned(),
@@ -373,7 +385,11 @@ pub fn postmortem(
         ));
     }
     incident.check().map_err(PostmortemError::Invalid)?;
-    let mut md = String::new();
+    Ok(incident)
+}
+
+/// The title, where the text comes from (and who signed it), and the summary.
+fn heading(md: &mut String, bundle: &Verified<VerifiedBundle>, incident: &Incident, signed: bool) {
     let _ = writeln!(
         md,
         "# Post-mortem: {} ({})\n",
@@ -399,6 +415,10 @@ pub fn postmortem(
         }
     );
     let _ = writeln!(md, "## Summary\n\n{}\n", md_line(&incident.summary));
+}
+
+/// The facts table, and the correlation ids when there are any.
+fn facts(md: &mut String, bundle: &Verified<VerifiedBundle>, incident: &Incident) {
     let _ = writeln!(md, "## Facts\n\n| field | value |\n|---|---|");
     for (k, v) in [
         ("incident", incident.id.as_str()),
@@ -431,6 +451,10 @@ pub fn postmortem(
             }
         }
     }
+}
+
+/// The timeline, then the impact and root cause left to the humans.
+fn timeline(md: &mut String, incident: &Incident) {
     let _ = writeln!(md, "\n## Timeline (UTC)\n\n| time | event |\n|---|---|");
     let _ = writeln!(
         md,
@@ -446,6 +470,10 @@ pub fn postmortem(
         "\n## Impact\n\nTODO: who was affected, for how long, what it cost.\n"
     );
     let _ = writeln!(md, "## Root cause\n\nTODO\n");
+}
+
+/// Every file of the pack with its size and digest, and how many values were redacted.
+fn evidence_index(md: &mut String, bundle: &Verified<VerifiedBundle>) {
     let _ = writeln!(
         md,
         "## Evidence index\n\n| file | bytes | sha256 |\n|---|---|---|"
@@ -461,6 +489,10 @@ pub fn postmortem(
             "\n{total} secret value(s) were redacted before sealing."
         );
     }
+}
+
+/// The recorded verification commands (fenced), and the action items table.
+fn verification(md: &mut String, incident: &Incident) {
     let _ = writeln!(md, "\n## Verification\n");
     if incident.verification_commands.is_empty() {
         let _ = writeln!(md, "TODO: commands that prove the fix.");
@@ -471,7 +503,6 @@ pub fn postmortem(
         md,
         "\n## Action items\n\n| action | owner | due | ticket |\n|---|---|---|---|\n| TODO | TODO | TODO | TODO |"
     );
-    Ok(md)
 }
 
 #[cfg(test)]

@@ -17,10 +17,13 @@
 //! tracking keeps a fixed-size fingerprint per distinct value under a hard limit.
 
 pub mod chain;
+pub mod envelope;
 mod line;
 mod lines;
+pub mod root;
 pub mod seal;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
@@ -289,40 +292,22 @@ impl<'o> Validator<'o> {
             unique_keys: &self.opts.unique_keys,
             max_depth: self.opts.limits.max_depth,
         };
-        let bad = |code, detail: String, column| BadLine {
-            code,
-            line: number,
-            offset: line.offset,
-            detail,
-            column,
-            repeat: None,
-        };
-        let facts = line::judge(content, !line.newline, &wanted).map_err(|fault| match fault {
-            LineFault::Truncated(why) => bad(JOURNAL_LINE_TRUNCATED, why, None),
-            LineFault::NotUtf8 { column } => bad(
-                JOURNAL_LINE_NOT_UTF8,
-                format!("invalid UTF-8 at byte {column} of the line"),
-                Some(column),
-            ),
-            LineFault::NotJson { message, column } => bad(
-                JOURNAL_LINE_NOT_JSON,
-                format!("not JSON: {message}"),
-                column,
-            ),
-            LineFault::DuplicateMember { name, column } => bad(
-                JOURNAL_LINE_DUPLICATE_MEMBER,
-                format!("member name {name:?} appears twice in one object"),
-                column,
-            ),
-            LineFault::NotObject { found } => bad(
-                JOURNAL_LINE_NOT_OBJECT,
-                format!("the line is a JSON {found}, not an object"),
-                None,
-            ),
-        })?;
-        // Unique keys: every present value is recorded, the first repeat makes the line bad.
+        let facts = line::judge(content, !line.newline, &wanted)
+            .map_err(|fault| fault_line(fault, line, number))?;
+        self.record_unique(&facts.unique, line, number)?;
+        self.count_type(facts.type_name);
+        Ok(())
+    }
+
+    /// Records every present unique-key value of a line; the first repeat makes the line bad.
+    fn record_unique(
+        &mut self,
+        values: &[Option<Value>],
+        line: &Line<'_>,
+        number: u64,
+    ) -> Result<(), BadLine> {
         let mut repeat: Option<BadLine> = None;
-        for (index, value) in facts.unique.iter().enumerate() {
+        for (index, value) in values.iter().enumerate() {
             let Some(stats) = self.keys.get_mut(index) else {
                 continue;
             };
@@ -367,10 +352,12 @@ impl<'o> Validator<'o> {
                 }
             }
         }
-        if let Some(r) = repeat {
-            return Err(r);
-        }
-        match facts.type_name {
+        repeat.map_or(Ok(()), Err)
+    }
+
+    /// Counts a good line under its type, within the limits on type names.
+    fn count_type(&mut self, type_name: Option<Cow<'_, str>>) {
+        match type_name {
             Some(name) if name.len() <= MAX_TYPE_NAME_BYTES => {
                 if let Some(n) = self.types.get_mut(name.as_ref()) {
                     *n += 1;
@@ -383,7 +370,6 @@ impl<'o> Validator<'o> {
             Some(_) => self.other_types += 1,
             None => self.untyped += 1,
         }
-        Ok(())
     }
 
     /// Records that reading stopped with an error.
@@ -418,65 +404,91 @@ impl<'o> Validator<'o> {
     /// Writes the checks. `final_newline` is the status a missing final LF gets (a warning
     /// when verifying, a failure when sealing).
     pub(crate) fn finish(self, report: &mut Report, name: &str, final_newline: Status) {
-        let journal_check = |check: Check| check.with_path(name.to_owned()).in_section(SECTION);
-        if let Some(error) = &self.read_error {
-            report.push(journal_check(
-                Check::fail(
-                    crate::report::codes::INPUT_UNREADABLE,
-                    format!("reading stopped after {} bytes: {error}", self.bytes),
-                )
-                .with("offset", self.bytes),
-            ));
+        let (absent, unique) = self.unique_key_checks();
+        let checks = [
+            self.read_error_check(),
+            self.first_bad_check(),
+            self.final_newline_check(final_newline),
+            self.unique_limit_check(),
+        ];
+        let summary = self.summary_check(unique);
+        for check in checks.into_iter().flatten().chain(absent).chain([summary]) {
+            report.push(check.with_path(name.to_owned()).in_section(SECTION));
         }
-        if let Some(bad) = &self.first_bad {
-            let more = self.bad - 1;
-            let mut detail = bad.detail.clone();
-            if more > 0 {
-                detail.push_str(&format!(" ({more} more bad lines follow)"));
+    }
+
+    /// Where reading stopped with an error, if it did.
+    fn read_error_check(&self) -> Option<Check> {
+        let error = self.read_error.as_ref()?;
+        Some(
+            Check::fail(
+                crate::report::codes::INPUT_UNREADABLE,
+                format!("reading stopped after {} bytes: {error}", self.bytes),
+            )
+            .with("offset", self.bytes),
+        )
+    }
+
+    /// The first bad line, with how many more follow.
+    fn first_bad_check(&self) -> Option<Check> {
+        let bad = self.first_bad.as_ref()?;
+        let more = self.bad - 1;
+        let mut detail = bad.detail.clone();
+        if more > 0 {
+            detail.push_str(&format!(" ({more} more bad lines follow)"));
+        }
+        let mut check = Check::fail(bad.code, detail)
+            .with_line(bad.line)
+            .with("offset", bad.offset)
+            .with("more_bad_lines", more);
+        if let Some(column) = bad.column {
+            check = check.with("column", column);
+        }
+        if let Some((key, first)) = &bad.repeat {
+            check = check.with("key", key.clone()).with("first_line", *first);
+        }
+        Some(check)
+    }
+
+    /// A last line without its LF, under the status the caller gives it.
+    fn final_newline_check(&self, final_newline: Status) -> Option<Check> {
+        if !self.final_newline_missing {
+            return None;
+        }
+        let detail = match final_newline {
+            Status::Fail => {
+                "the last line has no newline; a journal is sealed only when it ends with one \
+                 (a writer may still be appending, and the next append would change the line)"
             }
-            let mut check = Check::fail(bad.code, detail)
-                .with_line(bad.line)
-                .with("offset", bad.offset)
-                .with("more_bad_lines", more);
-            if let Some(column) = bad.column {
-                check = check.with("column", column);
-            }
-            if let Some((key, first)) = &bad.repeat {
-                check = check.with("key", key.clone()).with("first_line", *first);
-            }
-            report.push(journal_check(check));
-        }
-        if self.final_newline_missing {
-            let detail = match final_newline {
-                Status::Fail => {
-                    "the last line has no newline; a journal is sealed only when it ends with one \
-                     (a writer may still be appending, and the next append would change the line)"
-                }
-                _ => "the last line is complete JSON but has no newline",
-            };
-            report.push(journal_check(
-                Check::new(JOURNAL_FINAL_NEWLINE_MISSING, final_newline, detail)
-                    .with_line(self.lines),
-            ));
-        }
-        if let Some(at) = self.unique_limit_hit {
-            report.push(journal_check(
-                Check::fail(
-                    crate::report::codes::INPUT_TOO_LARGE,
-                    format!(
-                        "more than {} distinct unique-key values; values first seen from line {at} on \
-                         were not tracked",
-                        self.opts.limits.max_unique_values
-                    ),
-                )
-                .with_line(at)
-                .with("limit", self.opts.limits.max_unique_values),
-            ));
-        }
+            _ => "the last line is complete JSON but has no newline",
+        };
+        Some(Check::new(JOURNAL_FINAL_NEWLINE_MISSING, final_newline, detail).with_line(self.lines))
+    }
+
+    /// The line from which unique-key values were no longer tracked, if the limit was hit.
+    fn unique_limit_check(&self) -> Option<Check> {
+        let at = self.unique_limit_hit?;
+        Some(
+            Check::fail(
+                crate::report::codes::INPUT_TOO_LARGE,
+                format!(
+                    "more than {} distinct unique-key values; values first seen from line {at} on \
+                     were not tracked",
+                    self.opts.limits.max_unique_values
+                ),
+            )
+            .with_line(at)
+            .with("limit", self.opts.limits.max_unique_values),
+        )
+    }
+
+    /// A failure for each unique key no good line has, and every key's counts.
+    fn unique_key_checks(&self) -> (Vec<Check>, serde_json::Map<String, Value>) {
+        let mut absent = Vec::new();
         let mut unique = serde_json::Map::new();
         for (key, stats) in self.opts.unique_keys.iter().zip(&self.keys) {
             if stats.distinct == 0 && stats.repeated == 0 {
-                report.push(journal_check(
+                absent.push(
                     Check::fail(
                         JOURNAL_UNIQUE_KEY_ABSENT,
                         format!(
@@ -485,13 +497,18 @@ impl<'o> Validator<'o> {
                         ),
                     )
                     .with("key", key.clone()),
-                ));
+                );
             }
             unique.insert(
                 key.clone(),
                 json!({"distinct": stats.distinct, "repeated": stats.repeated, "absent": stats.absent}),
             );
         }
+        (absent, unique)
+    }
+
+    /// How many lines are good, with the counts by code, type and unique key.
+    fn summary_check(&self, unique: serde_json::Map<String, Value>) -> Check {
         let types: BTreeMap<&String, &u64> = self.types.iter().collect();
         let summary = if self.good == 0 {
             let why = if self.lines == 0 {
@@ -509,19 +526,52 @@ impl<'o> Validator<'o> {
                 ),
             )
         };
-        report.push(journal_check(
-            summary
-                .with("lines", self.lines)
-                .with("good_lines", self.good)
-                .with("bad_lines", self.bad)
-                .with("bytes", self.bytes)
-                .with("bad_by_code", json!(self.bad_by_code))
-                .with("type_key", self.opts.type_key.clone())
-                .with("types", json!(types))
-                .with("other_types", self.other_types)
-                .with("untyped", self.untyped)
-                .with("unique_keys", Value::Object(unique)),
-        ));
+        summary
+            .with("lines", self.lines)
+            .with("good_lines", self.good)
+            .with("bad_lines", self.bad)
+            .with("bytes", self.bytes)
+            .with("bad_by_code", json!(self.bad_by_code))
+            .with("type_key", self.opts.type_key.clone())
+            .with("types", json!(types))
+            .with("other_types", self.other_types)
+            .with("untyped", self.untyped)
+            .with("unique_keys", Value::Object(unique))
+    }
+}
+
+/// How a line fault is reported.
+fn fault_line(fault: LineFault, line: &Line<'_>, number: u64) -> BadLine {
+    let (code, detail, column) = match fault {
+        LineFault::Truncated(why) => (JOURNAL_LINE_TRUNCATED, why, None),
+        LineFault::NotUtf8 { column } => (
+            JOURNAL_LINE_NOT_UTF8,
+            format!("invalid UTF-8 at byte {column} of the line"),
+            Some(column),
+        ),
+        LineFault::NotJson { message, column } => (
+            JOURNAL_LINE_NOT_JSON,
+            format!("not JSON: {message}"),
+            column,
+        ),
+        LineFault::DuplicateMember { name, column } => (
+            JOURNAL_LINE_DUPLICATE_MEMBER,
+            format!("member name {name:?} appears twice in one object"),
+            column,
+        ),
+        LineFault::NotObject { found } => (
+            JOURNAL_LINE_NOT_OBJECT,
+            format!("the line is a JSON {found}, not an object"),
+            None,
+        ),
+    };
+    BadLine {
+        code,
+        line: number,
+        offset: line.offset,
+        detail,
+        column,
+        repeat: None,
     }
 }
 

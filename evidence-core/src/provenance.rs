@@ -326,48 +326,9 @@ pub struct Source {
 
 impl SlsaFacts {
     fn of(predicate: &Value) -> Self {
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         let definition = predicate.get("buildDefinition");
-        let mut sources = Vec::new();
-        let external = definition.and_then(|d| d.get("externalParameters"));
-        // `externalParameters.source`: a URI string (`git+https://host/repo@refs/tags/v1`) or
-        // an object with `uri`.
-        match external.and_then(|e| e.get("source")) {
-            Some(Value::String(s)) => sources.push(Source::from_uri(s, None)),
-            Some(Value::Object(o)) => {
-                if let Some(uri) = o.get("uri").and_then(Value::as_str) {
-                    sources.push(Source::from_uri(uri, None));
-                }
-            }
-            _ => {}
-        }
-        // GitHub Actions build type: `externalParameters.workflow.{repository, ref}`.
-        if let Some(w) = external.and_then(|e| e.get("workflow"))
-            && let Some(repository) = w.get("repository").and_then(Value::as_str)
-        {
-            let mut source = Source::from_uri(repository, None);
-            if source.reference.is_none() {
-                source.reference = text(w.get("ref"));
-            }
-            sources.push(source);
-        }
-        let mut dependencies = Vec::new();
-        if let Some(deps) = definition
-            .and_then(|d| d.get("resolvedDependencies"))
-            .and_then(Value::as_array)
-        {
-            for dep in deps {
-                let Some(uri) = dep.get("uri").and_then(Value::as_str) else {
-                    continue;
-                };
-                let commit = dep.get("digest").and_then(|d| {
-                    text(d.get("gitCommit"))
-                        .or_else(|| text(d.get("sha1")))
-                        .map(|c| c.to_ascii_lowercase())
-                });
-                dependencies.push(Source::from_uri(uri, commit));
-            }
-        }
+        let mut sources = named_sources(definition.and_then(|d| d.get("externalParameters")));
+        let dependencies = resolved_dependencies(definition);
         // The source built is the one the external parameters name. Resolved dependencies only
         // tell its commit (matched by repository); a build of a fork that lists the real
         // repository as one more dependency must not pass as a build of the real one. Only a
@@ -396,6 +357,59 @@ impl SlsaFacts {
             sources,
         }
     }
+}
+
+/// A JSON string member, owned.
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The sources `buildDefinition.externalParameters` names.
+fn named_sources(external: Option<&Value>) -> Vec<Source> {
+    let mut sources = Vec::new();
+    // `externalParameters.source`: a URI string (`git+https://host/repo@refs/tags/v1`) or
+    // an object with `uri`.
+    match external.and_then(|e| e.get("source")) {
+        Some(Value::String(s)) => sources.push(Source::from_uri(s, None)),
+        Some(Value::Object(o)) => {
+            if let Some(uri) = o.get("uri").and_then(Value::as_str) {
+                sources.push(Source::from_uri(uri, None));
+            }
+        }
+        _ => {}
+    }
+    // GitHub Actions build type: `externalParameters.workflow.{repository, ref}`.
+    if let Some(w) = external.and_then(|e| e.get("workflow"))
+        && let Some(repository) = w.get("repository").and_then(Value::as_str)
+    {
+        let mut source = Source::from_uri(repository, None);
+        if source.reference.is_none() {
+            source.reference = text(w.get("ref"));
+        }
+        sources.push(source);
+    }
+    sources
+}
+
+/// `buildDefinition.resolvedDependencies`, each with its commit (`gitCommit` or `sha1`).
+fn resolved_dependencies(definition: Option<&Value>) -> Vec<Source> {
+    let Some(deps) = definition
+        .and_then(|d| d.get("resolvedDependencies"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    deps.iter()
+        .filter_map(|dep| {
+            let uri = dep.get("uri").and_then(Value::as_str)?;
+            let commit = dep.get("digest").and_then(|d| {
+                text(d.get("gitCommit"))
+                    .or_else(|| text(d.get("sha1")))
+                    .map(|c| c.to_ascii_lowercase())
+            });
+            Some(Source::from_uri(uri, commit))
+        })
+        .collect()
 }
 
 impl Source {
@@ -571,6 +585,13 @@ pub fn verify(inputs: &ProvenanceInputs<'_>) -> Vec<Check> {
     checks
 }
 
+/// Places a check at a statement's file or line, in the provenance section.
+fn at(check: Check, origin: &str) -> Check {
+    check
+        .with_path(printable(origin).into_owned())
+        .in_section(section::PROVENANCE)
+}
+
 /// Reads every statement of one file, with its signature checks.
 fn read_file(
     file: &ProvenanceFile,
@@ -579,10 +600,41 @@ fn read_file(
     statements: &mut Vec<Read>,
     checks: &mut Vec<Check>,
 ) {
-    let at = |c: Check, origin: &str| {
-        c.with_path(printable(origin).into_owned())
-            .in_section(section::PROVENANCE)
+    let Some(documents) = documents(file, inputs, seen, checks) else {
+        return;
     };
+    for (origin, bytes) in documents {
+        let Some((payload, trusted)) = open_document(bytes, inputs, &origin, checks) else {
+            continue;
+        };
+        match Statement::parse(&payload, &inputs.limits) {
+            Ok(statement) => {
+                parsed_checks(&statement, trusted, &origin, checks);
+                statements.push(Read {
+                    origin,
+                    statement,
+                    trusted,
+                    qualifies: false,
+                });
+            }
+            Err(e) => checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string()), &origin)),
+        }
+    }
+}
+
+/// The JSON documents of one file, each with the name it is reported under (`name:line` for
+/// a `.jsonl` line).
+type Documents<'f> = Box<dyn Iterator<Item = (String, &'f [u8])> + 'f>;
+
+/// The documents of one file, each with the name it is reported under; `None` (with a check)
+/// when the file exceeds a limit or holds none. `seen` counts the statements of all files read
+/// so far.
+fn documents<'f>(
+    file: &'f ProvenanceFile,
+    inputs: &ProvenanceInputs<'_>,
+    seen: &mut usize,
+    checks: &mut Vec<Check>,
+) -> Option<Documents<'f>> {
     if file.bytes.len() as u64 > inputs.limits.max_bytes {
         checks.push(at(
             Check::fail(
@@ -591,19 +643,15 @@ fn read_file(
             ),
             &file.name,
         ));
-        return;
+        return None;
     }
     // One JSON document per line for `.jsonl`; otherwise the whole file is one document.
     // Counted before anything is allocated per line: the limit bounds all files together.
     let jsonl = file.name.ends_with(".jsonl");
-    let lines = || {
-        file.bytes
-            .split(|b| *b == b'\n')
-            .enumerate()
-            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-    };
     let count = if jsonl {
-        lines().take(inputs.limits.max_statements + 1).count()
+        lines(&file.bytes)
+            .take(inputs.limits.max_statements + 1)
+            .count()
     } else {
         1
     };
@@ -612,7 +660,7 @@ fn read_file(
             Check::fail(PROVENANCE_INVALID, "the file holds no statement"),
             &file.name,
         ));
-        return;
+        return None;
     }
     if count > inputs.limits.max_statements.saturating_sub(*seen) {
         checks.push(at(
@@ -626,60 +674,55 @@ fn read_file(
             &file.name,
         ));
         *seen = inputs.limits.max_statements;
-        return;
+        return None;
     }
     *seen += count;
-    let documents: Box<dyn Iterator<Item = (String, &[u8])>> = if jsonl {
-        Box::new(lines().map(|(i, line)| (format!("{}:{}", file.name, i + 1), line)))
+    Some(if jsonl {
+        Box::new(lines(&file.bytes).map(|(i, line)| (format!("{}:{}", file.name, i + 1), line)))
     } else {
         Box::new(std::iter::once((file.name.clone(), file.bytes.as_slice())))
-    };
-    for (origin, bytes) in documents {
-        let (payload, trusted) = match open_document(bytes, inputs, &origin, checks) {
-            Some(p) => p,
-            None => continue,
-        };
-        match Statement::parse(&payload, &inputs.limits) {
-            Ok(statement) => {
-                checks.push(at(
-                    Check::pass(
-                        PROVENANCE_PARSED,
-                        format!(
-                            "in-toto Statement v1, predicate {}, {} subject(s){}",
-                            printable(&statement.predicate_type),
-                            statement.subjects.len(),
-                            if trusted {
-                                ", signed by trusted keys"
-                            } else {
-                                ""
-                            }
-                        ),
-                    )
-                    .with("predicate_type", statement.predicate_type.clone())
-                    .with("signed", trusted),
-                    &origin,
-                ));
-                if statement.predicate_type != SLSA_PROVENANCE_V1 {
-                    checks.push(at(
-                        Check::warn(
-                            PROVENANCE_PREDICATE_UNSUPPORTED,
-                            format!(
-                                "predicate type {} is not {SLSA_PROVENANCE_V1}; not used for the policy",
-                                printable(&statement.predicate_type)
-                            ),
-                        ),
-                        &origin,
-                    ));
+    })
+}
+
+/// The lines of a `.jsonl` file that are not blank, with their 0-based indexes.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+}
+
+/// What a statement read is, and a warning when its predicate cannot serve the policy.
+fn parsed_checks(statement: &Statement, trusted: bool, origin: &str, checks: &mut Vec<Check>) {
+    checks.push(at(
+        Check::pass(
+            PROVENANCE_PARSED,
+            format!(
+                "in-toto Statement v1, predicate {}, {} subject(s){}",
+                printable(&statement.predicate_type),
+                statement.subjects.len(),
+                if trusted {
+                    ", signed by trusted keys"
+                } else {
+                    ""
                 }
-                statements.push(Read {
-                    origin,
-                    statement,
-                    trusted,
-                    qualifies: false,
-                });
-            }
-            Err(e) => checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string()), &origin)),
-        }
+            ),
+        )
+        .with("predicate_type", statement.predicate_type.clone())
+        .with("signed", trusted),
+        origin,
+    ));
+    if statement.predicate_type != SLSA_PROVENANCE_V1 {
+        checks.push(at(
+            Check::warn(
+                PROVENANCE_PREDICATE_UNSUPPORTED,
+                format!(
+                    "predicate type {} is not {SLSA_PROVENANCE_V1}; not used for the policy",
+                    printable(&statement.predicate_type)
+                ),
+            ),
+            origin,
+        ));
     }
 }
 
@@ -692,14 +735,10 @@ fn open_document(
     origin: &str,
     checks: &mut Vec<Check>,
 ) -> Option<(Vec<u8>, bool)> {
-    let at = |c: Check| {
-        c.with_path(printable(origin).into_owned())
-            .in_section(section::PROVENANCE)
-    };
     let value = match json::parse_strict(bytes, &inputs.limits.json()) {
         Ok(v) => v,
         Err(e) => {
-            checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string())));
+            checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string()), origin));
             return None;
         }
     };
@@ -711,31 +750,49 @@ fn open_document(
     let Some(envelope) = envelope else {
         // A bare statement: unsigned.
         if inputs.trust.is_some() {
-            checks.push(at(dsse::missing_check(
-                &SIGNATURE_CODES,
-                SignatureRequirement::Required,
-                "the statement",
-            )));
+            checks.push(at(
+                dsse::missing_check(
+                    &SIGNATURE_CODES,
+                    SignatureRequirement::Required,
+                    "the statement",
+                ),
+                origin,
+            ));
         }
         return Some((bytes.to_vec(), false));
     };
+    open_envelope(envelope, inputs, origin, checks)
+}
+
+/// Opens a DSSE envelope: its signatures judged against the trust policy when one is given,
+/// otherwise only its payload type checked. Returns the payload and whether trusted keys
+/// signed it.
+fn open_envelope(
+    envelope: Value,
+    inputs: &ProvenanceInputs<'_>,
+    origin: &str,
+    checks: &mut Vec<Check>,
+) -> Option<(Vec<u8>, bool)> {
     let envelope = match Envelope::from_value(envelope, &inputs.limits.dsse) {
         Ok(e) => e,
         Err(e) => {
-            checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string())));
+            checks.push(at(Check::fail(PROVENANCE_INVALID, e.to_string()), origin));
             return None;
         }
     };
     let Some(policy) = inputs.trust else {
         if envelope.payload_type != dsse::PAYLOAD_TYPE_IN_TOTO {
-            checks.push(at(Check::fail(
-                PROVENANCE_INVALID,
-                format!(
-                    "envelope payload type {:?} is not {:?}",
-                    printable(&envelope.payload_type),
-                    dsse::PAYLOAD_TYPE_IN_TOTO
+            checks.push(at(
+                Check::fail(
+                    PROVENANCE_INVALID,
+                    format!(
+                        "envelope payload type {:?} is not {:?}",
+                        printable(&envelope.payload_type),
+                        dsse::PAYLOAD_TYPE_IN_TOTO
+                    ),
                 ),
-            )));
+                origin,
+            ));
             return None;
         }
         return Some((envelope.payload, false));
@@ -747,7 +804,7 @@ fn open_document(
         SignatureRequirement::Required,
         "the statement",
     ) {
-        checks.push(at(check));
+        checks.push(at(check, origin));
     }
     if matches!(
         verdict.outcome,
@@ -760,70 +817,91 @@ fn open_document(
 
 /// Subjects against the verified assets: matches, lies, weak digests, coverage.
 fn subject_checks(statements: &[Read], inputs: &ProvenanceInputs<'_>, checks: &mut Vec<Check>) {
-    let cross = |c: Check| c.in_section(section::CROSS_CHECKS);
-    let counts = |r: &Read| r.qualifies;
     let mut attested: BTreeMap<&str, &str> = BTreeMap::new();
     let mut any_match = false;
     for read in statements {
         for subject in &read.statement.subjects {
-            let by_digest: Vec<&str> = match subject.sha256 {
-                Some(d) => inputs
-                    .assets
-                    .iter()
-                    .filter(|(_, a)| a.sha256 == d)
-                    .map(|(name, _)| name.as_str())
-                    .collect(),
-                None => Vec::new(),
-            };
-            any_match |= !by_digest.is_empty();
-            if counts(read) {
-                for name in &by_digest {
-                    attested.entry(name).or_insert(read.origin.as_str());
-                }
-            }
-            // A subject that names an asset must describe that asset's bytes.
-            let Some((name, asset)) = inputs.assets.get_key_value(subject.name.as_str()) else {
-                continue;
-            };
-            match subject.sha256 {
-                Some(d) if d == asset.sha256 => {}
-                Some(d) => checks.push(cross(
-                    Check::fail(
-                        PROVENANCE_SUBJECT_MISMATCH,
-                        "the statement gives this asset another SHA-256 than the verified one",
-                    )
-                    .with_path(printable(name).into_owned())
-                    .with("statement", read.origin.clone())
-                    .with("expected", asset.sha256.to_string())
-                    .with("actual", d.to_string()),
-                )),
-                None => checks.push(cross(
-                    Check::warn(
-                        PROVENANCE_SUBJECT_WEAK_DIGEST,
-                        format!(
-                            "the subject has no SHA-256 (only {}); it never counts",
-                            if subject.other_algorithms.is_empty() {
-                                "no digest".to_owned()
-                            } else {
-                                subject.other_algorithms.join(", ")
-                            }
-                        ),
-                    )
-                    .with_path(printable(name).into_owned())
-                    .with("statement", read.origin.clone()),
-                )),
-            }
+            any_match |= attest(read, subject, inputs.assets, &mut attested);
+            checks.extend(named_asset_check(read, subject, inputs.assets));
         }
     }
     if statements.is_empty() {
         return;
     }
     if !any_match {
-        checks.push(cross(Check::fail(
-            PROVENANCE_NO_SUBJECT_MATCHED,
-            "no subject digest of any statement matches a release asset",
-        )));
+        checks.push(
+            Check::fail(
+                PROVENANCE_NO_SUBJECT_MATCHED,
+                "no subject digest of any statement matches a release asset",
+            )
+            .in_section(section::CROSS_CHECKS),
+        );
     }
+    coverage_checks(&attested, inputs, checks);
+}
+
+/// Records the assets whose SHA-256 a subject has as attested by its statement, when that
+/// statement qualifies; true when there is any such asset.
+fn attest<'a>(
+    read: &'a Read,
+    subject: &Subject,
+    assets: &'a BTreeMap<String, AssetDigest>,
+    attested: &mut BTreeMap<&'a str, &'a str>,
+) -> bool {
+    let Some(d) = subject.sha256 else {
+        return false;
+    };
+    let mut any = false;
+    for (name, _) in assets.iter().filter(|(_, a)| a.sha256 == d) {
+        any = true;
+        if read.qualifies {
+            attested.entry(name).or_insert(read.origin.as_str());
+        }
+    }
+    any
+}
+
+/// A subject that names an asset must describe that asset's bytes.
+fn named_asset_check(
+    read: &Read,
+    subject: &Subject,
+    assets: &BTreeMap<String, AssetDigest>,
+) -> Option<Check> {
+    let (name, asset) = assets.get_key_value(subject.name.as_str())?;
+    let check = match subject.sha256 {
+        Some(d) if d == asset.sha256 => return None,
+        Some(d) => Check::fail(
+            PROVENANCE_SUBJECT_MISMATCH,
+            "the statement gives this asset another SHA-256 than the verified one",
+        )
+        .with_path(printable(name).into_owned())
+        .with("statement", read.origin.clone())
+        .with("expected", asset.sha256.to_string())
+        .with("actual", d.to_string()),
+        None => Check::warn(
+            PROVENANCE_SUBJECT_WEAK_DIGEST,
+            format!(
+                "the subject has no SHA-256 (only {}); it never counts",
+                if subject.other_algorithms.is_empty() {
+                    "no digest".to_owned()
+                } else {
+                    subject.other_algorithms.join(", ")
+                }
+            ),
+        )
+        .with_path(printable(name).into_owned())
+        .with("statement", read.origin.clone()),
+    };
+    Some(check.in_section(section::CROSS_CHECKS))
+}
+
+/// Each asset that must be attested (every asset, or those `--artifact` names) against the
+/// qualifying statements' subjects.
+fn coverage_checks(
+    attested: &BTreeMap<&str, &str>,
+    inputs: &ProvenanceInputs<'_>,
+    checks: &mut Vec<Check>,
+) {
     let required: Vec<&str> = if inputs.policy.artifacts.is_empty() {
         inputs.assets.keys().map(String::as_str).collect()
     } else {
@@ -858,11 +936,14 @@ fn subject_checks(statements: &[Read], inputs: &ProvenanceInputs<'_>, checks: &m
                 },
             ),
         };
-        checks.push(cross(check.with_path(printable(name).into_owned())));
+        checks.push(
+            check
+                .with_path(printable(name).into_owned())
+                .in_section(section::CROSS_CHECKS),
+        );
     }
 }
 
-/// The policy checks against one statement's facts.
 /// The policy checks against one statement's facts, and whether all of them hold.
 ///
 /// The source flags bind together: `--source-uri`, `--source-ref` and `--source-commit` must
@@ -870,43 +951,71 @@ fn subject_checks(statements: &[Read], inputs: &ProvenanceInputs<'_>, checks: &m
 /// repository among its dependencies would pass.
 fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> (Vec<Check>, bool) {
     let mut checks = Vec::new();
-    let suffix = if signed { "" } else { " (unsigned claim)" };
-    let exact = |code, what: &str, expected: &Option<String>, actual: &Option<String>| {
-        let expected = expected.as_ref()?;
-        let seen = actual.clone().unwrap_or_default();
-        let check = if actual.as_ref() == Some(expected) {
-            Check::pass(code, format!("{what} is {}{suffix}", printable(&seen)))
-        } else if actual.is_none() {
-            Check::fail(code, format!("the statement names no {what}{suffix}"))
-        } else {
-            Check::fail(
-                code,
-                format!(
-                    "{what} is {}, not the required one{suffix}",
-                    printable(&seen)
-                ),
-            )
-        };
-        Some(
-            check
-                .with("expected", expected.clone())
-                .with("actual", seen)
-                .with("signed", signed),
-        )
-    };
-    checks.extend(exact(
+    checks.extend(exact_check(
         PROVENANCE_BUILDER_ID,
         "builder id",
         &policy.builder_id,
         &facts.builder_id,
+        signed,
     ));
-    checks.extend(exact(
+    checks.extend(exact_check(
         PROVENANCE_BUILD_TYPE,
         "build type",
         &policy.build_type,
         &facts.build_type,
+        signed,
     ));
+    source_checks(facts, policy, signed, &mut checks);
+    let all = checks
+        .iter()
+        .all(|c| c.status == crate::report::Status::Pass);
+    (checks, all)
+}
 
+/// How a policy check marks a claim nobody signed.
+fn claim_suffix(signed: bool) -> &'static str {
+    if signed { "" } else { " (unsigned claim)" }
+}
+
+/// A field that must equal the policy's value, when the policy gives one.
+fn exact_check(
+    code: CheckCode,
+    what: &str,
+    expected: &Option<String>,
+    actual: &Option<String>,
+    signed: bool,
+) -> Option<Check> {
+    let suffix = claim_suffix(signed);
+    let expected = expected.as_ref()?;
+    let seen = actual.clone().unwrap_or_default();
+    let check = if actual.as_ref() == Some(expected) {
+        Check::pass(code, format!("{what} is {}{suffix}", printable(&seen)))
+    } else if actual.is_none() {
+        Check::fail(code, format!("the statement names no {what}{suffix}"))
+    } else {
+        Check::fail(
+            code,
+            format!(
+                "{what} is {}, not the required one{suffix}",
+                printable(&seen)
+            ),
+        )
+    };
+    Some(
+        check
+            .with("expected", expected.clone())
+            .with("actual", seen)
+            .with("signed", signed),
+    )
+}
+
+/// The `--source-*` checks, all judged against the one source that satisfies every flag given.
+fn source_checks(
+    facts: &SlsaFacts,
+    policy: &ProvenancePolicy,
+    signed: bool,
+    checks: &mut Vec<Check>,
+) {
     let flags = [
         SourceFlag {
             code: PROVENANCE_SOURCE_URI,
@@ -936,16 +1045,39 @@ fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> 
         .iter()
         .find(|source| flags.iter().all(|flag| flag.holds(source)));
     for flag in &flags {
-        let SourceFlag {
+        checks.extend(flag.check(facts, bound, signed));
+    }
+}
+
+/// One `--source-*` flag: which part of a source it reads and how it compares.
+struct SourceFlag<'a> {
+    code: CheckCode,
+    what: &'static str,
+    expected: &'a Option<String>,
+    part: fn(&Source) -> Option<&str>,
+    same: fn(&str, &str) -> bool,
+}
+
+impl SourceFlag<'_> {
+    /// True when the flag is not given or `source` satisfies it.
+    fn holds(&self, source: &Source) -> bool {
+        match self.expected {
+            None => true,
+            Some(e) => (self.part)(source).is_some_and(|a| (self.same)(a, e)),
+        }
+    }
+
+    /// The flag's check, when it is given; `bound` is the source satisfying every flag.
+    fn check(&self, facts: &SlsaFacts, bound: Option<&Source>, signed: bool) -> Option<Check> {
+        let Self {
             code,
             what,
             expected,
             part,
             ..
-        } = flag;
-        let Some(expected) = expected else {
-            continue;
-        };
+        } = self;
+        let expected = expected.as_ref()?;
+        let suffix = claim_suffix(signed);
         let mut seen: Vec<String> = facts
             .sources
             .iter()
@@ -965,7 +1097,7 @@ fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> 
                 *code,
                 format!("the statement names no source {what}{suffix}"),
             ),
-            None if facts.sources.iter().any(|s| flag.holds(s)) => Check::fail(
+            None if facts.sources.iter().any(|s| self.holds(s)) => Check::fail(
                 *code,
                 format!(
                     "a source has the required {what}, but no single source satisfies every --source-* flag given{suffix}"
@@ -979,35 +1111,12 @@ fn policy_checks(facts: &SlsaFacts, policy: &ProvenancePolicy, signed: bool) -> 
                 ),
             ),
         };
-        checks.push(
+        Some(
             check
                 .with("expected", expected.clone())
                 .with("actual", seen)
                 .with("signed", signed),
-        );
-    }
-    let all = checks
-        .iter()
-        .all(|c| c.status == crate::report::Status::Pass);
-    (checks, all)
-}
-
-/// One `--source-*` flag: which part of a source it reads and how it compares.
-struct SourceFlag<'a> {
-    code: CheckCode,
-    what: &'static str,
-    expected: &'a Option<String>,
-    part: fn(&Source) -> Option<&str>,
-    same: fn(&str, &str) -> bool,
-}
-
-impl SourceFlag<'_> {
-    /// True when the flag is not given or `source` satisfies it.
-    fn holds(&self, source: &Source) -> bool {
-        match self.expected {
-            None => true,
-            Some(e) => (self.part)(source).is_some_and(|a| (self.same)(a, e)),
-        }
+        )
     }
 }
 
@@ -1044,16 +1153,42 @@ struct LegacySource {
     tag: Option<String>,
 }
 
+/// The predecessor's `PROVENANCE.json` against the verified assets, the policy and the signed
+/// provenance.
 fn legacy_checks(
     file: &ProvenanceFile,
     inputs: &ProvenanceInputs<'_>,
     signed: &[(&Read, SlsaFacts)],
     checks: &mut Vec<Check>,
 ) {
-    let at = |c: Check, section: &'static str| {
-        c.with_path(printable(&file.name).into_owned())
-            .in_section(section)
+    let Some(legacy) = read_legacy(file, inputs, checks) else {
+        return;
     };
+    checks.push(at(
+        Check::warn(
+            PROVENANCE_LEGACY_UNSIGNED,
+            format!(
+                "{LEGACY_SCHEMA} with {} asset(s): unsigned and informational; its claims are cross-checked, never trusted",
+                legacy.release.assets.len()
+            ),
+        ),
+        &file.name,
+    ));
+    legacy_asset_checks(file, &legacy.release.assets, inputs.assets, checks);
+    let Some(source) = legacy.source else {
+        return;
+    };
+    legacy_source_checks(file, &source, inputs.policy, checks);
+    legacy_commit_checks(file, &source, signed, checks);
+}
+
+/// Parses `PROVENANCE.json` strictly and checks its schema and digests; `None` (with a check)
+/// when it is not valid.
+fn read_legacy(
+    file: &ProvenanceFile,
+    inputs: &ProvenanceInputs<'_>,
+    checks: &mut Vec<Check>,
+) -> Option<Legacy> {
     let json_limits = JsonLimits {
         max_bytes: inputs.limits.max_bytes,
         ..JsonLimits::default()
@@ -1063,9 +1198,9 @@ fn legacy_checks(
         Err(e) => {
             checks.push(at(
                 Check::fail(PROVENANCE_LEGACY_INVALID, e.to_string()),
-                section::PROVENANCE,
+                &file.name,
             ));
-            return;
+            return None;
         }
     };
     if legacy.schema_version != LEGACY_SCHEMA {
@@ -1077,9 +1212,9 @@ fn legacy_checks(
                     printable(&legacy.schema_version)
                 ),
             ),
-            section::PROVENANCE,
+            &file.name,
         ));
-        return;
+        return None;
     }
     if let Some(bad) = legacy
         .release
@@ -1095,25 +1230,24 @@ fn legacy_checks(
                     printable(&bad.name)
                 ),
             ),
-            section::PROVENANCE,
+            &file.name,
         ));
-        return;
+        return None;
     }
-    checks.push(at(
-        Check::warn(
-            PROVENANCE_LEGACY_UNSIGNED,
-            format!(
-                "{LEGACY_SCHEMA} with {} asset(s): unsigned and informational; its claims are cross-checked, never trusted",
-                legacy.release.assets.len()
-            ),
-        ),
-        section::PROVENANCE,
-    ));
-    // Every digest claim about an asset must agree with SHA256SUMS.
-    for asset in &legacy.release.assets {
+    Some(legacy)
+}
+
+/// Every digest claim about an asset must agree with SHA256SUMS.
+fn legacy_asset_checks(
+    file: &ProvenanceFile,
+    claims: &[LegacyAsset],
+    assets: &BTreeMap<String, AssetDigest>,
+    checks: &mut Vec<Check>,
+) {
+    for asset in claims {
         let name = asset.name.strip_prefix("./").unwrap_or(&asset.name);
         let claimed = Sha256Digest::from_hex(&asset.sha256).ok();
-        let check = match inputs.assets.get(name) {
+        let check = match assets.get(name) {
             Some(v) if Some(v.sha256) == claimed && v.size == asset.size => Check::pass(
                 PROVENANCE_LEGACY_ASSET_MATCH,
                 "SHA-256 and size agree with the verified asset",
@@ -1138,15 +1272,20 @@ fn legacy_checks(
                 .in_section(section::CROSS_CHECKS),
         );
     }
-    let Some(source) = legacy.source else {
-        return;
-    };
+}
+
+/// Its source fields against the policy's `--source-*` flags, reported as unsigned claims.
+fn legacy_source_checks(
+    file: &ProvenanceFile,
+    source: &LegacySource,
+    policy: &ProvenancePolicy,
+    checks: &mut Vec<Check>,
+) {
     let reference = source
         .tag
         .clone()
         .map(|t| format!("refs/tags/{t}"))
         .or_else(|| source.branch.clone().map(|b| format!("refs/heads/{b}")));
-    // Its source fields against the policy, reported as unsigned claims.
     let facts = SlsaFacts {
         builder_id: None,
         build_type: None,
@@ -1155,22 +1294,30 @@ fn legacy_checks(
             .clone()
             .map(|uri| Source {
                 uri,
-                reference: reference.clone(),
+                reference,
                 commit: source.commit.as_ref().map(|c| c.to_ascii_lowercase()),
             })
             .into_iter()
             .collect(),
     };
     let source_policy = ProvenancePolicy {
-        source_uri: inputs.policy.source_uri.clone(),
-        source_ref: inputs.policy.source_ref.clone(),
-        source_commit: inputs.policy.source_commit.clone(),
+        source_uri: policy.source_uri.clone(),
+        source_ref: policy.source_ref.clone(),
+        source_commit: policy.source_commit.clone(),
         ..ProvenancePolicy::default()
     };
     for check in policy_checks(&facts, &source_policy, false).0 {
-        checks.push(at(check, section::PROVENANCE));
+        checks.push(at(check, &file.name));
     }
-    // And against the signed provenance: the two must tell the same story.
+}
+
+/// Its commit against the signed provenance: the two must tell the same story.
+fn legacy_commit_checks(
+    file: &ProvenanceFile,
+    source: &LegacySource,
+    signed: &[(&Read, SlsaFacts)],
+    checks: &mut Vec<Check>,
+) {
     for (read, signed_facts) in signed {
         let commits: Vec<&str> = signed_facts
             .sources
@@ -1181,20 +1328,23 @@ fn legacy_checks(
             && !commits.is_empty()
             && !commits.iter().any(|c| c.eq_ignore_ascii_case(commit))
         {
-            checks.push(at(
-                Check::fail(
-                    PROVENANCE_LEGACY_SOURCE_MISMATCH,
-                    format!(
-                        "commit {} disagrees with the signed provenance ({})",
-                        printable(commit),
-                        commits.join(", ")
-                    ),
+            checks.push(
+                at(
+                    Check::fail(
+                        PROVENANCE_LEGACY_SOURCE_MISMATCH,
+                        format!(
+                            "commit {} disagrees with the signed provenance ({})",
+                            printable(commit),
+                            commits.join(", ")
+                        ),
+                    )
+                    .with("statement", read.origin.clone())
+                    .with("expected", commits.join(", "))
+                    .with("actual", commit.clone()),
+                    &file.name,
                 )
-                .with("statement", read.origin.clone())
-                .with("expected", commits.join(", "))
-                .with("actual", commit.clone()),
-                section::CROSS_CHECKS,
-            ));
+                .in_section(section::CROSS_CHECKS),
+            );
         }
     }
 }

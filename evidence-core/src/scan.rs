@@ -363,6 +363,36 @@ fn scan_tree(root: &Path, redactor: &Redactor, opts: &ScanOptions, out: &mut Out
             ),
         );
     }
+    let jobs = file_jobs(&listing, redactor, out);
+    let results: Vec<Outcome> = jobs
+        .par_iter()
+        .map(|(rel, id)| {
+            let mut o = Outcome::new(limits.max_findings);
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            scan_file(
+                &listing.root.join(rel),
+                Some(*id),
+                rel,
+                name,
+                redactor,
+                opts,
+                &mut o,
+            );
+            o
+        })
+        .collect();
+    for o in results {
+        out.merge(o);
+    }
+}
+
+/// The files of a listing to scan, in path order; `out` gets every name checked and every
+/// entry that is not scanned.
+fn file_jobs(
+    listing: &tree::Tree,
+    redactor: &Redactor,
+    out: &mut Outcome,
+) -> Vec<(String, FileId)> {
     let mut entries: Vec<&tree::TreeEntry> = listing.entries.iter().collect();
     entries.sort_by(|a, b| a.display().cmp(b.display()));
     let mut jobs: Vec<(String, FileId)> = Vec::new();
@@ -386,26 +416,7 @@ fn scan_tree(root: &Path, redactor: &Redactor, opts: &ScanOptions, out: &mut Out
             (EntryKind::File, Ok(path)) => jobs.push((path.as_str().to_owned(), entry.id)),
         }
     }
-    let results: Vec<Outcome> = jobs
-        .par_iter()
-        .map(|(rel, id)| {
-            let mut o = Outcome::new(limits.max_findings);
-            let name = rel.rsplit('/').next().unwrap_or(rel);
-            scan_file(
-                &listing.root.join(rel),
-                Some(*id),
-                rel,
-                name,
-                redactor,
-                opts,
-                &mut o,
-            );
-            o
-        })
-        .collect();
-    for o in results {
-        out.merge(o);
-    }
+    jobs
 }
 
 /// Scans one regular file on disk, opened without following links.
@@ -645,6 +656,24 @@ struct Guard<R: Read> {
     tripped: Rc<Cell<Option<&'static str>>>,
 }
 
+impl<R: Read> Guard<R> {
+    /// Guards `inner`, whose source has yielded `compressed` bytes so far.
+    fn new(
+        inner: R,
+        compressed: &Rc<Cell<u64>>,
+        limits: ScanLimits,
+        tripped: &Rc<Cell<Option<&'static str>>>,
+    ) -> Self {
+        Self {
+            inner,
+            compressed: Rc::clone(compressed),
+            produced: 0,
+            limits,
+            tripped: Rc::clone(tripped),
+        }
+    }
+}
+
 impl<R: Read> Read for Guard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -687,57 +716,46 @@ fn scan_archive(
         inner: reader,
         count: Rc::clone(&compressed),
     };
-    let limit_failure = |out: &mut Outcome, e: &io::Error| match tripped.get() {
-        Some(why) => out.too_large(
-            shown,
-            format!("archive exceeds the {why} limit; the rest was not examined"),
-        ),
-        None => out.unreadable(shown, format!("archive is corrupt or unreadable: {e}")),
-    };
-    match kind {
+    let result = match kind {
         ArchiveKind::Gz => {
-            let mut guard = Guard {
-                inner: flate2::read::MultiGzDecoder::new(counting),
-                compressed: Rc::clone(&compressed),
-                produced: 0,
-                limits: opts.limits,
-                tripped: Rc::clone(&tripped),
-            };
+            let mut guard = Guard::new(
+                flate2::read::MultiGzDecoder::new(counting),
+                &compressed,
+                opts.limits,
+                &tripped,
+            );
             let inner_name = strip_gz(name).unwrap_or(name);
             let hint = opts
                 .hint
                 .unwrap_or_else(|| ContentHint::from_path(inner_name));
-            if let Err(e) = examine(&mut guard, shown, hint, redactor, &opts.limits, out) {
-                limit_failure(out, &e);
-            }
+            examine(&mut guard, shown, hint, redactor, &opts.limits, out)
         }
         ArchiveKind::TarGz => {
-            let guard = Guard {
-                inner: flate2::read::MultiGzDecoder::new(counting),
-                compressed: Rc::clone(&compressed),
-                produced: 0,
-                limits: opts.limits,
-                tripped: Rc::clone(&tripped),
-            };
-            if let Err(e) = tar_entries(guard, shown, depth, redactor, opts, out) {
-                limit_failure(out, &e);
-            }
+            let guard = Guard::new(
+                flate2::read::MultiGzDecoder::new(counting),
+                &compressed,
+                opts.limits,
+                &tripped,
+            );
+            tar_entries(guard, shown, depth, redactor, opts, out)
         }
         ArchiveKind::Tar => {
-            let guard = Guard {
-                inner: counting,
-                compressed: Rc::clone(&compressed),
-                produced: 0,
-                limits: ScanLimits {
-                    // Nothing is compressed: only the size limit applies.
-                    max_compression_ratio: u64::MAX,
-                    ..opts.limits
-                },
-                tripped: Rc::clone(&tripped),
+            // Nothing is compressed: only the size limit applies.
+            let limits = ScanLimits {
+                max_compression_ratio: u64::MAX,
+                ..opts.limits
             };
-            if let Err(e) = tar_entries(guard, shown, depth, redactor, opts, out) {
-                limit_failure(out, &e);
-            }
+            let guard = Guard::new(counting, &compressed, limits, &tripped);
+            tar_entries(guard, shown, depth, redactor, opts, out)
+        }
+    };
+    if let Err(e) = result {
+        match tripped.get() {
+            Some(why) => out.too_large(
+                shown,
+                format!("archive exceeds the {why} limit; the rest was not examined"),
+            ),
+            None => out.unreadable(shown, format!("archive is corrupt or unreadable: {e}")),
         }
     }
 }
@@ -759,10 +777,7 @@ fn tar_entries<R: Read>(
     while let Some(item) = crate::tar_read::next_entry(&mut entries) {
         let crate::tar_read::Resolved {
             mut entry, path, ..
-        } = item.map_err(|e| match e {
-            crate::tar_read::TarReadError::Io(e) => e,
-            other => io::Error::other(other.to_string()),
-        })?;
+        } = item.map_err(stream_error)?;
         count += 1;
         if count > opts.limits.max_entries {
             out.too_large(
@@ -777,30 +792,13 @@ fn tar_entries<R: Read>(
         let entry_name = String::from_utf8_lossy(&path).into_owned();
         let entry_shown = format!("{shown}!/{entry_name}");
         out.check_name(redactor, &entry_shown, &entry_name);
-        let kind = entry.header().entry_type();
-        if kind.is_dir() || kind.is_pax_global_extensions() {
-            continue;
-        }
-        if kind.is_symlink() || kind.is_hard_link() {
-            out.unreadable(&entry_shown, "link entry; not followed".to_owned());
-            continue;
-        }
-        if !(kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse()) {
-            out.unreadable(
-                &entry_shown,
-                "device, FIFO or other special entry; not examined".to_owned(),
-            );
-            continue;
-        }
-        let size = entry.size();
-        if size > opts.limits.max_file_bytes {
-            out.too_large(
-                &entry_shown,
-                format!(
-                    "{size} bytes is more than the limit of {} bytes; not examined",
-                    opts.limits.max_file_bytes
-                ),
-            );
+        if !examinable(
+            entry.header().entry_type(),
+            entry.size(),
+            &entry_shown,
+            opts,
+            out,
+        ) {
             continue;
         }
         let base = entry_name
@@ -820,6 +818,50 @@ fn tar_entries<R: Read>(
         )?;
     }
     Ok(())
+}
+
+/// A tar reading error as the stream failure it is.
+fn stream_error(e: crate::tar_read::TarReadError) -> io::Error {
+    match e {
+        crate::tar_read::TarReadError::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+/// True when a tar entry is a regular file within the size limit; otherwise `out` says why it
+/// is not examined (directories and global PAX headers need no word).
+fn examinable(
+    kind: tar::EntryType,
+    size: u64,
+    entry_shown: &str,
+    opts: &ScanOptions,
+    out: &mut Outcome,
+) -> bool {
+    if kind.is_dir() || kind.is_pax_global_extensions() {
+        return false;
+    }
+    if kind.is_symlink() || kind.is_hard_link() {
+        out.unreadable(entry_shown, "link entry; not followed".to_owned());
+        return false;
+    }
+    if !(kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse()) {
+        out.unreadable(
+            entry_shown,
+            "device, FIFO or other special entry; not examined".to_owned(),
+        );
+        return false;
+    }
+    if size > opts.limits.max_file_bytes {
+        out.too_large(
+            entry_shown,
+            format!(
+                "{size} bytes is more than the limit of {} bytes; not examined",
+                opts.limits.max_file_bytes
+            ),
+        );
+        return false;
+    }
+    true
 }
 
 #[cfg(test)]

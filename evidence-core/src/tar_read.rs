@@ -61,12 +61,10 @@ pub(crate) struct Resolved<'a, R: Read> {
 pub(crate) fn next_entry<'a, R: Read>(
     entries: &mut tar::Entries<'a, R>,
 ) -> Option<Result<Resolved<'a, R>, TarReadError>> {
-    let mut long_name: Option<Vec<u8>> = None;
-    let mut long_link = false;
-    let mut pax: Option<Vec<u8>> = None;
+    let mut records = Records::default();
     loop {
         let mut entry = match entries.next() {
-            None if long_name.is_some() || long_link || pax.is_some() => {
+            None if records.pending() => {
                 return Some(Err(TarReadError::Malformed(
                     "an extension record (long name or PAX) describes no entry",
                 )));
@@ -75,56 +73,77 @@ pub(crate) fn next_entry<'a, R: Read>(
             Some(Err(e)) => return Some(Err(TarReadError::Io(e))),
             Some(Ok(e)) => e,
         };
+        match records.read(&mut entry) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        return Some(records.resolve(entry));
+    }
+}
+
+/// The extension records read so far for the entry that follows them.
+#[derive(Default)]
+struct Records {
+    long_name: Option<Vec<u8>>,
+    long_link: bool,
+    pax: Option<Vec<u8>>,
+}
+
+impl Records {
+    /// True when records were read that no entry has used yet.
+    fn pending(&self) -> bool {
+        self.long_name.is_some() || self.long_link || self.pax.is_some()
+    }
+
+    /// Reads `entry` when it is an extension record (returning true), within its limit.
+    fn read<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<bool, TarReadError> {
         let kind = entry.header().entry_type();
-        let size = match entry.header().entry_size() {
-            Ok(s) => s,
-            Err(e) => return Some(Err(TarReadError::Io(e))),
-        };
+        let size = entry.header().entry_size().map_err(TarReadError::Io)?;
         if kind.is_gnu_longname() || kind.is_gnu_longlink() {
             // A name record: at most a path and its NUL (a link name is never used, since links
             // are refused, but it is bounded all the same).
             if size > MAX_PATH_BYTES as u64 + 1 {
-                return Some(Err(TarReadError::LongName(size)));
+                return Err(TarReadError::LongName(size));
             }
             let twice = if kind.is_gnu_longname() {
-                long_name.is_some()
+                self.long_name.is_some()
             } else {
-                long_link
+                self.long_link
             };
             if twice {
-                return Some(Err(TarReadError::Malformed(
+                return Err(TarReadError::Malformed(
                     "two long-name records for one entry",
-                )));
+                ));
             }
-            let bytes = match read_bounded(&mut entry, size) {
-                Ok(b) => b,
-                Err(e) => return Some(Err(TarReadError::Io(e))),
-            };
+            let bytes = read_bounded(entry, size).map_err(TarReadError::Io)?;
             if kind.is_gnu_longname() {
                 let name = bytes.strip_suffix(b"\0").unwrap_or(&bytes).to_vec();
-                long_name = Some(name);
+                self.long_name = Some(name);
             } else {
-                long_link = true;
+                self.long_link = true;
             }
-            continue;
+            return Ok(true);
         }
         if kind.is_pax_local_extensions() {
             if size > MAX_EXTENSION_BYTES {
-                return Some(Err(TarReadError::Extension(size)));
+                return Err(TarReadError::Extension(size));
             }
-            if pax.is_some() {
-                return Some(Err(TarReadError::Malformed(
+            if self.pax.is_some() {
+                return Err(TarReadError::Malformed(
                     "two PAX extended headers for one entry",
-                )));
+                ));
             }
-            match read_bounded(&mut entry, size) {
-                Ok(b) => pax = Some(b),
-                Err(e) => return Some(Err(TarReadError::Io(e))),
-            }
-            continue;
+            self.pax = Some(read_bounded(entry, size).map_err(TarReadError::Io)?);
+            return Ok(true);
         }
+        Ok(false)
+    }
+
+    /// The entry these records describe, with its path resolved.
+    fn resolve<R: Read>(self, entry: tar::Entry<'_, R>) -> Result<Resolved<'_, R>, TarReadError> {
         let record = |key: &[u8]| -> Option<Vec<u8>> {
-            let data = pax.as_deref()?;
+            let data = self.pax.as_deref()?;
             tar::PaxExtensions::new(data)
                 .filter_map(Result::ok)
                 .filter(|r| r.key_bytes() == key)
@@ -135,21 +154,21 @@ pub(crate) fn next_entry<'a, R: Read>(
         // `tar` crate take the long name, others the PAX path): an entry with both could be
         // judged under one name and extracted under the other.
         let pax_path = record(b"path");
-        let path = match (long_name.take(), pax_path) {
+        let path = match (self.long_name, pax_path) {
             (Some(name), Some(other)) if name != other => {
-                return Some(Err(TarReadError::Malformed(
+                return Err(TarReadError::Malformed(
                     "a GNU long name and a PAX path name one entry differently",
-                )));
+                ));
             }
             (Some(name), _) => name,
             (None, Some(name)) => name,
             (None, None) => entry.header().path_bytes().into_owned(),
         };
-        return Some(Ok(Resolved {
+        Ok(Resolved {
             entry,
             path,
-            pax: pax.is_some(),
-        }));
+            pax: self.pax.is_some(),
+        })
     }
 }
 

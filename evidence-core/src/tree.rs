@@ -182,6 +182,30 @@ impl Walker {
     /// Lists the folder `disk` (relative path `rel`, on device `dev`) into `out`, then its
     /// sub-folders in parallel.
     fn dir(&self, disk: &Path, rel: &[u8], dev: u64, depth: usize, out: &mut Listing) {
+        let subdirs = self.list(disk, rel, dev, depth, out);
+        let children: Vec<Listing> = subdirs
+            .par_iter()
+            .map(|(child_disk, child_rel, child_dev)| {
+                let mut listing = Listing::default();
+                self.dir(child_disk, child_rel, *child_dev, depth + 1, &mut listing);
+                listing
+            })
+            .collect();
+        for child in children {
+            out.merge(child);
+        }
+    }
+
+    /// Lists the entries of one folder into `out` and returns the sub-folders to descend into
+    /// (none once the entry limit is reached).
+    fn list(
+        &self,
+        disk: &Path,
+        rel: &[u8],
+        dev: u64,
+        depth: usize,
+        out: &mut Listing,
+    ) -> Vec<(PathBuf, Vec<u8>, u64)> {
         let problem = |message: String| WalkProblem {
             display: String::from_utf8_lossy(rel).into_owned(),
             message,
@@ -191,7 +215,7 @@ impl Walker {
             Err(e) => {
                 out.problems
                     .push(problem(format!("cannot list folder: {e}")));
-                return;
+                return Vec::new();
             }
         };
         let mut subdirs: Vec<(PathBuf, Vec<u8>, u64)> = Vec::new();
@@ -205,68 +229,96 @@ impl Walker {
                 }
             };
             if self.seen.fetch_add(1, Ordering::Relaxed) >= self.max_entries {
-                return;
+                return Vec::new();
             }
-            let name = entry.file_name();
-            let mut child_rel = Vec::with_capacity(rel.len() + 1 + name.len());
-            if !rel.is_empty() {
-                child_rel.extend_from_slice(rel);
-                child_rel.push(b'/');
-            }
-            child_rel.extend_from_slice(name.as_bytes());
-            // d_type, or an lstat where the file system does not report it; never follows.
-            let kind = match entry.file_type() {
-                Ok(ft) if ft.is_symlink() => EntryKind::Symlink,
-                Ok(ft) if ft.is_dir() => EntryKind::Dir,
-                Ok(ft) if ft.is_file() => EntryKind::File,
-                Ok(_) => EntryKind::Special,
-                Err(e) => {
-                    out.problems.push(WalkProblem {
-                        display: String::from_utf8_lossy(&child_rel).into_owned(),
-                        message: format!("cannot tell the entry's type: {e}"),
-                    });
-                    continue;
-                }
-            };
-            let path = ArtifactPath::from_bytes(&child_rel, self.rules).map_err(|error| BadName {
-                display: String::from_utf8_lossy(&child_rel).into_owned(),
-                error,
-            });
-            // A folder deeper than any acceptable path is reported (its own path fails the
-            // component limit) and not descended into.
-            if kind == EntryKind::Dir && depth < MAX_COMPONENTS {
-                let child_disk = disk.join(OsStr::from_bytes(name.as_bytes()));
-                match std::fs::symlink_metadata(&child_disk) {
-                    Ok(m) if m.is_dir() => subdirs.push((child_disk, child_rel, m.dev())),
-                    Ok(_) => out.problems.push(WalkProblem {
-                        display: String::from_utf8_lossy(&child_rel).into_owned(),
-                        message: "folder was replaced while it was being listed".to_owned(),
-                    }),
-                    Err(e) => out.problems.push(WalkProblem {
-                        display: String::from_utf8_lossy(&child_rel).into_owned(),
-                        message: format!("cannot read folder: {e}"),
-                    }),
-                }
-            }
-            out.entries.push(TreeEntry {
-                path,
-                kind,
-                id: FileId {
-                    dev,
-                    ino: entry.ino(),
-                },
-            });
+            subdirs.extend(self.entry(&entry, disk, rel, dev, depth, out));
         }
-        let children: Vec<Listing> = subdirs
-            .par_iter()
-            .map(|(child_disk, child_rel, child_dev)| {
-                let mut listing = Listing::default();
-                self.dir(child_disk, child_rel, *child_dev, depth + 1, &mut listing);
-                listing
-            })
-            .collect();
-        for child in children {
-            out.merge(child);
+        subdirs
+    }
+
+    /// Lists one entry of the folder `disk` into `out`; returns it when it is a sub-folder to
+    /// descend into.
+    fn entry(
+        &self,
+        entry: &std::fs::DirEntry,
+        disk: &Path,
+        rel: &[u8],
+        dev: u64,
+        depth: usize,
+        out: &mut Listing,
+    ) -> Option<(PathBuf, Vec<u8>, u64)> {
+        let name = entry.file_name();
+        let child_rel = child_rel(rel, name.as_bytes());
+        // d_type, or an lstat where the file system does not report it; never follows.
+        let kind = match entry.file_type() {
+            Ok(ft) if ft.is_symlink() => EntryKind::Symlink,
+            Ok(ft) if ft.is_dir() => EntryKind::Dir,
+            Ok(ft) if ft.is_file() => EntryKind::File,
+            Ok(_) => EntryKind::Special,
+            Err(e) => {
+                out.problems.push(WalkProblem {
+                    display: String::from_utf8_lossy(&child_rel).into_owned(),
+                    message: format!("cannot tell the entry's type: {e}"),
+                });
+                return None;
+            }
+        };
+        let path = ArtifactPath::from_bytes(&child_rel, self.rules).map_err(|error| BadName {
+            display: String::from_utf8_lossy(&child_rel).into_owned(),
+            error,
+        });
+        // A folder deeper than any acceptable path is reported (its own path fails the
+        // component limit) and not descended into.
+        let subdir = if kind == EntryKind::Dir && depth < MAX_COMPONENTS {
+            subdir_of(
+                disk.join(OsStr::from_bytes(name.as_bytes())),
+                child_rel,
+                out,
+            )
+        } else {
+            None
+        };
+        out.entries.push(TreeEntry {
+            path,
+            kind,
+            id: FileId {
+                dev,
+                ino: entry.ino(),
+            },
+        });
+        subdir
+    }
+}
+
+/// The relative path of `name` in the folder `rel`.
+fn child_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut child = Vec::with_capacity(rel.len() + 1 + name.len());
+    if !rel.is_empty() {
+        child.extend_from_slice(rel);
+        child.push(b'/');
+    }
+    child.extend_from_slice(name);
+    child
+}
+
+/// A sub-folder to descend into, with its device, if it is still a folder (a problem in `out`
+/// otherwise).
+fn subdir_of(disk: PathBuf, rel: Vec<u8>, out: &mut Listing) -> Option<(PathBuf, Vec<u8>, u64)> {
+    match std::fs::symlink_metadata(&disk) {
+        Ok(m) if m.is_dir() => Some((disk, rel, m.dev())),
+        Ok(_) => {
+            out.problems.push(WalkProblem {
+                display: String::from_utf8_lossy(&rel).into_owned(),
+                message: "folder was replaced while it was being listed".to_owned(),
+            });
+            None
+        }
+        Err(e) => {
+            out.problems.push(WalkProblem {
+                display: String::from_utf8_lossy(&rel).into_owned(),
+                message: format!("cannot read folder: {e}"),
+            });
+            None
         }
     }
 }

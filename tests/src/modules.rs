@@ -106,26 +106,24 @@ fn collect_sources(dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Drops `//` and `/* */` comments and the contents of string literals, so that a path
-/// named in a doc comment or a message is not an import.
+/// Drops `//` and `/* */` comments and the contents of string and character literals, so
+/// that a path named in a doc comment or a message is not an import and a `'{'` is not a
+/// brace. Line breaks are kept, so line numbers and lengths stay those of the source.
 fn without_comments(text: &str) -> String {
-    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    while i < bytes.len() {
+    while i < text.len() {
         let rest = &text[i..];
-        if rest.starts_with("//") {
-            i += rest.find('\n').unwrap_or(rest.len());
+        let skipped = if rest.starts_with("//") {
+            rest.find('\n').unwrap_or(rest.len())
         } else if rest.starts_with("/*") {
-            i += rest.find("*/").map_or(rest.len(), |end| end + 2);
-        } else if rest.starts_with("'\"'") || rest.starts_with("'\\\"'") {
-            // a `'"'` or `'\"'` character literal is not the start of a string
-            let len = if rest.starts_with("'\"'") { 3 } else { 4 };
+            rest.find("*/").map_or(rest.len(), |end| end + 2)
+        } else if let Some(len) = char_literal(rest) {
             out.push_str("' '");
-            i += len;
+            len
         } else if rest.starts_with("r#\"") {
-            i += rest.find("\"#").map_or(rest.len(), |end| end + 2);
             out.push_str("\"\"");
+            rest.find("\"#").map_or(rest.len(), |end| end + 2)
         } else if rest.starts_with('"') {
             let mut j = 1;
             while j < rest.len() {
@@ -136,14 +134,31 @@ fn without_comments(text: &str) -> String {
                 }
             }
             out.push_str("\"\"");
-            i += (j + 1).min(rest.len());
+            (j + 1).min(rest.len())
         } else {
             let c = rest.chars().next().unwrap_or(' ');
             out.push(c);
             i += c.len_utf8();
-        }
+            continue;
+        };
+        let skipped = skipped.min(rest.len());
+        out.extend(rest[..skipped].chars().filter(|&c| c == '\n'));
+        i += skipped;
     }
     out
+}
+
+/// The length of the character literal `rest` starts with (`'x'`, `'\n'`, `'\u{7f}'`), or
+/// `None` for anything else, a lifetime such as `'a` included.
+fn char_literal(rest: &str) -> Option<usize> {
+    let body = rest.strip_prefix('\'')?;
+    if let Some(escaped) = body.strip_prefix('\\') {
+        return escaped.find('\'').map(|end| end + 3);
+    }
+    let c = body.chars().next()?;
+    body[c.len_utf8()..]
+        .starts_with('\'')
+        .then_some(c.len_utf8() + 2)
 }
 
 /// Cuts an inline test module (it ends its file by house rule).
@@ -346,4 +361,106 @@ mod tests {
             "{v:?}"
         );
     }
+}
+
+/// A function of non-test code longer than a limit: where it starts and how many lines it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongFunction {
+    /// The file, relative to the folder searched.
+    pub file: String,
+    /// The function's name.
+    pub name: String,
+    /// Lines from the `fn` line to its closing brace, both included.
+    pub lines: usize,
+}
+
+/// Every function under `src` (test files and inline test modules left out) longer than
+/// `limit` lines, longest first.
+pub fn long_functions(src: &Path, limit: usize) -> std::io::Result<Vec<LongFunction>> {
+    let mut files = Vec::new();
+    collect_paths(src, &mut files)?;
+    let mut found = Vec::new();
+    for path in files {
+        let text = without_tests(&without_comments(&fs::read_to_string(&path)?));
+        let file = path
+            .strip_prefix(src)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            let Some(name) = fn_name(line) else { continue };
+            if let Some(length) = body_length(&lines[at..])
+                && length > limit
+            {
+                found.push(LongFunction {
+                    file: file.clone(),
+                    name,
+                    lines: length,
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| b.lines.cmp(&a.lines).then_with(|| a.file.cmp(&b.file)));
+    Ok(found)
+}
+
+/// The Rust files under `dir`, test files and `tests` folders left out.
+fn collect_paths(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() {
+            if name != "tests" {
+                collect_paths(&entry.path(), out)?;
+            }
+        } else if name.ends_with(".rs") && name != "tests.rs" && name != "testing.rs" {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// The name of the function a line declares (`pub(crate) async fn name<...>(`), if it does.
+fn fn_name(line: &str) -> Option<String> {
+    let mut words = line.split_whitespace().peekable();
+    while let Some(word) = words.next_if(|w| {
+        w.starts_with("pub") || matches!(*w, "const" | "async" | "unsafe" | "extern" | "\"C\"")
+    }) {
+        let _ = word;
+    }
+    if words.next()? != "fn" {
+        return None;
+    }
+    let name: String = words
+        .next()?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Lines from the first to the brace that closes the body opened on or after it, or `None`
+/// for a declaration without a body (`fn f();` in a trait).
+fn body_length(lines: &[&str]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut opened = false;
+    for (n, line) in lines.iter().enumerate() {
+        for c in line.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' => depth = depth.saturating_sub(1),
+                ';' if !opened => return None,
+                _ => {}
+            }
+            if opened && depth == 0 {
+                return Some(n + 1);
+            }
+        }
+    }
+    None
 }

@@ -1,19 +1,18 @@
 //! `evidence deploy capture URL --out DIR`: a signed, redacted evidence pack of a running
 //! service.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use evidence_core::bundle::ToolInfo;
 use evidence_core::capture::http::HttpOptions;
-use evidence_core::capture::profile::Profile;
 use evidence_core::capture::{self, CaptureOptions, LogsOptions};
-use evidence_core::timestamp::Timestamp;
 
-use crate::commands::bundle::load_keys;
+use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
-use crate::secrets::{self, ForbidArgs, TokenArgs};
+use crate::secrets::{ForbidArgs, TokenArgs};
+use crate::signing::SignArgs;
+use crate::{profile, tool};
 
 /// Deployment commands.
 #[derive(Debug, clap::Subcommand)]
@@ -32,15 +31,17 @@ assertions fail or the service is down: the report inside says what failed, and 
 status is 1. The bearer token goes only to endpoints marked auth, only on URL's origin (a
 redirect elsewhere is followed without it), and is itself redacted from everything sealed.
 
-Built-in profiles: health (GET /health, expects 200) and zero-paper (the predecessor's 14
-packets and doctor predicates). A profile file is JSON (see docs/FORMAT.md), named by a
+Built-in profiles: health (GET /health, expects 200) and zero-paper (the ZERO paper engine:
+the predecessor's 14 packets, its railway_doctor.py checks as section doctor, each with the
+predecessor's name in member doctor, and its redaction classes). A profile file is JSON (see docs/FORMAT.md), named by a
 path that contains a / or ends in .json; any other word must be a built-in name.
 
 Without --sign the pack is written unsigned, with a warning on stderr: it proves integrity
 only, and rollback rehearsal (and any verifier given a trusted key) refuses it.
 
-Exit status: 0 every assertion passed, 1 some failed (the bundle is written), 2 nothing was
-written (bad arguments, --out exists, unreadable key or profile).
+Exit status: 0 every assertion passed (warnings alone exit 0, as the predecessor's doctor),
+1 some failed or, with --fail-on-warn, some warned (the bundle is written either way), 2
+nothing was written (bad arguments, --out exists, unreadable key or profile).
 
 Examples:
   evidence deploy capture https://paper.example --profile zero-paper \\
@@ -61,9 +62,8 @@ pub struct CaptureArgs {
     pub token: TokenArgs,
     #[command(flatten)]
     pub secrets: ForbidArgs,
-    /// Sign with this private key (repeatable).
-    #[arg(long = "sign", value_name = "KEYFILE")]
-    pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// A shell command whose output is captured as logs (redacted like everything else). It
     /// runs with sh -c in its own process group, which is killed when the shell exits or
     /// after 60 s: anything it leaves running in the background is ended.
@@ -75,74 +75,20 @@ pub struct CaptureArgs {
     /// Largest response body kept, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub max_body: u64,
-    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
-    #[arg(long, value_name = "RFC3339")]
-    pub created_at: Option<String>,
+    /// Exit 1 when a check warned (the predecessor's --fail-on-warn); the pack is the same.
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    #[command(flatten)]
+    pub created_at: CreatedAtArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// Loads a profile: a built-in name, or a file when the argument looks like a path (it
-/// contains `/` or ends in `.json`). A bare word that is not a built-in is an error, not a
-/// file in the current folder: a typo such as `zero-papr` must not read some other file.
-pub fn load_profile(name_or_file: &str) -> Result<Profile, CliError> {
-    let names = || {
-        capture::profile::BUILT_IN
-            .iter()
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if capture::profile::BUILT_IN
-        .iter()
-        .any(|(n, _)| *n == name_or_file)
-    {
-        return Profile::built_in(name_or_file).map_err(CliError::from);
-    }
-    if !name_or_file.contains('/') && !name_or_file.ends_with(".json") {
-        return Err(
-            CliError::new(format!("no built-in profile is named {name_or_file:?}")).hint(format!(
-                "built-in profiles: {}; for a profile file in this folder write ./{name_or_file}",
-                names()
-            )),
-        );
-    }
-    let text = secrets::read_config(
-        Path::new(name_or_file),
-        capture::profile::MAX_PROFILE_BYTES,
-        "profile",
-    )
-    .map_err(|e| match e.hint {
-        Some(_) => e,
-        None => e.hint(format!(
-            "name a built-in profile ({}) or a profile file",
-            names()
-        )),
-    })?;
-    Profile::parse(text.as_bytes())
-        .map_err(|e| CliError::from(e).hint("check the profile against docs/FORMAT.md"))
-}
-
-/// Parses `--created-at`.
-pub fn created_at(arg: Option<&str>) -> Result<Option<Timestamp>, CliError> {
-    arg.map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))
-}
-
-/// The tool recorded in bundles this CLI writes.
-pub fn tool() -> ToolInfo {
-    ToolInfo {
-        name: "evidence".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-    }
 }
 
 /// Runs a deploy command.
 pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
     let DeployCommand::Capture(args) = command;
-    let profile = load_profile(&args.profile)?;
-    let keys = load_keys(&args.sign)?;
+    let profile = profile::load(&args.profile)?;
+    let keys = args.sign.keys()?;
     if keys.is_empty() {
         output::warn(
             "evidence",
@@ -167,8 +113,8 @@ pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
             logs_command: args.logs_command.as_deref(),
             http,
             logs: LogsOptions::default(),
-            created_at: created_at(args.created_at.as_deref())?,
-            tool: tool(),
+            created_at: args.created_at.timestamp()?,
+            tool: tool::info(),
         },
     )
     .map_err(|e| {
@@ -184,12 +130,10 @@ pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
         CliError::from(e).hint(hint)
     })?;
     let mut report = captured.report;
-    if let serde_json::Value::Object(subject) = &mut report.subject {
-        subject.insert("bundle".into(), args.out.display().to_string().into());
-        subject.insert("id".into(), captured.built.id.to_string().into());
-    }
-    if !args.output.json && !args.output.quiet {
-        output::write_stdout(&format!(
+    output::record_bundle(&mut report, &args.out, &captured.built.id.to_string());
+    output::summary(
+        &args.output,
+        &format!(
             "{}\ncaptured {} endpoint(s) of {} into {} ({} value(s) redacted)\n",
             captured.built.id,
             profile.endpoints.len(),
@@ -202,7 +146,11 @@ pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
                 .counts
                 .values()
                 .sum::<u64>()
-        ))?;
+        ),
+    )?;
+    let warned = report.summary().warn > 0;
+    match output::emit(report, "evidence", &args.output)? {
+        Outcome::Ok if args.fail_on_warn && warned => Ok(Outcome::Failed),
+        outcome => Ok(outcome),
     }
-    output::emit(report, "evidence", &args.output)
 }

@@ -5,11 +5,13 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use evidence_core::identity::{self, CreateError, CreateOptions, Freshness, IdentityLimits};
-use evidence_core::timestamp::{self, Timestamp};
+use evidence_core::timestamp;
 
-use crate::commands::bundle::load_keys;
+use crate::clock::{self, CreatedAtArgs};
 use crate::exit::{CliError, Outcome, must_exist};
-use crate::output::{self, OutputArgs, write_stdout};
+use crate::output::{self, OutputArgs};
+use crate::signing::SignArgs;
+use crate::tool;
 use crate::trust::TrustArgs;
 
 /// Identity commands.
@@ -34,30 +36,40 @@ its signed manifest subject records deployment_id, claim_hash, heartbeat_hash, c
 heartbeat_time, mode and the verdict. --out ending in .tar.gz writes the archive form.
 --created-at (or SOURCE_DATE_EPOCH) makes the bundle reproducible.
 
+--from-capture BUNDLE verifies a deployment capture under --trusted-key first, then takes the
+bound pair its profile names (zero-paper: the pair inside /network/profile; the engine makes
+a fresh claim per request, so /deployment/claim and /deployment/heartbeat never bind).
+
 Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool could not run
 (missing file, bad key, --out exists).
 
 Examples:
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out evidence/identity-2026-11-22
+      --sign keys/operator.key --out evidence/identity-2026-11-22
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out identity.tar.gz --json")]
+      --sign keys/operator.key --out identity.tar.gz --json
+  evidence identity create --from-capture packs/current --trusted-key keys/operator.pub \\
+      --sign keys/operator.key --out evidence/identity-current")]
 pub struct CreateArgs {
     /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
-    #[arg(long, value_name = "FILE")]
-    pub claim: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "from_capture")]
+    pub claim: Option<PathBuf>,
     /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
-    #[arg(long, value_name = "FILE")]
-    pub heartbeat: PathBuf,
-    /// The operator's private key (PKCS#8 PEM); repeatable for several signers.
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[arg(long, value_name = "FILE", required_unless_present = "from_capture")]
+    pub heartbeat: Option<PathBuf>,
+    /// Take the pair from this deployment capture (folder or .tar.gz), verified first.
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["claim", "heartbeat"])]
+    pub from_capture: Option<PathBuf>,
+    /// Keys trusted to have signed the capture (with --from-capture).
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The bundle folder (or .tar.gz) to create; must not exist.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
-    #[arg(long, value_name = "RFC3339")]
-    pub created_at: Option<String>,
+    #[command(flatten)]
+    pub created_at: CreatedAtArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -131,49 +143,51 @@ fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 }
 
 fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
-    let claim = read_packet(&args.claim, "claim")?;
-    let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
-    let keys = load_keys(&args.keys)?;
-    let created_at = args
-        .created_at
-        .as_deref()
-        .map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z"))?;
+    // Without --from-capture, clap requires both --claim and --heartbeat.
+    let named = |p: &Option<PathBuf>| p.clone().unwrap_or_default();
+    let (claim, heartbeat) = match &args.from_capture {
+        Some(bundle) => match from_capture(bundle, &args.trust)? {
+            Ok(pair) => pair,
+            Err(report) => {
+                let why = "refused: the capture does not verify under the trusted keys\n";
+                output::summary(&args.output, why)?;
+                return output::emit(report, "evidence", &args.output);
+            }
+        },
+        None => (
+            read_packet(&named(&args.claim), "claim")?,
+            read_packet(&named(&args.heartbeat), "heartbeat")?,
+        ),
+    };
+    let keys = args.sign.required()?;
     let mut opts = CreateOptions::new(keys.iter().collect());
-    opts.created_at = created_at;
+    opts.created_at = args.created_at.timestamp()?;
     opts.archive = args
         .out
         .file_name()
         .is_some_and(|n| n.to_string_lossy().ends_with(".tar.gz"));
-    opts.tool = evidence_core::bundle::ToolInfo {
-        name: "evidence".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-    };
+    opts.tool = tool::info();
     match identity::create(&args.out, &claim, &heartbeat, &opts) {
         Ok(created) => {
             let mut report = created.report;
-            if let serde_json::Value::Object(m) = &mut report.subject {
-                m.insert("bundle".into(), args.out.display().to_string().into());
-                m.insert("id".into(), created.id.to_string().into());
-            }
-            if !args.output.json && !args.output.quiet {
-                write_stdout(&format!(
+            output::record_bundle(&mut report, &args.out, &created.id.to_string());
+            output::summary(
+                &args.output,
+                &format!(
                     "{}\nsealed identity bundle at {} (deployment {}, signed by {} key(s))\n",
                     created.id,
                     args.out.display(),
                     created.facts.deployment_id.as_deref().unwrap_or("?"),
                     keys.len()
-                ))?;
-            }
+                ),
+            )?;
             output::emit(report, "evidence", &args.output)
         }
         Err(CreateError::Refused(report)) => {
-            if !args.output.json && !args.output.quiet {
-                write_stdout(
-                    "refused: the claim and heartbeat fail the identity checks; nothing was written\n",
-                )?;
-            }
+            output::summary(
+                &args.output,
+                "refused: the claim and heartbeat fail the identity checks; nothing was written\n",
+            )?;
             output::emit(*report, "evidence", &args.output)
         }
         Err(CreateError::Build(e)) => {
@@ -185,7 +199,26 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
             };
             Err(CliError::from(e).hint(hint))
         }
-        Err(e) => Err(CliError::from(e).hint("pass --key with the operator's private key")),
+        Err(e) => Err(CliError::from(e).hint("pass --sign with the operator's private key")),
+    }
+}
+
+/// A claim and a heartbeat, as bytes.
+type Pair = (Vec<u8>, Vec<u8>);
+
+/// The pair of a verified capture, or the report of a capture that does not verify.
+fn from_capture(
+    bundle: &Path,
+    trust: &TrustArgs,
+) -> Result<Result<Pair, evidence_core::report::Report>, CliError> {
+    must_exist(bundle, "capture")?;
+    let policy = trust.required()?;
+    match identity::pair_from_capture(bundle, &policy) {
+        Ok(pair) => Ok(Ok((pair.claim, pair.heartbeat))),
+        Err(identity::FromCaptureError::Unverified(report)) => Ok(Err(*report)),
+        Err(e) => Err(CliError::from(e).hint(
+            "pass a deployment capture whose profile names an identity pair (zero-paper does)",
+        )),
     }
 }
 
@@ -200,15 +233,9 @@ fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
         Some(text) => {
             let max_age_seconds = timestamp::parse_duration(text)
                 .map_err(|e| CliError::from(e).hint("use a duration such as 15m, 24h or 7d"))?;
-            let now = match &args.now {
-                Some(t) => Timestamp::parse_rfc3339(t).map_err(|e| {
-                    CliError::from(e).hint("use a time such as 2026-11-22T09:30:00Z")
-                })?,
-                None => Timestamp::now(),
-            };
             Some(Freshness {
                 max_age_seconds,
-                now,
+                now: clock::now(args.now.as_deref())?,
             })
         }
     };

@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use evidence_core::keys::PrivateKey;
 use evidence_core::legacy::{self, HmacKey, ImportError, ImportOptions, TrustedKey, VerifyOptions};
 use evidence_core::timestamp::Timestamp;
 
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs, write_stdout};
+use crate::signing::SignArgs;
 
 /// Legacy commands.
 #[derive(Debug, clap::Subcommand)]
@@ -80,9 +80,8 @@ pub struct ImportArgs {
     pub dirs: Vec<PathBuf>,
     #[command(flatten)]
     pub keys: LegacyKeys,
-    /// The private key (PKCS#8 PEM) to sign the bundle with; repeatable.
-    #[arg(long = "sign", value_name = "KEYFILE", required = true)]
-    pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The bundle folder to create; must not exist.
     #[arg(long, value_name = "BUNDLE")]
     pub out: PathBuf,
@@ -150,17 +149,7 @@ fn import(args: &ImportArgs) -> Result<Outcome, CliError> {
         must_exist(dir, "legacy pack folder")?;
     }
     let loaded = load(&args.keys)?;
-    let keys = args
-        .sign
-        .iter()
-        .map(|f| {
-            PrivateKey::load(f).map_err(|e| {
-                CliError::from(e).hint(
-                    "pass a PKCS#8 PEM private key (`evidence key generate` writes PREFIX.key)",
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = args.sign.required()?;
     let created_at = args
         .created_at
         .as_deref()

@@ -1,4 +1,5 @@
 //! One module per subcommand: parse arguments, call one library function, render the report.
+//! A command with several subcommand groups is a folder, one file per group.
 
 pub mod bundle;
 pub mod deploy;

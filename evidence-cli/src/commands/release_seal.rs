@@ -1,4 +1,4 @@
-//! `evidence release seal DIR --key KEY`: write SHA256SUMS, its DSSE signature and a signed
+//! `evidence release seal DIR --sign KEY`: write SHA256SUMS, its DSSE signature and a signed
 //! SLSA provenance statement for a release directory, then verify the result.
 
 use std::path::PathBuf;
@@ -8,10 +8,10 @@ use evidence_core::release::seal::{self, BuildInfo, SealOptions};
 use evidence_core::release::{self, ReleaseOptions};
 use evidence_core::sums::SumsLimits;
 
-use crate::commands::bundle::load_keys;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
+use crate::signing::SignArgs;
 
 /// `evidence release seal`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,17 +29,16 @@ With --provenance-from-env (in GitHub Actions) the builder is the workflow file 
 the source the repository at GITHUB_REF and GITHUB_SHA; flags override single fields.
 
 Examples:
-  evidence release seal dist/ --key release.key --builder-id https://ci.example/release@v1 \\
+  evidence release seal dist/ --sign release.key --builder-id https://ci.example/release@v1 \\
       --source-uri https://github.com/acme/widget --source-ref refs/tags/v1.4.2 \\
       --source-commit 3f2c1e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e
-  evidence release seal dist/ --key release.key --provenance-from-env")]
+  evidence release seal dist/ --sign release.key --provenance-from-env")]
 pub struct SealArgs {
     /// The release directory.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// The signing key (PKCS#8 PEM; repeatable for several signers).
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// Fill the provenance from GitHub Actions variables (GITHUB_*).
     #[arg(long)]
     pub provenance_from_env: bool,
@@ -62,9 +61,9 @@ pub struct SealArgs {
     pub output: OutputArgs,
 }
 
-/// Seals, then verifies what was sealed.
-pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
-    let keys = load_keys(&args.keys)?;
+/// The provenance's build facts: from GitHub Actions variables or `--builder-id`, then each
+/// flag given overriding its field.
+fn build_info(args: &SealArgs) -> Result<BuildInfo, CliError> {
     let mut build = if args.provenance_from_env {
         BuildInfo::from_github_env(|name| std::env::var(name).ok()).map_err(|e| {
             CliError::from(e)
@@ -92,6 +91,13 @@ pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
     if let Some(v) = &args.source_commit {
         build.source_commit = Some(v.clone());
     }
+    Ok(build)
+}
+
+/// Seals, then verifies what was sealed.
+pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
+    let keys = args.sign.required()?;
+    let build = build_info(args)?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let sealed = seal::seal(
         &args.dir,
@@ -136,13 +142,14 @@ pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
         subject.insert("sealed".into(), serde_json::json!(sealed.written));
         subject.insert("assets".into(), serde_json::json!(sealed.assets.len()));
     }
-    if !args.output.json && !args.output.quiet {
-        output::write_stdout(&format!(
+    output::summary(
+        &args.output,
+        &format!(
             "sealed {} assets: wrote {} (SHA256SUMS {})\n",
             sealed.assets.len(),
             sealed.written.join(", "),
             sealed.sums_digest
-        ))?;
-    }
+        ),
+    )?;
     output::emit(report, "evidence", &args.output)
 }

@@ -23,11 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::bufread::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
-use serde_json::json;
 
+use super::check::{self, Entry, Form, MetadataChecks, PayloadChecks};
 use super::codes::*;
 use super::manifest::Manifest;
-use super::verify::{MetadataChecks, PayloadChecks, finish};
 use super::{
     BundleVerification, ENVELOPE_FILE, MANIFEST_FILE, PAYLOAD_DIR, SUMS_FILE, VerifiedBundle,
     VerifyOptions, section,
@@ -36,7 +35,7 @@ use crate::digest::{Sha256Digest, Sha256Hasher};
 use crate::hash::{HashError, HashedFile};
 use crate::path::{ArtifactPath, PathRules};
 use crate::report::{Check, Report};
-use crate::tar_read::TarReadError;
+use crate::tar_read::{Resolved, TarReadError};
 use crate::text::printable;
 use crate::timestamp::Timestamp;
 
@@ -149,50 +148,34 @@ fn write_archive(
         .map(|t| u64::try_from(t.unix()).unwrap_or(0))
         .unwrap_or(0);
     let mut tar = tar::Builder::new(gz);
-    let mut append = |path: &str, data: &mut dyn Read, size: u64, dir_entry: bool| {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(if dir_entry {
-            tar::EntryType::Directory
-        } else {
-            tar::EntryType::Regular
-        });
-        header.set_mode(if dir_entry { 0o755 } else { 0o644 });
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(mtime);
-        header.set_size(size);
-        header.set_username("")?;
-        header.set_groupname("")?;
-        tar.append_data(&mut header, path, data)
-    };
-    append(
-        MANIFEST_FILE,
-        &mut bundle.manifest_bytes.as_slice(),
-        bundle.manifest_bytes.len() as u64,
-        false,
-    )
-    .map_err(out_err)?;
-    if let Some(env) = &bundle.envelope_bytes {
-        append(ENVELOPE_FILE, &mut &env[..], env.len() as u64, false).map_err(out_err)?;
+    let mut metadata = vec![(MANIFEST_FILE, &bundle.manifest_bytes)];
+    metadata.extend(bundle.envelope_bytes.iter().map(|env| (ENVELOPE_FILE, env)));
+    metadata.push((SUMS_FILE, &bundle.sums_bytes));
+    for (name, bytes) in metadata {
+        append(
+            &mut tar,
+            mtime,
+            name,
+            &mut bytes.as_slice(),
+            bytes.len() as u64,
+            false,
+        )
+        .map_err(out_err)?;
     }
-    let sums = &bundle.sums_bytes;
-    append(SUMS_FILE, &mut sums.as_slice(), sums.len() as u64, false).map_err(out_err)?;
     for entry in payload_order(&bundle.manifest) {
         match entry {
             Ordered::Dir(path) => {
-                append(&format!("{path}/"), &mut io::empty(), 0, true).map_err(out_err)?;
+                append(
+                    &mut tar,
+                    mtime,
+                    &format!("{path}/"),
+                    &mut io::empty(),
+                    0,
+                    true,
+                )
+                .map_err(out_err)?;
             }
-            Ordered::File(f) => {
-                let disk = dir.join(&f.path);
-                let file = crate::hash::open_no_follow(&disk).map_err(io_err(&disk))?;
-                let mut reader = HashingReader::new(file.take(f.size));
-                append(&f.path, &mut reader, f.size, false).map_err(out_err)?;
-                // The bytes written must be the bytes verified (DESIGN 4 rule 3).
-                let (digest, n) = reader.finish();
-                if n != f.size || Manifest::file_digest(f) != Some(digest) {
-                    return Err(ArchiveError::Changed(f.path.clone()));
-                }
-            }
+            Ordered::File(f) => append_file(&mut tar, mtime, dir, f)?,
         }
     }
     let gz = tar.into_inner().map_err(out_err)?;
@@ -200,6 +183,53 @@ fn write_archive(
     writer.flush().map_err(out_err)?;
     let file = writer.into_inner().map_err(|e| out_err(e.into_error()))?;
     file.sync_all().map_err(out_err)?;
+    Ok(())
+}
+
+/// Appends one entry with the fixed header fields of the archive form.
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    mtime: u64,
+    path: &str,
+    data: &mut dyn Read,
+    size: u64,
+    dir_entry: bool,
+) -> io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(if dir_entry {
+        tar::EntryType::Directory
+    } else {
+        tar::EntryType::Regular
+    });
+    header.set_mode(if dir_entry { 0o755 } else { 0o644 });
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(mtime);
+    header.set_size(size);
+    header.set_username("")?;
+    header.set_groupname("")?;
+    tar.append_data(&mut header, path, data)
+}
+
+/// Appends a payload file from the folder, hashing it again as it is written: the bytes
+/// written must be the bytes verified (DESIGN 4 rule 3).
+fn append_file<W: Write>(
+    tar: &mut tar::Builder<W>,
+    mtime: u64,
+    dir: &Path,
+    f: &super::FileEntry,
+) -> Result<(), ArchiveError> {
+    let disk = dir.join(&f.path);
+    let file = crate::hash::open_no_follow(&disk).map_err(io_err(&disk))?;
+    let mut reader = HashingReader::new(file.take(f.size));
+    append(tar, mtime, &f.path, &mut reader, f.size, false).map_err(|e| ArchiveError::Io {
+        path: dir.to_owned(),
+        source: e,
+    })?;
+    let (digest, n) = reader.finish();
+    if n != f.size || Manifest::file_digest(f) != Some(digest) {
+        return Err(ArchiveError::Changed(f.path.clone()));
+    }
     Ok(())
 }
 
@@ -260,7 +290,7 @@ pub fn verify_archive_reader<R: Read>(
     label: &str,
     opts: &VerifyOptions<'_>,
 ) -> BundleVerification {
-    stream(reader, opts, None, labelled_report(label))
+    stream(reader, opts, None, Form::Archive.report(label))
 }
 
 /// Verifies and unpacks a `.tar.gz` bundle into `out`, which must not exist. Entries are
@@ -284,15 +314,7 @@ pub fn unpack(
 }
 
 fn archive_report(path: &Path) -> Report {
-    labelled_report(&path.display().to_string())
-}
-
-fn labelled_report(label: &str) -> Report {
-    Report::new(json!({
-        "kind": "bundle",
-        "bundle": label,
-        "form": "archive",
-    }))
+    Form::Archive.report(&path.display().to_string())
 }
 
 /// Counts the compressed bytes the decoder consumes, to bound the compression ratio.
@@ -433,94 +455,71 @@ struct Stream<'o, 'p> {
     open_folders: Vec<String>,
 }
 
+/// The tar reader over the decompressed stream, every byte of which passes the [`Guard`].
+type GuardedTar<F> = tar::Archive<Guard<GzDecoder<CountingReader<BufReader<F>>>>>;
+
+/// Why the [`Guard`] stopped reading, when a limit tripped.
+type Tripped = Arc<std::sync::Mutex<Option<String>>>;
+
+/// Opens the stream: gzip decoding, bounded by the guard, under a tar reader.
+fn open<F: Read>(file: F, opts: &VerifyOptions<'_>, tripped: Tripped) -> GuardedTar<F> {
+    let compressed = Arc::new(AtomicU64::new(0));
+    let reader = CountingReader {
+        inner: BufReader::with_capacity(1 << 20, file),
+        count: compressed.clone(),
+    };
+    tar::Archive::new(Guard {
+        inner: GzDecoder::new(reader),
+        limits: opts.limits.archive,
+        compressed,
+        expanded: 0,
+        tripped,
+    })
+}
+
+/// The archive source of the checks in [`super::check`]: the metadata entries first, in
+/// their fixed order; payload entries are then judged as they pass against the manifest just
+/// read, so nothing per entry is kept (DESIGN 4 rule 7: a million planted entries cost no
+/// memory beyond the first few checks); finally the end of the stream.
 fn stream<F: Read>(
     file: F,
     opts: &VerifyOptions<'_>,
     sink: Option<&Path>,
     mut report: Report,
 ) -> BundleVerification {
-    let compressed = Arc::new(AtomicU64::new(0));
-    let reader = CountingReader {
-        inner: BufReader::with_capacity(1 << 20, file),
-        count: compressed.clone(),
-    };
-    let tripped = Arc::new(std::sync::Mutex::new(None));
-    let mut archive = tar::Archive::new(Guard {
-        inner: GzDecoder::new(reader),
-        limits: opts.limits.archive,
-        compressed,
-        expanded: 0,
-        tripped: tripped.clone(),
-    });
-    let mut state = Stream {
-        opts,
-        sink,
-        stage: Stage::Start,
-        last_payload_key: None,
-        entries: 0,
-        budget: Budget {
-            limits: opts.limits.archive,
-            content: 0,
-        },
-        manifest_bytes: None,
-        envelope_bytes: None,
-        meta: None,
-        open_folders: Vec::new(),
-    };
-    // Metadata entries first; payload entries are then judged as they pass against the
-    // manifest just read, so nothing per entry is kept (DESIGN 4 rule 7: a million planted
-    // entries cost no memory beyond the first few checks).
+    let tripped = Tripped::default();
+    let mut archive = open(file, opts, tripped.clone());
+    let mut state = Stream::new(opts, sink);
     let mut meta_slot: Option<MetadataChecks> = None;
     let mut payload_owner: Option<PayloadChecks<'_>> = None;
-    let mut stopped = None;
-    match archive.entries() {
-        Err(e) => {
-            stopped = Some(Stop {
-                code: BUNDLE_ARCHIVE_INVALID,
-                detail: format!("not a tar archive: {e}"),
-                entry: None,
-            });
-        }
+    let mut stopped = match archive.entries() {
+        Err(e) => Some(Stop {
+            code: BUNDLE_ARCHIVE_INVALID,
+            detail: format!("not a tar archive: {e}"),
+            entry: None,
+        }),
         Ok(entries) => {
             let mut entries = entries.raw(true);
-            if let Err(stop) = state.run(&mut entries, None, &mut report) {
-                stopped = Some(stop);
-            }
+            let stopped = state.read_metadata(&mut entries, &mut report).err();
             meta_slot = state.meta.take();
-            if stopped.is_none()
-                && let Some(meta) = meta_slot.as_ref()
-            {
-                let payload =
-                    payload_owner.insert(PayloadChecks::new(meta.manifest.as_ref(), opts));
-                if let Err(stop) = state.run(&mut entries, Some(payload), &mut report) {
-                    stopped = Some(stop);
+            match (stopped, meta_slot.as_ref()) {
+                (None, Some(meta)) => {
+                    let payload = payload_owner.insert(PayloadChecks::new(
+                        meta.manifest.as_ref(),
+                        opts,
+                        Form::Archive,
+                    ));
+                    state.read_payload(&mut entries, payload, &mut report).err()
                 }
+                (stopped, _) => stopped,
             }
         }
-    }
+    };
     if stopped.is_none() {
         stopped = state.end_of_stream(archive).err();
     }
-    // A limit tripped while the decompressed stream was read: whoever read it saw an I/O
-    // error; the report names the limit.
-    if let Some(stop) = stopped.as_mut()
-        && let Some(why) = tripped.lock().ok().and_then(|mut t| t.take())
-    {
-        stop.code = BUNDLE_ARCHIVE_LIMIT;
-        stop.detail = why;
-    }
     let complete = stopped.is_none();
-    if let Some(stop) = stopped {
-        report.push(stop.into_check());
-    } else if state.stage != Stage::Payload {
-        report.push(
-            Check::fail(
-                BUNDLE_LAYOUT_INVALID,
-                "the archive lacks manifest.json or SHA256SUMS at its start",
-            )
-            .in_section(section::MANIFEST),
-        );
-    }
+    state.close(stopped, &tripped, &mut report);
     // After an early stop, files never reached are not reported one by one as missing: the
     // archive failed as a whole.
     let captured = match payload_owner {
@@ -529,17 +528,8 @@ fn stream<F: Read>(
     };
     let meta = match meta_slot {
         Some(meta) => meta,
-        // A stream that stopped before its metadata was complete failed as a whole; judging
-        // signatures of a half-read bundle would only add misleading failures.
-        None if !complete => MetadataChecks {
-            manifest: None,
-            manifest_bytes: None,
-            sums_bytes: None,
-            envelope_bytes: None,
-            id: None,
-            signers: Vec::new(),
-        },
-        None => MetadataChecks::run(
+        None if !complete => MetadataChecks::none(),
+        None => check::metadata(
             state.manifest_bytes.as_deref(),
             state.envelope_bytes.as_deref(),
             None,
@@ -547,49 +537,287 @@ fn stream<F: Read>(
             &mut report,
         ),
     };
-    // The report names the bundle like a folder's report does.
-    if let (Some(id), serde_json::Value::Object(subject)) = (&meta.id, &mut report.subject) {
-        subject.insert("id".into(), id.to_string().into());
-    }
-    finish(report, meta, captured)
+    check::summary(report, meta, captured)
 }
 
-impl Stream<'_, '_> {
-    /// Reads entries: without `payload`, only until the metadata entries are complete (the
-    /// stage reaches [`Stage::Payload`]); with it, to the end, judging each payload entry
-    /// against the manifest as it passes.
-    fn run<R: Read>(
+/// What an entry's header says, once its checks passed.
+struct Header {
+    /// The confined path (a folder's without its trailing `/`).
+    name: String,
+    is_dir: bool,
+    /// The raw path as read, for messages.
+    shown: String,
+}
+
+impl Stage {
+    /// The stage a metadata entry moves the stream to, when the entry is the one expected
+    /// next: `manifest.json`, then `manifest.dsse.json` if signed, then `SHA256SUMS`.
+    fn after(self, header: &Header) -> Option<Stage> {
+        match (header.name.as_str(), header.is_dir, self) {
+            (MANIFEST_FILE, false, Stage::Start) => Some(Stage::AfterManifest),
+            (ENVELOPE_FILE, false, Stage::AfterManifest) => Some(Stage::AfterEnvelope),
+            (SUMS_FILE, false, Stage::AfterManifest | Stage::AfterEnvelope) => Some(Stage::Payload),
+            _ => None,
+        }
+    }
+}
+
+impl<'o, 'p> Stream<'o, 'p> {
+    fn new(opts: &'o VerifyOptions<'o>, sink: Option<&'p Path>) -> Self {
+        Self {
+            opts,
+            sink,
+            stage: Stage::Start,
+            last_payload_key: None,
+            entries: 0,
+            budget: Budget {
+                limits: opts.limits.archive,
+                content: 0,
+            },
+            manifest_bytes: None,
+            envelope_bytes: None,
+            meta: None,
+            open_folders: Vec::new(),
+        }
+    }
+
+    /// Reads entries until the metadata entries are complete (the stage reaches
+    /// [`Stage::Payload`]), judging the metadata when `SHA256SUMS` arrives; anything else
+    /// first stops the stream.
+    fn read_metadata<R: Read>(
         &mut self,
         entries: &mut tar::Entries<'_, R>,
-        mut payload: Option<&mut PayloadChecks<'_>>,
         report: &mut Report,
     ) -> Result<(), Stop> {
-        while payload.is_some() || self.stage != Stage::Payload {
-            let Some(item) = crate::tar_read::next_entry(entries) else {
+        while self.stage != Stage::Payload {
+            let Some(item) = next_entry(entries) else {
                 break;
             };
-            let mut resolved = item.map_err(|e| Stop {
-                code: match e {
-                    TarReadError::LongName(_) => BUNDLE_PATH_UNSAFE,
-                    TarReadError::Extension(_) => BUNDLE_ARCHIVE_LIMIT,
-                    _ => BUNDLE_ARCHIVE_INVALID,
-                },
-                detail: e.to_string(),
-                entry: None,
-            })?;
-            let path = std::mem::take(&mut resolved.path);
-            // The writer never emits PAX records; an archive with them was made by another
-            // tool, whose extractors may not read it as this reader does.
-            if resolved.pax {
+            let Resolved {
+                mut entry, path, ..
+            } = item?;
+            let header = self.header(&entry, &path)?;
+            let Some(next) = self.stage.after(&header) else {
                 return Err(Stop::new(
                     BUNDLE_ARCHIVE_INVALID,
-                    "a PAX extended header: the bundle archive form uses GNU long names only",
-                    &String::from_utf8_lossy(&path),
+                    "entries must start with manifest.json, [manifest.dsse.json,] SHA256SUMS",
+                    &header.shown,
                 ));
-            }
-            self.entry(&mut resolved.entry, &path, payload.as_deref_mut(), report)?;
+            };
+            self.metadata_entry(&mut entry, &header, next, report)?;
         }
         Ok(())
+    }
+
+    /// Reads the payload entries to the end, handing each to the checker as it passes.
+    fn read_payload<R: Read>(
+        &mut self,
+        entries: &mut tar::Entries<'_, R>,
+        payload: &mut PayloadChecks<'_>,
+        report: &mut Report,
+    ) -> Result<(), Stop> {
+        while let Some(item) = next_entry(entries) {
+            let Resolved {
+                mut entry, path, ..
+            } = item?;
+            let header = self.header(&entry, &path)?;
+            self.payload_order(&header)?;
+            self.payload_entry(&mut entry, header, payload, report)?;
+        }
+        Ok(())
+    }
+
+    /// The checks of an entry's header: the entry limit, its type and mode, its size, and its
+    /// path.
+    fn header<R: Read>(
+        &mut self,
+        entry: &tar::Entry<'_, R>,
+        raw_path: &[u8],
+    ) -> Result<Header, Stop> {
+        let limits = self.opts.limits.archive;
+        let shown = String::from_utf8_lossy(raw_path).into_owned();
+        self.entries += 1;
+        if self.entries > limits.max_entries {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_LIMIT,
+                format!("more than {} entries", limits.max_entries),
+                &shown,
+            ));
+        }
+        let is_dir = entry_type_checks(entry, &shown)?;
+        if entry.size() > limits.max_entry_bytes {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_LIMIT,
+                format!(
+                    "entry is larger than the limit of {} bytes",
+                    limits.max_entry_bytes
+                ),
+                &shown,
+            ));
+        }
+        let text = std::str::from_utf8(raw_path)
+            .map_err(|_| Stop::new(BUNDLE_PATH_UNSAFE, "entry name is not UTF-8", &shown))?;
+        let name = if is_dir {
+            text.strip_suffix('/').unwrap_or(text)
+        } else {
+            text
+        };
+        ArtifactPath::check(name, PathRules::Strict).map_err(|e| {
+            Stop::new(
+                BUNDLE_PATH_UNSAFE,
+                format!("entry name refused: {e}"),
+                &shown,
+            )
+        })?;
+        Ok(Header {
+            name: name.to_owned(),
+            is_dir,
+            shown,
+        })
+    }
+
+    /// Reads a metadata entry whole (bounded), writes it to the sink, and keeps its bytes;
+    /// with `SHA256SUMS`, the last of them, runs the metadata checks.
+    fn metadata_entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        header: &Header,
+        next: Stage,
+        report: &mut Report,
+    ) -> Result<(), Stop> {
+        let shown = &header.shown;
+        let limit = if next == Stage::AfterManifest {
+            self.opts.limits.manifest.max_bytes
+        } else {
+            self.opts.limits.max_metadata_bytes
+        };
+        let bytes = read_entry(entry, limit).map_err(|e| {
+            let code = if e.kind() == io::ErrorKind::FileTooLarge {
+                BUNDLE_ARCHIVE_LIMIT
+            } else {
+                BUNDLE_ARCHIVE_INVALID
+            };
+            Stop::new(code, format!("cannot read entry: {e}"), shown)
+        })?;
+        self.budget
+            .take(bytes.len() as u64)
+            .map_err(|d| Stop::new(BUNDLE_ARCHIVE_LIMIT, d, shown))?;
+        if let Some(dir) = self.sink {
+            write_file(dir, &header.name, &bytes).map_err(|e| {
+                Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), shown)
+            })?;
+        }
+        match next {
+            Stage::AfterManifest => self.manifest_bytes = Some(bytes),
+            Stage::AfterEnvelope => self.envelope_bytes = Some(bytes),
+            _ => {
+                self.meta = Some(check::metadata(
+                    self.manifest_bytes.as_deref(),
+                    self.envelope_bytes.as_deref(),
+                    Some(&bytes),
+                    self.opts,
+                    report,
+                ));
+            }
+        }
+        self.stage = next;
+        Ok(())
+    }
+
+    /// The order of payload entries: strictly increasing by path bytes (folders as `path/`),
+    /// which also rules out duplicates, no metadata entry again, and each folder entry before
+    /// what it holds.
+    fn payload_order(&mut self, header: &Header) -> Result<(), Stop> {
+        let (name, shown) = (&header.name, &header.shown);
+        if matches!(name.as_str(), MANIFEST_FILE | ENVELOPE_FILE | SUMS_FILE) {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "a metadata entry appears a second time",
+                shown,
+            ));
+        }
+        let key = if header.is_dir {
+            format!("{name}/")
+        } else {
+            name.clone()
+        };
+        if self
+            .last_payload_key
+            .as_deref()
+            .is_some_and(|last| last.as_bytes() >= key.as_bytes())
+        {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "payload entries are out of order or repeated",
+                shown,
+            ));
+        }
+        self.last_payload_key = Some(key);
+        // Folders this entry is not inside are closed for good (everything inside a folder
+        // sorts right after it); the entry's own folder must then be the innermost open one.
+        while self
+            .open_folders
+            .last()
+            .is_some_and(|open| !is_inside(name, open))
+        {
+            self.open_folders.pop();
+        }
+        if let Some((parent, _)) = name.rsplit_once('/')
+            && self.open_folders.last().map(String::as_str) != Some(parent)
+        {
+            return Err(Stop::new(
+                BUNDLE_ARCHIVE_INVALID,
+                "entry comes before (or without) the entry of its folder",
+                shown,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes a payload entry to the sink while the checker judges it: a folder, or a file
+    /// streamed through SHA-256 (and kept when the caller asked for its bytes).
+    fn payload_entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        header: Header,
+        payload: &mut PayloadChecks<'_>,
+        report: &mut Report,
+    ) -> Result<(), Stop> {
+        let Header { name, shown, .. } = header;
+        if header.is_dir {
+            if let Some(dir) = self.sink {
+                fs::create_dir(dir.join(&name)).map_err(|e| {
+                    Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
+                })?;
+            }
+            payload.entry(&name, Entry::Folder, report)?;
+            self.open_folders.push(name);
+            return Ok(());
+        }
+        let mut dest = self.sink.map(|d| d.join(&name));
+        let (opts, budget) = (self.opts, &mut self.budget);
+        let mut read = |capture: bool| {
+            let (hashed, kept) =
+                copy_entry(entry, dest.take(), capture, opts, budget).map_err(|e| match e {
+                    CopyError::Limit(detail) => Stop::new(BUNDLE_ARCHIVE_LIMIT, detail, &shown),
+                    CopyError::Io(e) => Stop::new(
+                        BUNDLE_ARCHIVE_INVALID,
+                        format!("cannot read entry: {e}"),
+                        &shown,
+                    ),
+                })?;
+            // A file kept for the caller that outgrows the capture limit fails as it does in
+            // a folder (where it is refused from its size): never a verified bundle without it.
+            Ok(match kept {
+                Kept::Over => Err(HashError::TooLarge {
+                    path: PathBuf::from(&name),
+                    limit: opts.limits.max_capture_bytes,
+                }),
+                Kept::Bytes(bytes) => Ok((hashed, Some(bytes))),
+                Kept::No => Ok((hashed, None)),
+            })
+        };
+        payload.entry(&name, Entry::StreamedFile(&mut read), report)
     }
 
     /// After the end-of-archive marker: the rest of the gzip member must decompress to zeros
@@ -632,219 +860,91 @@ impl Stream<'_, '_> {
         }
     }
 
-    fn entry<R: Read>(
-        &mut self,
-        entry: &mut tar::Entry<'_, R>,
-        raw_path: &[u8],
-        payload: Option<&mut PayloadChecks<'_>>,
-        report: &mut Report,
-    ) -> Result<(), Stop> {
-        let limits = self.opts.limits.archive;
-        let shown = String::from_utf8_lossy(raw_path).into_owned();
-        self.entries += 1;
-        if self.entries > limits.max_entries {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_LIMIT,
-                format!("more than {} entries", limits.max_entries),
-                &shown,
-            ));
-        }
-        let kind = entry.header().entry_type();
-        let is_dir = kind == tar::EntryType::Directory;
-        if !(kind == tar::EntryType::Regular || is_dir) {
-            return Err(Stop::new(
-                BUNDLE_ENTRY_FORBIDDEN,
-                format!("entry of type {kind:?}: only regular files and folders are allowed"),
-                &shown,
-            ));
-        }
-        // Set-user-id, set-group-id and sticky bits would survive `tar -xzf` as root.
-        let mode = entry.header().mode().unwrap_or(u32::MAX);
-        if mode & !0o777 != 0 {
-            return Err(Stop::new(
-                BUNDLE_ENTRY_FORBIDDEN,
-                format!("entry mode {mode:o} has special bits (set-user-id, set-group-id, sticky)"),
-                &shown,
-            ));
-        }
-        if is_dir && entry.size() != 0 {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_INVALID,
-                "a folder entry with content",
-                &shown,
-            ));
-        }
-        if entry.size() > limits.max_entry_bytes {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_LIMIT,
-                format!(
-                    "entry is larger than the limit of {} bytes",
-                    limits.max_entry_bytes
-                ),
-                &shown,
-            ));
-        }
-        let text = std::str::from_utf8(raw_path)
-            .map_err(|_| Stop::new(BUNDLE_PATH_UNSAFE, "entry name is not UTF-8", &shown))?;
-        let name = if is_dir {
-            text.strip_suffix('/').unwrap_or(text)
-        } else {
-            text
-        };
-        ArtifactPath::check(name, PathRules::Strict).map_err(|e| {
-            Stop::new(
-                BUNDLE_PATH_UNSAFE,
-                format!("entry name refused: {e}"),
-                &shown,
-            )
-        })?;
-        let name = name.to_owned();
-
-        // Metadata entries come first, in a fixed order.
-        let next = match (name.as_str(), is_dir, self.stage) {
-            (MANIFEST_FILE, false, Stage::Start) => Some(Stage::AfterManifest),
-            (ENVELOPE_FILE, false, Stage::AfterManifest) => Some(Stage::AfterEnvelope),
-            (SUMS_FILE, false, Stage::AfterManifest | Stage::AfterEnvelope) => Some(Stage::Payload),
-            _ => None,
-        };
-        if let Some(next) = next {
-            let limit = if next == Stage::AfterManifest {
-                self.opts.limits.manifest.max_bytes
-            } else {
-                self.opts.limits.max_metadata_bytes
-            };
-            let bytes = read_entry(entry, limit).map_err(|e| {
-                let code = if e.kind() == io::ErrorKind::FileTooLarge {
-                    BUNDLE_ARCHIVE_LIMIT
-                } else {
-                    BUNDLE_ARCHIVE_INVALID
-                };
-                Stop::new(code, format!("cannot read entry: {e}"), &shown)
-            })?;
-            self.budget
-                .take(bytes.len() as u64)
-                .map_err(|d| Stop::new(BUNDLE_ARCHIVE_LIMIT, d, &shown))?;
-            if let Some(dir) = self.sink {
-                write_file(dir, &name, &bytes).map_err(|e| {
-                    Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
-                })?;
-            }
-            match next {
-                Stage::AfterManifest => self.manifest_bytes = Some(bytes),
-                Stage::AfterEnvelope => self.envelope_bytes = Some(bytes),
-                _ => {
-                    self.meta = Some(MetadataChecks::run(
-                        self.manifest_bytes.as_deref(),
-                        self.envelope_bytes.as_deref(),
-                        Some(&bytes),
-                        self.opts,
-                        report,
-                    ));
-                }
-            }
-            self.stage = next;
-            return Ok(());
-        }
-        let Some(payload) = payload.filter(|_| self.stage == Stage::Payload) else {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_INVALID,
-                "entries must start with manifest.json, [manifest.dsse.json,] SHA256SUMS",
-                &shown,
-            ));
-        };
-        if matches!(name.as_str(), MANIFEST_FILE | ENVELOPE_FILE | SUMS_FILE) {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_INVALID,
-                "a metadata entry appears a second time",
-                &shown,
-            ));
-        }
-        // Payload entries: strictly increasing by path bytes (folders as `path/`), which also
-        // rules out duplicates; each folder entry comes before what it holds.
-        let key = if is_dir {
-            format!("{name}/")
-        } else {
-            name.clone()
-        };
-        if self
-            .last_payload_key
-            .as_deref()
-            .is_some_and(|last| last.as_bytes() >= key.as_bytes())
+    /// Reports why the stream stopped, naming the limit when one tripped while the
+    /// decompressed stream was read (whoever read it saw only an I/O error); or, for a
+    /// complete stream, that its metadata entries never came.
+    fn close(&self, mut stopped: Option<Stop>, tripped: &Tripped, report: &mut Report) {
+        if let Some(stop) = stopped.as_mut()
+            && let Some(why) = tripped.lock().ok().and_then(|mut t| t.take())
         {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_INVALID,
-                "payload entries are out of order or repeated",
-                &shown,
-            ));
+            stop.code = BUNDLE_ARCHIVE_LIMIT;
+            stop.detail = why;
         }
-        self.last_payload_key = Some(key);
-        // Folders this entry is not inside are closed for good (everything inside a folder
-        // sorts right after it); the entry's own folder must then be the innermost open one.
-        while self
-            .open_folders
-            .last()
-            .is_some_and(|open| !is_inside(&name, open))
-        {
-            self.open_folders.pop();
+        if let Some(stop) = stopped {
+            report.push(stop.into_check());
+        } else if self.stage != Stage::Payload {
+            report.push(
+                Check::fail(
+                    BUNDLE_LAYOUT_INVALID,
+                    "the archive lacks manifest.json or SHA256SUMS at its start",
+                )
+                .in_section(section::MANIFEST),
+            );
         }
-        if let Some((parent, _)) = name.rsplit_once('/')
-            && self.open_folders.last().map(String::as_str) != Some(parent)
-        {
-            return Err(Stop::new(
-                BUNDLE_ARCHIVE_INVALID,
-                "entry comes before (or without) the entry of its folder",
-                &shown,
-            ));
-        }
-        if is_dir {
-            if let Some(dir) = self.sink {
-                fs::create_dir(dir.join(&name)).map_err(|e| {
-                    Stop::new(BUNDLE_LAYOUT_INVALID, format!("cannot write: {e}"), &shown)
-                })?;
-            }
-            if name != PAYLOAD_DIR && !payload.needs_folder(&name) {
-                payload.unexpected(
-                    BUNDLE_ENTRY_FORBIDDEN,
-                    "folder that no listed file needs (planted)",
-                    &name,
-                    report,
-                );
-            }
-            self.open_folders.push(name);
-            return Ok(());
-        }
-        let capture = payload.wants_capture(&name);
-        let dest = self.sink.map(|d| d.join(&name));
-        let (hashed, kept) = copy_entry(entry, dest, capture, self.opts, &mut self.budget)
-            .map_err(|e| match e {
-                CopyError::Limit(detail) => Stop::new(BUNDLE_ARCHIVE_LIMIT, detail, &shown),
-                CopyError::Io(e) => Stop::new(
-                    BUNDLE_ARCHIVE_INVALID,
-                    format!("cannot read entry: {e}"),
-                    &shown,
-                ),
-            })?;
-        // A file kept for the caller that outgrows the capture limit fails as it does in a
-        // folder (where it is refused from its size): never a verified bundle without it.
-        let observed = match kept {
-            Kept::Over => Err(HashError::TooLarge {
-                path: PathBuf::from(&name),
-                limit: self.opts.limits.max_capture_bytes,
-            }),
-            Kept::Bytes(bytes) => Ok((hashed, Some(bytes))),
-            Kept::No => Ok((hashed, None)),
-        };
-        match payload.expect(&name) {
-            Some(index) => payload.observe(index, observed, report),
-            None => payload.unexpected(
-                BUNDLE_FILE_UNLISTED,
-                "file is not listed in the manifest",
-                &name,
-                report,
-            ),
-        }
-        Ok(())
     }
+}
+
+/// The next entry with its extension records applied. An extension record beyond its
+/// limits, or a PAX record at all, stops the stream.
+fn next_entry<'a, R: Read>(
+    entries: &mut tar::Entries<'a, R>,
+) -> Option<Result<Resolved<'a, R>, Stop>> {
+    let item = crate::tar_read::next_entry(entries)?;
+    let resolved = match item {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            return Some(Err(Stop {
+                code: match e {
+                    TarReadError::LongName(_) => BUNDLE_PATH_UNSAFE,
+                    TarReadError::Extension(_) => BUNDLE_ARCHIVE_LIMIT,
+                    _ => BUNDLE_ARCHIVE_INVALID,
+                },
+                detail: e.to_string(),
+                entry: None,
+            }));
+        }
+    };
+    // The writer never emits PAX records; an archive with them was made by another tool,
+    // whose extractors may not read it as this reader does.
+    if resolved.pax {
+        return Some(Err(Stop::new(
+            BUNDLE_ARCHIVE_INVALID,
+            "a PAX extended header: the bundle archive form uses GNU long names only",
+            &String::from_utf8_lossy(&resolved.path),
+        )));
+    }
+    Some(Ok(resolved))
+}
+
+/// Only regular files and folders, without special mode bits, and folders without content;
+/// returns whether the entry is a folder.
+fn entry_type_checks<R: Read>(entry: &tar::Entry<'_, R>, shown: &str) -> Result<bool, Stop> {
+    let kind = entry.header().entry_type();
+    let is_dir = kind == tar::EntryType::Directory;
+    if !(kind == tar::EntryType::Regular || is_dir) {
+        return Err(Stop::new(
+            BUNDLE_ENTRY_FORBIDDEN,
+            format!("entry of type {kind:?}: only regular files and folders are allowed"),
+            shown,
+        ));
+    }
+    // Set-user-id, set-group-id and sticky bits would survive `tar -xzf` as root.
+    let mode = entry.header().mode().unwrap_or(u32::MAX);
+    if mode & !0o777 != 0 {
+        return Err(Stop::new(
+            BUNDLE_ENTRY_FORBIDDEN,
+            format!("entry mode {mode:o} has special bits (set-user-id, set-group-id, sticky)"),
+            shown,
+        ));
+    }
+    if is_dir && entry.size() != 0 {
+        return Err(Stop::new(
+            BUNDLE_ARCHIVE_INVALID,
+            "a folder entry with content",
+            shown,
+        ));
+    }
+    Ok(is_dir)
 }
 
 /// True when `path` lies inside the folder `folder`.

@@ -199,6 +199,27 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
     if fs::symlink_metadata(out).is_ok() {
         return Err(BuildError::Exists(out.to_owned()));
     }
+    let created_at = check_options(opts)?;
+    let files = resolve_inputs(inputs)?;
+    // Copy into a temporary folder beside `out`, hashing exactly what is written.
+    let temp = TempDir::beside(out).map_err(io_at(out))?;
+    let (entries, counts) = write_payloads(temp.path(), &files, opts)?;
+    let manifest = new_manifest(opts, created_at, entries, counts);
+    manifest.check(&Default::default())?;
+    let id = write_metadata(temp.path(), &manifest, opts)?;
+    temp.persist(out).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => BuildError::Exists(out.to_owned()),
+        _ => BuildError::Io {
+            path: out.to_owned(),
+            source: e,
+        },
+    })?;
+    Ok(Built { id, manifest })
+}
+
+/// Checks the kind and subject keys before anything is read; returns the `created_at` to
+/// record.
+fn check_options(opts: &BuildOptions<'_>) -> Result<Timestamp, BuildError> {
     check_kind(&opts.kind).map_err(|reason| ManifestError::Field {
         field: "kind".into(),
         reason,
@@ -209,12 +230,15 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
             reason,
         })?;
     }
-    let created_at = match opts.created_at {
-        Some(t) => t,
-        None => Timestamp::now_or_source_date_epoch()?,
-    };
+    match opts.created_at {
+        Some(t) => Ok(t),
+        None => Ok(Timestamp::now_or_source_date_epoch()?),
+    }
+}
 
-    // 1. Resolve inputs to payload paths, refusing links, specials, bad names and collisions.
+/// Resolves inputs to payload paths, sorted, refusing links, specials, bad names and
+/// collisions.
+fn resolve_inputs(inputs: &[Input]) -> Result<Vec<(String, Source)>, BuildError> {
     let mut files: Vec<(String, Source)> = Vec::new();
     for input in inputs {
         collect(input, &mut files)?;
@@ -232,18 +256,24 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
             });
         }
     }
-    drop(set);
+    Ok(files)
+}
 
-    // 2. Copy into a temporary folder beside `out`, hashing exactly what is written.
-    let temp = TempDir::beside(out).map_err(io_at(out))?;
-    for (path, _) in &files {
+/// Writes every payload file into `temp` (in parallel), returning their manifest entries and
+/// the redaction counts summed by class.
+fn write_payloads(
+    temp: &Path,
+    files: &[(String, Source)],
+    opts: &BuildOptions<'_>,
+) -> Result<(Vec<FileEntry>, BTreeMap<String, u64>), BuildError> {
+    for (path, _) in files {
         if let Some(parent) = Path::new(path).parent() {
-            fs::create_dir_all(temp.path().join(parent)).map_err(io_at(temp.path()))?;
+            fs::create_dir_all(temp.join(parent)).map_err(io_at(temp))?;
         }
     }
     let written = files
         .par_iter()
-        .map(|(path, source)| write_payload(temp.path(), path, source, opts))
+        .map(|(path, source)| write_payload(temp, path, source, opts))
         .collect::<Result<Vec<(FileEntry, BTreeMap<String, u64>)>, BuildError>>()?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut entries = Vec::with_capacity(written.len());
@@ -253,48 +283,53 @@ pub fn create(out: &Path, inputs: &[Input], opts: &BuildOptions<'_>) -> Result<B
         }
         entries.push(entry);
     }
+    Ok((entries, counts))
+}
 
-    // 3. Manifest, checksums, signatures.
+/// The manifest of the files written.
+fn new_manifest(
+    opts: &BuildOptions<'_>,
+    created_at: Timestamp,
+    files: Vec<FileEntry>,
+    counts: BTreeMap<String, u64>,
+) -> Manifest {
     let mut parents: Vec<String> = opts.parents.iter().map(|p| p.to_string()).collect();
     parents.sort();
     parents.dedup();
-    let manifest = Manifest {
+    Manifest {
         schema: MANIFEST_SCHEMA.to_owned(),
         kind: opts.kind.clone(),
         created_at: created_at.to_string(),
         tool: opts.tool.clone(),
         subject: opts.subject.clone(),
-        files: entries,
+        files,
         redaction: RedactionSummary {
             applied: opts.redactor.is_some(),
             counts,
         },
         parents,
-    };
-    manifest.check(&Default::default())?;
+    }
+}
+
+/// Writes `manifest.json`, `SHA256SUMS` and, when keys are given, `manifest.dsse.json`;
+/// returns the bundle id.
+fn write_metadata(
+    temp: &Path,
+    manifest: &Manifest,
+    opts: &BuildOptions<'_>,
+) -> Result<BundleId, BuildError> {
     let manifest_bytes = manifest.to_canonical_bytes()?;
-    let id = BundleId::of_manifest(&manifest_bytes);
-    write_new(&temp.path().join(MANIFEST_FILE), &manifest_bytes)?;
-    write_new(
-        &temp.path().join(SUMS_FILE),
-        &manifest.sums_bytes(&manifest_bytes),
-    )?;
+    write_new(&temp.join(MANIFEST_FILE), &manifest_bytes)?;
+    write_new(&temp.join(SUMS_FILE), &manifest.sums_bytes(&manifest_bytes))?;
     if !opts.sign.is_empty() {
         let envelope = Envelope::sign(
             dsse::PAYLOAD_TYPE_BUNDLE_MANIFEST,
             &manifest_bytes,
             &opts.sign,
         );
-        write_new(&temp.path().join(ENVELOPE_FILE), &envelope.to_json_bytes())?;
+        write_new(&temp.join(ENVELOPE_FILE), &envelope.to_json_bytes())?;
     }
-    temp.persist(out).map_err(|e| match e.kind() {
-        io::ErrorKind::AlreadyExists => BuildError::Exists(out.to_owned()),
-        _ => BuildError::Io {
-            path: out.to_owned(),
-            source: e,
-        },
-    })?;
-    Ok(Built { id, manifest })
+    Ok(BundleId::of_manifest(&manifest_bytes))
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
@@ -344,11 +379,20 @@ fn collect(input: &Input, files: &mut Vec<(String, Source)>) -> Result<(), Build
             what: "special file",
         });
     }
-    let base = payload_path(&at)?;
+    collect_folder(disk, &payload_path(&at)?, files)
+}
+
+/// Adds every file below the folder `disk`, sealed under the payload path `base`, refusing
+/// the first link, special file or unacceptable name met.
+fn collect_folder(
+    disk: &Path,
+    base: &str,
+    files: &mut Vec<(String, Source)>,
+) -> Result<(), BuildError> {
     let listing =
         tree::list_tree(disk, PathRules::Strict, tree::DEFAULT_MAX_ENTRIES).map_err(|e| {
             BuildError::Io {
-                path: disk.clone(),
+                path: disk.to_owned(),
                 source: io::Error::other(e.to_string()),
             }
         })?;
@@ -360,7 +404,7 @@ fn collect(input: &Input, files: &mut Vec<(String, Source)>) -> Result<(), Build
     }
     if listing.truncated {
         return Err(BuildError::Io {
-            path: disk.clone(),
+            path: disk.to_owned(),
             source: io::Error::other("too many entries"),
         });
     }
@@ -374,28 +418,26 @@ fn collect(input: &Input, files: &mut Vec<(String, Source)>) -> Result<(), Build
                 });
             }
         };
-        match entry.kind {
-            EntryKind::Dir => {}
-            EntryKind::File => files.push((
-                payload_path(&format!("{}/{}", base_rel(&base), rel))?,
-                Source::Disk {
+        let what = match entry.kind {
+            EntryKind::Dir => continue,
+            EntryKind::File => {
+                let source = Source::Disk {
                     path: disk.join(rel.as_str()),
                     id: entry.id,
-                },
-            )),
-            EntryKind::Symlink => {
-                return Err(BuildError::Unsupported {
-                    path: disk.join(rel.as_str()),
-                    what: "symbolic link",
-                });
+                };
+                files.push((
+                    payload_path(&format!("{}/{}", base_rel(base), rel))?,
+                    source,
+                ));
+                continue;
             }
-            _ => {
-                return Err(BuildError::Unsupported {
-                    path: disk.join(rel.as_str()),
-                    what: "special file",
-                });
-            }
-        }
+            EntryKind::Symlink => "symbolic link",
+            _ => "special file",
+        };
+        return Err(BuildError::Unsupported {
+            path: disk.join(rel.as_str()),
+            what,
+        });
     }
     Ok(())
 }

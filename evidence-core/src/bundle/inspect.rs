@@ -61,46 +61,9 @@ pub enum InspectError {
 pub fn inspect(path: &Path) -> Result<BundleInfo, InspectError> {
     let limits = super::BundleLimits::default();
     let (manifest_bytes, envelope_bytes) = if std::fs::metadata(path)?.is_dir() {
-        let read = |name: &str, limit: u64| -> Result<Option<Vec<u8>>, InspectError> {
-            match crate::hash::read_whole(&path.join(name), limit) {
-                Ok(f) => Ok(Some(f.bytes)),
-                Err(crate::hash::ReadError::NotFound) => Ok(None),
-                Err(e) => Err(InspectError::Manifest(format!("{name} {e}"))),
-            }
-        };
-        (
-            read(MANIFEST_FILE, limits.manifest.max_bytes)?,
-            read(ENVELOPE_FILE, limits.max_metadata_bytes)?,
-        )
+        read_folder(path, &limits)?
     } else {
-        // The manifest and envelope are the first entries of an archive.
-        let mut archive = tar::Archive::new(GzDecoder::new(File::open(path)?));
-        let mut manifest = None;
-        let mut envelope = None;
-        let mut entries = archive.entries()?.raw(true);
-        for _ in 0..2 {
-            let Some(item) = crate::tar_read::next_entry(&mut entries) else {
-                break;
-            };
-            let crate::tar_read::Resolved {
-                mut entry,
-                path: name,
-                ..
-            } = item.map_err(|e| match e {
-                crate::tar_read::TarReadError::Io(e) => e,
-                other => std::io::Error::other(other.to_string()),
-            })?;
-            let mut b = Vec::new();
-            (&mut entry)
-                .take(limits.manifest.max_bytes)
-                .read_to_end(&mut b)?;
-            match name.as_slice() {
-                b"manifest.json" => manifest = Some(b),
-                b"manifest.dsse.json" => envelope = Some(b),
-                _ => {}
-            }
-        }
-        (manifest, envelope)
+        read_archive(path, &limits)?
     };
     let bytes = manifest_bytes.ok_or_else(|| InspectError::Manifest("no manifest.json".into()))?;
     let manifest = Manifest::parse(&bytes, &limits.manifest)
@@ -128,6 +91,54 @@ pub fn inspect(path: &Path) -> Result<BundleInfo, InspectError> {
             .map(|f| (f.path.clone(), f.size))
             .collect(),
     })
+}
+
+/// The bytes of `manifest.json` and `manifest.dsse.json`, each `None` when absent.
+type Claims = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn read_folder(path: &Path, limits: &super::BundleLimits) -> Result<Claims, InspectError> {
+    let read = |name: &str, limit: u64| -> Result<Option<Vec<u8>>, InspectError> {
+        match crate::hash::read_whole(&path.join(name), limit) {
+            Ok(f) => Ok(Some(f.bytes)),
+            Err(crate::hash::ReadError::NotFound) => Ok(None),
+            Err(e) => Err(InspectError::Manifest(format!("{name} {e}"))),
+        }
+    };
+    Ok((
+        read(MANIFEST_FILE, limits.manifest.max_bytes)?,
+        read(ENVELOPE_FILE, limits.max_metadata_bytes)?,
+    ))
+}
+
+/// The manifest and envelope are the first entries of an archive.
+fn read_archive(path: &Path, limits: &super::BundleLimits) -> Result<Claims, InspectError> {
+    let mut archive = tar::Archive::new(GzDecoder::new(File::open(path)?));
+    let mut manifest = None;
+    let mut envelope = None;
+    let mut entries = archive.entries()?.raw(true);
+    for _ in 0..2 {
+        let Some(item) = crate::tar_read::next_entry(&mut entries) else {
+            break;
+        };
+        let crate::tar_read::Resolved {
+            mut entry,
+            path: name,
+            ..
+        } = item.map_err(|e| match e {
+            crate::tar_read::TarReadError::Io(e) => e,
+            other => std::io::Error::other(other.to_string()),
+        })?;
+        let mut b = Vec::new();
+        (&mut entry)
+            .take(limits.manifest.max_bytes)
+            .read_to_end(&mut b)?;
+        match name.as_slice() {
+            b"manifest.json" => manifest = Some(b),
+            b"manifest.dsse.json" => envelope = Some(b),
+            _ => {}
+        }
+    }
+    Ok((manifest, envelope))
 }
 
 impl BundleInfo {

@@ -236,16 +236,28 @@ impl Manifest {
 
     /// Checks every field rule (see `docs/FORMAT.md`, bundle manifest).
     pub fn check(&self, limits: &ManifestLimits) -> Result<(), ManifestError> {
-        let field = |field: &str, reason: String| ManifestError::Field {
-            field: field.to_owned(),
-            reason,
-        };
         if self.schema != MANIFEST_SCHEMA {
             return Err(ManifestError::Schema(self.schema.clone()));
         }
         check_kind(&self.kind).map_err(|r| field("kind", r))?;
         crate::timestamp::parse_timestamp(&self.created_at)
             .map_err(|e| field("created_at", e.to_string()))?;
+        self.check_subject()?;
+        self.check_files(limits)?;
+        self.check_parents()?;
+        for (class, count) in &self.redaction.counts {
+            check_kind(class).map_err(|r| field(&format!("redaction.counts.{class}"), r))?;
+            if *count > MAX_INTEGER {
+                return Err(field(
+                    &format!("redaction.counts.{class}"),
+                    format!("larger than {MAX_INTEGER} (2^53, the largest exact JSON integer)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_subject(&self) -> Result<(), ManifestError> {
         if self.subject.len() > MAX_SUBJECT_ENTRIES {
             return Err(field(
                 "subject",
@@ -261,6 +273,11 @@ impl Manifest {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each file entry's path, digest and size, and their order.
+    fn check_files(&self, limits: &ManifestLimits) -> Result<(), ManifestError> {
         if self.files.len() > limits.max_files {
             return Err(field(
                 "files",
@@ -301,6 +318,11 @@ impl Manifest {
             }
             previous = Some(&f.path);
         }
+        Ok(())
+    }
+
+    /// Parent bundle ids: lower-case digests, sorted, without duplicates.
+    fn check_parents(&self) -> Result<(), ManifestError> {
         if self.parents.len() > MAX_PARENTS {
             return Err(field("parents", format!("more than {MAX_PARENTS} entries")));
         }
@@ -321,15 +343,6 @@ impl Manifest {
                 ));
             }
             previous = Some(p);
-        }
-        for (class, count) in &self.redaction.counts {
-            check_kind(class).map_err(|r| field(&format!("redaction.counts.{class}"), r))?;
-            if *count > MAX_INTEGER {
-                return Err(field(
-                    &format!("redaction.counts.{class}"),
-                    format!("larger than {MAX_INTEGER} (2^53, the largest exact JSON integer)"),
-                ));
-            }
         }
         Ok(())
     }
@@ -357,6 +370,14 @@ impl Manifest {
     /// The digest of a file entry.
     pub fn file_digest(entry: &FileEntry) -> Option<Sha256Digest> {
         Sha256Digest::from_hex(&entry.sha256).ok()
+    }
+}
+
+/// A manifest field that breaks its rule.
+fn field(field: &str, reason: String) -> ManifestError {
+    ManifestError::Field {
+        field: field.to_owned(),
+        reason,
     }
 }
 

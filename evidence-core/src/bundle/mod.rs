@@ -13,9 +13,17 @@
 //!   signing it, and co-signs existing bundles;
 //! - [`verify`] checks a bundle folder against every rule of DESIGN section 3;
 //! - [`archive`] packs, streams-verifies and safely unpacks the `.tar.gz` form.
+//!
+//! Both forms are verified by one set of checks (`check.rs`), fed by a source per form: the
+//! folder walk and the archive stream each read the metadata files, then present their
+//! payload entries one by one. The stages, in report order: the manifest, SHA256SUMS and
+//! signatures (from their exact bytes); each entry's path and type (unlisted files, planted
+//! folders, links); each listed file's size and digest; the listed files never seen; the
+//! summary (the verified bundle only when every check passed).
 
 pub mod archive;
 pub mod build;
+mod check;
 pub mod inspect;
 pub mod manifest;
 pub mod verify;

@@ -17,15 +17,28 @@
 //! payload/packets/<name>.json   one packet per endpoint (see [`packet`])
 //! payload/logs/stdout.txt       with --logs-command: its output (and stderr.txt)
 //! ```
+//!
+//! [`capture`] runs these stages in order over one state, each adding checks to its section
+//! of the report:
+//!
+//! 1. prepare: parse the target, build the redactor (the token among the forbidden values)
+//!    and fix the creation time; only this stage can refuse the capture.
+//! 2. fetch, per endpoint: GET it ([`http`]), keep its packet, check its assertions
+//!    (`assertions`).
+//! 3. subject: find the values the profile names in the packets (`subject`).
+//! 4. logs: with `--logs-command`, run it bounded in time and size (`logs`).
+//! 5. conclude: put the verdict into the subject, redact the report.
+//! 6. seal: write packets, profile, report and `capture.json` into the signed bundle.
 
+mod doctor;
+mod hashed;
 pub mod http;
+mod logs;
 pub mod profile;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
@@ -38,6 +51,7 @@ use crate::report::{Check, Report, Status, check_codes};
 use crate::text::printable;
 use crate::timestamp::Timestamp;
 use http::{Client, Fetched, HttpOptions, Target, TargetError};
+use logs::run_logs;
 use profile::{Predicate, Profile, When};
 
 /// Check codes of this module.
@@ -54,6 +68,10 @@ pub mod codes {
             "A subject value the profile names (deployment id, commit, ...) was not found in the responses.";
         CAPTURE_LOGS = "capture-logs":
             "The --logs-command ran and its output was captured (pass), or it failed, timed out or was cut at the size cap (fail).";
+        CAPTURE_DOCTOR = "capture-doctor":
+            "A profile doctor check, named by its doctor member (for zero-paper: a railway_doctor.py check), came out pass, warn or fail as that tool decides.";
+        CAPTURE_SELF_HASH = "capture-self-hash":
+            "A self-hashed claim or heartbeat in a packet was scanned and redaction left it intact (pass), or redaction changed it and its self-hash can no longer be checked (warn).";
     }
 }
 use codes::*;
@@ -143,85 +161,148 @@ pub struct Captured {
 
 /// Captures `opts.target` into a new bundle at `out`.
 pub fn capture(out: &Path, opts: &CaptureOptions<'_>) -> Result<Captured, CaptureError> {
+    let mut run = prepare(opts)?;
+    let client = Client::new(opts.http);
+    for endpoint in &opts.profile.endpoints {
+        fetch(&mut run, &client, endpoint);
+    }
+    for check in doctor::run(opts.profile, &run.packets, opts.token) {
+        run.report.push(check.in_section("doctor"));
+    }
+    for check in hashed::checks(&run.packets, &run.redactor) {
+        run.report.push(check.in_section("redaction"));
+    }
+    find_subject(&mut run);
+    if let Some(command) = opts.logs_command {
+        let (checks, files) = run_logs(command, &opts.logs);
+        for c in checks {
+            run.report.push(c.in_section("logs"));
+        }
+        run.inputs.extend(files);
+    }
+    let finished = Timestamp::now();
+    let verdict = conclude(&mut run);
+    seal(out, run, finished, verdict)
+}
+
+/// One capture in progress: what the stages read and add to.
+struct Run<'a> {
+    opts: &'a CaptureOptions<'a>,
+    target: Target,
+    redactor: Redactor,
+    created_at: Timestamp,
+    started: Timestamp,
+    report: Report,
+    /// Endpoint name to its packet.
+    packets: BTreeMap<String, Value>,
+    /// The manifest subject, filled in as the stages learn it.
+    subject: BTreeMap<String, String>,
+    /// Files for the bundle, in the order they are added.
+    inputs: Vec<Input>,
+}
+
+/// Stage 1: everything that can refuse the capture before a request is sent (nothing is
+/// written when it does).
+fn prepare<'a>(opts: &'a CaptureOptions<'a>) -> Result<Run<'a>, CaptureError> {
     let target = Target::parse(opts.target)?;
     let mut forbidden: Vec<String> = opts.forbid_tokens.to_vec();
     if let Some(t) = opts.token {
         forbidden.push(t.to_owned());
     }
-    let redactor = Redactor::new(&forbidden).map_err(|e| CaptureError::Redact(e.to_string()))?;
+    let redactor = Redactor::new(&forbidden)
+        .map_err(|e| CaptureError::Redact(e.to_string()))?
+        .with_opt_in(&opts.profile.opt_in_classes());
     let created_at = match opts.created_at {
         Some(t) => t,
         None => Timestamp::now_or_source_date_epoch().map_err(BuildError::from)?,
     };
-    let started = Timestamp::now();
-
-    let client = Client::new(opts.http);
-    let mut report = Report::new(json!({
+    let report = Report::new(json!({
         "kind": "deployment-capture",
         "target": target.url,
         "profile": opts.profile.name,
     }));
-    let mut packets: BTreeMap<String, Value> = BTreeMap::new();
-    for endpoint in &opts.profile.endpoints {
-        let url = target.join(&endpoint.path);
-        let token = if endpoint.auth { opts.token } else { None };
-        let fetched = client.get(&url, &target.origin, token);
-        let at = |c: Check| {
-            c.with_path(endpoint.path.clone())
-                .in_section("assertions")
-                .with("endpoint", endpoint.name.clone())
-        };
-        if let Some(e) = &fetched.error {
-            report.push(at(Check::fail(
-                CAPTURE_ENDPOINT_ERROR,
-                printable(e).into_owned(),
-            )));
-        }
-        if fetched.left_origin {
-            report.push(at(Check::warn(
-                CAPTURE_REDIRECT_LEFT_ORIGIN,
-                "redirected to another origin; followed without the bearer token",
-            )));
-        }
-        let packet = packet(endpoint, &url, &fetched, token.is_some());
-        for assertion in &endpoint.assertions {
-            let applies = match assertion.when {
-                When::Always => true,
-                When::Token => opts.token.is_some(),
-                When::NoToken => opts.token.is_none(),
-            };
-            let what = assertion.check.describe();
-            let check = if !applies {
-                Check::skip(
-                    CAPTURE_ASSERTION,
-                    format!(
-                        "{what}: applies only {}",
-                        if assertion.when == When::Token {
-                            "with a token"
-                        } else {
-                            "without a token"
-                        }
-                    ),
-                )
-            } else {
-                match evaluate(&assertion.check, &packet) {
-                    Ok(()) => Check::pass(CAPTURE_ASSERTION, what),
-                    Err(seen) => Check::fail(CAPTURE_ASSERTION, format!("{what}: {seen}")),
-                }
-            };
-            report.push(at(check));
-        }
-        packets.insert(endpoint.name.clone(), packet);
-    }
-
-    // The subject: what the service says about itself, where the profile says to look.
-    let mut subject = BTreeMap::from([
+    let subject = BTreeMap::from([
         ("target".to_owned(), target.url.clone()),
         ("profile".to_owned(), opts.profile.name.clone()),
     ]);
-    for (key, locators) in &opts.profile.subject {
+    Ok(Run {
+        opts,
+        target,
+        redactor,
+        created_at,
+        started: Timestamp::now(),
+        report,
+        packets: BTreeMap::new(),
+        subject,
+        inputs: Vec::with_capacity(opts.profile.endpoints.len() + 5),
+    })
+}
+
+/// Stage 2, per endpoint: fetch it, keep its packet, and check the profile's assertions
+/// about it (section `assertions`).
+fn fetch(run: &mut Run<'_>, client: &Client, endpoint: &profile::Endpoint) {
+    let url = run.target.join(&endpoint.path);
+    let token = if endpoint.auth { run.opts.token } else { None };
+    let fetched = client.get(&url, &run.target.origin, token);
+    let at = |c: Check| {
+        c.with_path(endpoint.path.clone())
+            .in_section("assertions")
+            .with("endpoint", endpoint.name.clone())
+    };
+    if let Some(e) = &fetched.error {
+        run.report.push(at(Check::fail(
+            CAPTURE_ENDPOINT_ERROR,
+            printable(e).into_owned(),
+        )));
+    }
+    if fetched.left_origin {
+        run.report.push(at(Check::warn(
+            CAPTURE_REDIRECT_LEFT_ORIGIN,
+            "redirected to another origin; followed without the bearer token",
+        )));
+    }
+    let packet = packet(endpoint, &url, &fetched, token.is_some());
+    for assertion in &endpoint.assertions {
+        let check = assertion_check(assertion, &packet, run.opts.token);
+        run.report.push(at(check));
+    }
+    run.packets.insert(endpoint.name.clone(), packet);
+}
+
+/// One assertion over a packet: skipped when its `when` does not match whether a token was
+/// given, else pass or fail.
+fn assertion_check(assertion: &profile::Assertion, packet: &Value, token: Option<&str>) -> Check {
+    let applies = match assertion.when {
+        When::Always => true,
+        When::Token => token.is_some(),
+        When::NoToken => token.is_none(),
+    };
+    let what = assertion.check.describe();
+    if !applies {
+        return Check::skip(
+            CAPTURE_ASSERTION,
+            format!(
+                "{what}: applies only {}",
+                if assertion.when == When::Token {
+                    "with a token"
+                } else {
+                    "without a token"
+                }
+            ),
+        );
+    }
+    match evaluate_with(&assertion.check, packet, token) {
+        Ok(()) => Check::pass(CAPTURE_ASSERTION, what),
+        Err(seen) => Check::fail(CAPTURE_ASSERTION, format!("{what}: {seen}")),
+    }
+}
+
+/// Stage 3: the subject, what the service says about itself where the profile says to look
+/// (section `subject`).
+fn find_subject(run: &mut Run<'_>) {
+    for (key, locators) in &run.opts.profile.subject {
         let found = locators.iter().find_map(|l| {
-            packets
+            run.packets
                 .get(&l.endpoint)
                 .and_then(|p| json_payload(p))
                 .and_then(|v| v.pointer(&l.pointer))
@@ -231,11 +312,13 @@ pub fn capture(out: &Path, opts: &CaptureOptions<'_>) -> Result<Captured, Captur
                     _ => None,
                 })
         });
-        match found.filter(|v| v.len() <= MAX_SUBJECT_VALUE_BYTES && !looks_secret(&redactor, v)) {
+        let usable =
+            |v: &String| v.len() <= MAX_SUBJECT_VALUE_BYTES && !looks_secret(&run.redactor, v);
+        match found.filter(usable) {
             Some(v) => {
-                subject.insert(key.clone(), v);
+                run.subject.insert(key.clone(), v);
             }
-            None => report.push(
+            None => run.report.push(
                 Check::warn(
                     CAPTURE_SUBJECT_MISSING,
                     format!(
@@ -246,44 +329,51 @@ pub fn capture(out: &Path, opts: &CaptureOptions<'_>) -> Result<Captured, Captur
             ),
         }
     }
+}
 
-    let mut inputs = Vec::with_capacity(packets.len() + 5);
-    if let Some(command) = opts.logs_command {
-        let (checks, files) = run_logs(command, &opts.logs);
-        for c in checks {
-            report.push(c.in_section("logs"));
-        }
-        inputs.extend(files);
-    }
-    let finished = Timestamp::now();
+/// Stage 5, once every check is in: the verdict (`pass` or `fail`) into the subject, and the
+/// report redacted.
+fn conclude(run: &mut Run<'_>) -> &'static str {
     // The verdict is part of the signed subject, so a later reader need not trust anything
     // outside the manifest.
-    let verdict = if report.ok() { "pass" } else { "fail" };
-    subject.insert("capture_result".to_owned(), verdict.to_owned());
+    let verdict = if run.report.ok() { "pass" } else { "fail" };
+    run.subject
+        .insert("capture_result".to_owned(), verdict.to_owned());
     // The report never carries a secret: details that echo response values are redacted too.
-    redact_report(&mut report, &redactor);
+    redact_report(&mut run.report, &run.redactor);
+    verdict
+}
 
-    for (name, packet) in &packets {
-        inputs.push(Input::Bytes {
+/// Stage 6: the packets, the profile, the report and `capture.json` are sealed with the
+/// logs into the signed bundle at `out`.
+fn seal(
+    out: &Path,
+    mut run: Run<'_>,
+    finished: Timestamp,
+    verdict: &str,
+) -> Result<Captured, CaptureError> {
+    let opts = run.opts;
+    for (name, packet) in &run.packets {
+        run.inputs.push(Input::Bytes {
             at: format!("{PACKETS_DIR}/{name}.json"),
             bytes: pretty(packet),
         });
     }
-    inputs.push(Input::Bytes {
+    run.inputs.push(Input::Bytes {
         at: PROFILE_FILE.to_owned(),
         bytes: pretty(&serde_json::to_value(opts.profile).unwrap_or(Value::Null)),
     });
-    inputs.push(Input::Bytes {
+    run.inputs.push(Input::Bytes {
         at: REPORT_FILE.to_owned(),
-        bytes: report.to_json_pretty().into_bytes(),
+        bytes: run.report.to_json_pretty().into_bytes(),
     });
-    inputs.push(Input::Bytes {
+    run.inputs.push(Input::Bytes {
         at: CAPTURE_FILE.to_owned(),
         bytes: pretty(&json!({
             "schema": CAPTURE_SCHEMA,
-            "target": target.url,
+            "target": run.target.url,
             "profile": opts.profile.name,
-            "started_at": started.to_string(),
+            "started_at": run.started.to_string(),
             "finished_at": finished.to_string(),
             "token_given": opts.token.is_some(),
             "endpoints": opts.profile.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>(),
@@ -291,13 +381,16 @@ pub fn capture(out: &Path, opts: &CaptureOptions<'_>) -> Result<Captured, Captur
         })),
     });
     let mut build_opts = BuildOptions::new(KIND);
-    build_opts.subject = subject;
-    build_opts.created_at = Some(created_at);
+    build_opts.subject = run.subject;
+    build_opts.created_at = Some(run.created_at);
     build_opts.sign = opts.sign.clone();
-    build_opts.redactor = Some(&redactor);
+    build_opts.redactor = Some(&run.redactor);
     build_opts.tool = opts.tool.clone();
-    let built = build::create(out, &inputs, &build_opts)?;
-    Ok(Captured { built, report })
+    let built = build::create(out, &run.inputs, &build_opts)?;
+    Ok(Captured {
+        built,
+        report: run.report,
+    })
 }
 
 /// True when redaction would change `text`: it holds a secret or a forbidden token.
@@ -373,26 +466,11 @@ pub fn json_payload(packet: &Value) -> Option<&Value> {
 
 /// Evaluates a predicate over a packet; `Err` says what was seen instead.
 pub fn evaluate(predicate: &Predicate, packet: &Value) -> Result<(), String> {
-    let shown = |v: Option<&Value>| match v {
-        None => "nothing there".to_owned(),
-        Some(v) => {
-            let text = v.to_string();
-            if text.len() > 120 {
-                format!("{}...", text.chars().take(117).collect::<String>())
-            } else {
-                text
-            }
-        }
-    };
-    let body_json = json_payload(packet);
-    let at = |pointer: &str| body_json.and_then(|b| b.pointer(pointer));
-    let no_json = || {
-        if body_json.is_none() {
-            "the body is not JSON".to_owned()
-        } else {
-            "nothing there".to_owned()
-        }
-    };
+    evaluate_with(predicate, packet, None)
+}
+
+/// [`evaluate`] for a capture given `token` (`body-excludes` with `token` looks for it).
+fn evaluate_with(predicate: &Predicate, packet: &Value, token: Option<&str>) -> Result<(), String> {
     match predicate {
         Predicate::Status { any_of } => match packet.get("status").and_then(Value::as_u64) {
             Some(s) if any_of.iter().any(|a| u64::from(*a) == s) => Ok(()),
@@ -410,42 +488,77 @@ pub fn evaluate(predicate: &Predicate, packet: &Value) -> Result<(), String> {
                 Err("header absent".to_owned())
             }
         }
-        Predicate::JsonEquals { pointer, value } => match at(pointer) {
-            Some(v) if v == value => Ok(()),
-            Some(v) => Err(format!("found {}", shown(Some(v)))),
-            None => Err(no_json()),
-        },
-        Predicate::JsonTrue { pointer } => match at(pointer) {
-            Some(Value::Bool(true)) => Ok(()),
-            Some(v) => Err(format!("found {}", shown(Some(v)))),
-            None => Err(no_json()),
-        },
-        Predicate::JsonFalse { pointer } => match at(pointer) {
-            Some(Value::Bool(false)) => Ok(()),
-            Some(v) => Err(format!("found {}", shown(Some(v)))),
-            None => Err(no_json()),
-        },
-        Predicate::JsonExists { pointer } => match at(pointer) {
-            Some(_) => Ok(()),
-            None => Err(no_json()),
-        },
-        Predicate::BodyExcludes { strings } => {
-            let body = match packet.get("payload") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            let found: Vec<&str> = strings
-                .iter()
-                .filter(|s| body.contains(s.as_str()))
-                .map(String::as_str)
-                .collect();
-            if found.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("the body contains {found:?}"))
-            }
+        Predicate::JsonEquals { pointer, value } => json_at(packet, pointer, |v| v == value),
+        Predicate::JsonTrue { pointer } => json_at(packet, pointer, |v| *v == Value::Bool(true)),
+        Predicate::JsonFalse { pointer } => json_at(packet, pointer, |v| *v == Value::Bool(false)),
+        Predicate::JsonExists { pointer } => json_at(packet, pointer, |_| true),
+        Predicate::JsonOneOf { pointer, values } => {
+            json_at(packet, pointer, |v| values.contains(v))
         }
+        Predicate::JsonObject { pointer } => json_at(packet, pointer, Value::is_object),
+        Predicate::BodyExcludes { strings } => body_excludes(packet, strings, None, false),
+        Predicate::BodyExcludesAnyCase {
+            strings,
+            token: with_token,
+        } => body_excludes(packet, strings, token.filter(|_| *with_token), true),
+    }
+}
+
+/// The JSON predicates: the value at `pointer` in the JSON body satisfies `holds`.
+fn json_at(packet: &Value, pointer: &str, holds: impl Fn(&Value) -> bool) -> Result<(), String> {
+    let body_json = json_payload(packet);
+    match body_json.and_then(|b| b.pointer(pointer)) {
+        Some(v) if holds(v) => Ok(()),
+        Some(v) => {
+            // What was found, cut to a readable length.
+            let text = v.to_string();
+            let shown = if text.len() > 120 {
+                format!("{}...", text.chars().take(117).collect::<String>())
+            } else {
+                text
+            };
+            Err(format!("found {shown}"))
+        }
+        None if body_json.is_none() => Err("the body is not JSON".to_owned()),
+        None => Err("nothing there".to_owned()),
+    }
+}
+
+/// `body-excludes`: none of `strings` (nor `token`) occurs in the body (a JSON body as its
+/// text). The token is never named in the result.
+fn body_excludes(
+    packet: &Value,
+    strings: &[String],
+    token: Option<&str>,
+    ignore_case: bool,
+) -> Result<(), String> {
+    let body = match packet.get("payload") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let fold = |s: &str| {
+        if ignore_case {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_owned()
+        }
+    };
+    let body = fold(&body);
+    let found: Vec<&str> = strings
+        .iter()
+        .filter(|s| body.contains(&fold(s)))
+        .map(String::as_str)
+        .chain(
+            token
+                .filter(|t| body.contains(&fold(t)))
+                .map(|_| "the token"),
+        )
+        .collect();
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the body contains {found:?}"))
     }
 }
 
@@ -464,188 +577,6 @@ fn redact_report(report: &mut Report, redactor: &Redactor) {
             check.data = map;
         }
     }
-}
-
-/// How long the output pipes may stay open once the logs command's process group was ended:
-/// a process that left the group (`setsid`) and still holds them is not waited for.
-const LOGS_DRAIN_GRACE: Duration = Duration::from_secs(2);
-
-/// What a reader thread kept of one pipe; shared so that a reader still blocked when the wait
-/// ends gives up what it has.
-#[derive(Debug, Default)]
-struct Drained {
-    kept: Vec<u8>,
-    cut: bool,
-}
-
-/// Reads `pipe` to its end into `sink` (at most `limit` bytes kept, the rest drained so the
-/// command never blocks on a full pipe), then says so on `done`.
-fn drain(
-    pipe: Option<impl std::io::Read + Send + 'static>,
-    limit: u64,
-    sink: std::sync::Arc<std::sync::Mutex<Drained>>,
-    done: std::sync::mpsc::Sender<()>,
-) {
-    std::thread::spawn(move || {
-        if let Some(mut pipe) = pipe {
-            let mut buf = [0u8; 8192];
-            loop {
-                let n = match pipe.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                };
-                let Ok(mut d) = sink.lock() else { break };
-                let room = usize::try_from(limit.saturating_sub(d.kept.len() as u64))
-                    .unwrap_or(usize::MAX)
-                    .min(n);
-                d.kept
-                    .extend_from_slice(buf.get(..room).unwrap_or_default());
-                if room < n {
-                    d.cut = true;
-                }
-            }
-        }
-        let _ = done.send(());
-    });
-}
-
-/// Sends SIGKILL to the process group `pgid` (the shell's pid: it leads its own group).
-fn kill_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Runs the logs command (`sh -c`), bounded in time and size.
-///
-/// The shell leads its own process group. When it exits, or when the time is up, the whole
-/// group is killed: a background child (`sleep 1000 &`) would otherwise hold the output pipes
-/// open and the capture would wait for it forever. The readers are then given
-/// [`LOGS_DRAIN_GRACE`] to see the pipes close; a process that left the group and still
-/// holds them is not waited for (its reader is abandoned, the output kept so far is used and
-/// the check fails). The run therefore ends within the timeout plus that grace.
-fn run_logs(command: &str, opts: &LogsOptions) -> (Vec<Check>, Vec<Input>) {
-    let started = Instant::now();
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                vec![Check::fail(
-                    CAPTURE_LOGS,
-                    format!("cannot start the logs command: {e}"),
-                )],
-                Vec::new(),
-            );
-        }
-    };
-    let limit = opts.max_bytes;
-    let (done, finished) = std::sync::mpsc::channel();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Drained::default()));
-    let err = std::sync::Arc::new(std::sync::Mutex::new(Drained::default()));
-    drain(child.stdout.take(), limit, out.clone(), done.clone());
-    drain(child.stderr.take(), limit, err.clone(), done);
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                // What the shell left running goes with it. (While the group has members its
-                // id is not reused; without members there is nothing left to end.)
-                kill_group(child.id());
-                break Some(status);
-            }
-            Ok(None) if started.elapsed() >= opts.timeout => {
-                kill_group(child.id());
-                let _ = child.kill();
-                timed_out = true;
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => {
-                kill_group(child.id());
-                break None;
-            }
-        }
-    };
-    // Bounded: both readers report, or the grace runs out.
-    let drain_deadline = Instant::now() + LOGS_DRAIN_GRACE;
-    let mut closed = 0;
-    while closed < 2 {
-        let left = drain_deadline.saturating_duration_since(Instant::now());
-        if finished.recv_timeout(left).is_err() {
-            break;
-        }
-        closed += 1;
-    }
-    let take = |d: &std::sync::Mutex<Drained>| {
-        d.lock()
-            .map(|mut d| (std::mem::take(&mut d.kept), d.cut))
-            .unwrap_or_default()
-    };
-    let (stdout, out_cut) = take(&out);
-    let (stderr, err_cut) = take(&err);
-    let mut problems = Vec::new();
-    if timed_out {
-        problems.push(format!("timed out after {} s", opts.timeout.as_secs()));
-    }
-    match status {
-        Some(s) if s.success() => {}
-        Some(s) => problems.push(format!("exited with {s}")),
-        None => problems.push("its exit status is unknown".to_owned()),
-    }
-    if out_cut || err_cut {
-        problems.push(format!("output cut at {limit} bytes"));
-    }
-    if closed < 2 {
-        problems.push(format!(
-            "output was still held open {} s after its process group ended (a process that left the group?); the output read so far is kept",
-            LOGS_DRAIN_GRACE.as_secs()
-        ));
-    }
-    let check = if problems.is_empty() {
-        Check::pass(
-            CAPTURE_LOGS,
-            format!(
-                "{} bytes of output, {} bytes of errors",
-                stdout.len(),
-                stderr.len()
-            ),
-        )
-    } else {
-        Check::fail(
-            CAPTURE_LOGS,
-            format!("the logs command {}", problems.join("; ")),
-        )
-    };
-    let mut files = vec![Input::Bytes {
-        at: "logs/stdout.txt".to_owned(),
-        bytes: stdout,
-    }];
-    if !stderr.is_empty() {
-        files.push(Input::Bytes {
-            at: "logs/stderr.txt".to_owned(),
-            bytes: stderr,
-        });
-    }
-    (
-        vec![check.with(
-            "command_status",
-            status.map(|s| s.to_string()).unwrap_or_default(),
-        )],
-        files,
-    )
 }
 
 /// True when every check of a stored capture report that failed is absent: a convenience for

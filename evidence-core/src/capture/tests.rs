@@ -1,5 +1,8 @@
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
+use super::logs::{LOGS_DRAIN_GRACE, run_logs};
 use super::profile::{Endpoint, Predicate};
 use super::*;
 

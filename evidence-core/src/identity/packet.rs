@@ -502,16 +502,7 @@ fn binding_check(c: &Packet, h: &Packet, report: &mut Report) {
 /// Privacy flags: every `contains_*` member at the top level or anywhere inside a member named
 /// `privacy`.
 fn privacy_check(p: &Packet, report: &mut Report) {
-    let mut flags: Vec<(String, &Value)> = Vec::new();
-    for (name, value) in &p.map {
-        let pointer = format!("/{}", escape_pointer(name));
-        if name.starts_with("contains_") {
-            flags.push((pointer.clone(), value));
-        }
-        collect_privacy(name, value, &pointer, false, 0, &mut flags);
-    }
-    flags.sort_by(|a, b| a.0.cmp(&b.0));
-    flags.dedup_by(|a, b| a.0 == b.0);
+    let flags = privacy_flags(p);
     if flags.is_empty() {
         report.push(p.check(Check::warn(
             IDENTITY_PRIVACY_FLAGS,
@@ -522,47 +513,68 @@ fn privacy_check(p: &Packet, report: &mut Report) {
         )));
         return;
     }
-    let mut bad = 0;
-    for (pointer, value) in &flags {
-        let reason = match value {
-            Value::Bool(false) => continue,
-            Value::Bool(true) => "is true",
-            _ => "is not a boolean",
-        };
-        bad += 1;
-        report.push(
-            p.check(
-                Check::fail(
-                    IDENTITY_PRIVACY_FLAGS,
-                    format!(
-                        "privacy flag {} {reason}: the {} says it holds private material",
-                        printable(pointer),
-                        p.kind.label()
-                    ),
-                )
-                .with("flag", printable(pointer).into_owned())
-                .with("actual", (*value).clone()),
-            ),
-        );
+    let raised: Vec<Check> = flags
+        .iter()
+        .filter_map(|(pointer, value)| raised_flag(p, pointer, value))
+        .collect();
+    if !raised.is_empty() {
+        for check in raised {
+            report.push(p.check(check));
+        }
+        return;
     }
-    if bad == 0 {
-        // The names are listed up to a bound, so the stored report stays small.
-        let names: Vec<String> = flags
-            .iter()
-            .take(MAX_LISTED_FLAGS)
-            .map(|(p, _)| printable(p).into_owned())
-            .collect();
-        report.push(
-            p.check(
-                Check::pass(
-                    IDENTITY_PRIVACY_FLAGS,
-                    format!("{} privacy flag(s), all false", flags.len()),
-                )
-                .with("flags", names)
-                .with("flag_count", flags.len()),
-            ),
-        );
+    // The names are listed up to a bound, so the stored report stays small.
+    let names: Vec<String> = flags
+        .iter()
+        .take(MAX_LISTED_FLAGS)
+        .map(|(p, _)| printable(p).into_owned())
+        .collect();
+    report.push(
+        p.check(
+            Check::pass(
+                IDENTITY_PRIVACY_FLAGS,
+                format!("{} privacy flag(s), all false", flags.len()),
+            )
+            .with("flags", names)
+            .with("flag_count", flags.len()),
+        ),
+    );
+}
+
+/// The packet's privacy flags by JSON pointer, sorted, each once.
+fn privacy_flags(p: &Packet) -> Vec<(String, &Value)> {
+    let mut flags: Vec<(String, &Value)> = Vec::new();
+    for (name, value) in &p.map {
+        let pointer = format!("/{}", escape_pointer(name));
+        if name.starts_with("contains_") {
+            flags.push((pointer.clone(), value));
+        }
+        collect_privacy(name, value, &pointer, false, 0, &mut flags);
     }
+    flags.sort_by(|a, b| a.0.cmp(&b.0));
+    flags.dedup_by(|a, b| a.0 == b.0);
+    flags
+}
+
+/// The failing check of a flag that is not `false`, or `None` for one that is.
+fn raised_flag(p: &Packet, pointer: &str, value: &Value) -> Option<Check> {
+    let reason = match value {
+        Value::Bool(false) => return None,
+        Value::Bool(true) => "is true",
+        _ => "is not a boolean",
+    };
+    Some(
+        Check::fail(
+            IDENTITY_PRIVACY_FLAGS,
+            format!(
+                "privacy flag {} {reason}: the {} says it holds private material",
+                printable(pointer),
+                p.kind.label()
+            ),
+        )
+        .with("flag", printable(pointer).into_owned())
+        .with("actual", value.clone()),
+    )
 }
 
 fn collect_privacy<'a>(

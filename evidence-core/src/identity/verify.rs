@@ -28,6 +28,48 @@ const PAYLOAD: [&str; 3] = [CLAIM_PATH, HEARTBEAT_PATH, REPORT_PATH];
 /// Never fails as a function: every problem is a failing check. The identity is returned only
 /// when every check passed.
 pub fn verify(path: &Path, opts: &VerifyOptions<'_>) -> IdentityVerification {
+    let (mut report, bundle) = verify_bundle(path, opts);
+    let Some(bundle) = bundle else {
+        report.push(
+            Check::skip(
+                IDENTITY_NOT_CHECKED,
+                "the packets were not checked: the bundle did not verify, so nothing in it can be trusted",
+            )
+            .in_section(section::IDENTITY),
+        );
+        return IdentityVerification {
+            report,
+            identity: None,
+        };
+    };
+    let Some((claim, heartbeat, stored)) = shape_check(&bundle, &mut report) else {
+        return IdentityVerification {
+            report,
+            identity: None,
+        };
+    };
+    let facts = recheck(&bundle, claim, heartbeat, stored, opts, &mut report);
+    if let Value::Object(m) = &mut report.subject {
+        // The archive reader does not record the id; the verified bundle knows it.
+        m.insert("id".into(), bundle.id.to_string().into());
+        for (k, v) in facts.to_subject() {
+            m.insert(k, v.into());
+        }
+    }
+    let identity = if report.ok() {
+        identity_of(&bundle, &facts, claim, heartbeat).map(Verified::new)
+    } else {
+        None
+    };
+    IdentityVerification { report, identity }
+}
+
+/// The bundle verified under the caller's trust, its checks in section `bundle` of a report
+/// of kind `identity`; the bundle when it verified.
+fn verify_bundle(
+    path: &Path,
+    opts: &VerifyOptions<'_>,
+) -> (Report, Option<Verified<VerifiedBundle>>) {
     // DESIGN 4 rule 5: trust comes from the caller, and a signature is required.
     let bundle_opts = bundle::VerifyOptions {
         trust: Some(opts.trust),
@@ -46,25 +88,19 @@ pub fn verify(path: &Path, opts: &VerifyOptions<'_>) -> IdentityVerification {
         check.section = Some(Cow::Borrowed(section::BUNDLE));
         report.push(check);
     }
-    let identity_check = |c: Check| c.in_section(section::IDENTITY);
+    (report, verification.bundle)
+}
 
-    let Some(bundle) = verification.bundle else {
-        report.push(identity_check(Check::skip(
-            IDENTITY_NOT_CHECKED,
-            "the packets were not checked: the bundle did not verify, so nothing in it can be trusted",
-        )));
-        return IdentityVerification {
-            report,
-            identity: None,
-        };
-    };
-    let Some((claim, heartbeat, stored)) = shape_check(&bundle, &mut report) else {
-        return IdentityVerification {
-            report,
-            identity: None,
-        };
-    };
-
+/// Every packet check again on the verified bytes (claim, heartbeat, stored report), then
+/// freshness, the stored report and the signed subject against what was recomputed.
+fn recheck(
+    bundle: &VerifiedBundle,
+    claim: &[u8],
+    heartbeat: &[u8],
+    stored: &[u8],
+    opts: &VerifyOptions<'_>,
+    report: &mut Report,
+) -> IdentityFacts {
     // DESIGN 4 rule 3: the checks run on the verified bytes, never on a re-read file, and never
     // trust the stored report.
     let checked = check_packets(
@@ -91,20 +127,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions<'_>) -> IdentityVerification {
         &facts,
         ok_at_sealing,
     ));
-
-    if let Value::Object(m) = &mut report.subject {
-        // The archive reader does not record the id; the verified bundle knows it.
-        m.insert("id".into(), bundle.id.to_string().into());
-        for (k, v) in facts.to_subject() {
-            m.insert(k, v.into());
-        }
-    }
-    let identity = if report.ok() {
-        identity_of(&bundle, &facts, claim, heartbeat).map(Verified::new)
-    } else {
-        None
-    };
-    IdentityVerification { report, identity }
+    facts
 }
 
 /// The bundle must be of kind `identity` and hold exactly the three payload files.

@@ -162,6 +162,12 @@ impl Seal {
     /// Checks the rules between members: schema, counts, the interval, and checkpoints at
     /// exactly the multiples of the interval with increasing offsets, agreeing with the head.
     pub fn check(&self) -> Result<(), SealFormatError> {
+        self.check_members()?;
+        self.check_checkpoints()
+    }
+
+    /// The schema, the counts and the name limits.
+    fn check_members(&self) -> Result<(), SealFormatError> {
         let fail = |m: &str| Err(SealFormatError(m.to_owned()));
         if self.schema != SEAL_SCHEMA {
             return Err(SealFormatError(format!(
@@ -194,6 +200,13 @@ impl Seal {
         {
             return fail("type_key or unique_keys break the name limits");
         }
+        Ok(())
+    }
+
+    /// The interval, and checkpoints at exactly its multiples with increasing offsets,
+    /// agreeing with the head at the last line.
+    fn check_checkpoints(&self) -> Result<(), SealFormatError> {
+        let fail = |m: &str| Err(SealFormatError(m.to_owned()));
         if self.checkpoint_interval != checkpoint_interval(self.lines) {
             return Err(SealFormatError(format!(
                 "checkpoint_interval is {}, but {} lines need {}",

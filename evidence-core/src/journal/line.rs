@@ -56,6 +56,29 @@ pub(crate) fn judge<'a>(
     last_without_newline: bool,
     wanted: &Wanted<'_>,
 ) -> Result<Facts<'a>, LineFault> {
+    let text = text_of(content, last_without_newline)?;
+    let state = State {
+        wanted,
+        fault: Cell::new(None),
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = Top { state: &state }
+        .deserialize(&mut de)
+        .and_then(|top| de.end().map(|()| top));
+    match result {
+        Ok(TopValue::Object(facts)) => Ok(facts),
+        Ok(TopValue::Other(found)) => Err(LineFault::NotObject { found }),
+        Err(e) => Err(parse_fault(
+            &e,
+            state.fault.take(),
+            wanted,
+            last_without_newline,
+        )),
+    }
+}
+
+/// The line as UTF-8 text that is not blank.
+fn text_of(content: &[u8], last_without_newline: bool) -> Result<&str, LineFault> {
     let text = match std::str::from_utf8(content) {
         Ok(t) => t,
         // An incomplete sequence at the very end of the stream: the writer stopped mid-character.
@@ -81,39 +104,33 @@ pub(crate) fn judge<'a>(
             column: None,
         });
     }
-    let state = State {
-        wanted,
-        fault: Cell::new(None),
-    };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let result = Top { state: &state }
-        .deserialize(&mut de)
-        .and_then(|top| de.end().map(|()| top));
-    match result {
-        Ok(TopValue::Object(facts)) => Ok(facts),
-        Ok(TopValue::Other(found)) => Err(LineFault::NotObject { found }),
-        Err(e) => {
-            let column = (e.column() > 0).then_some(e.column() as u64);
-            Err(match state.fault.take() {
-                Some(Fault::Duplicate(name)) => LineFault::DuplicateMember { name, column },
-                Some(Fault::TooDeep) => LineFault::NotJson {
-                    message: format!("nested deeper than {} levels", wanted.max_depth),
-                    column,
-                },
-                None if last_without_newline
-                    && e.classify() == serde_json::error::Category::Eof =>
-                {
-                    LineFault::Truncated(format!(
-                        "the last line has no newline and its JSON is incomplete ({})",
-                        message(&e)
-                    ))
-                }
-                None => LineFault::NotJson {
-                    message: message(&e),
-                    column,
-                },
-            })
+    Ok(text)
+}
+
+/// Why the parse failed: a rule of ours (`fault`), a truncated last line, or bad JSON.
+fn parse_fault(
+    e: &serde_json::Error,
+    fault: Option<Fault>,
+    wanted: &Wanted<'_>,
+    last_without_newline: bool,
+) -> LineFault {
+    let column = (e.column() > 0).then_some(e.column() as u64);
+    match fault {
+        Some(Fault::Duplicate(name)) => LineFault::DuplicateMember { name, column },
+        Some(Fault::TooDeep) => LineFault::NotJson {
+            message: format!("nested deeper than {} levels", wanted.max_depth),
+            column,
+        },
+        None if last_without_newline && e.classify() == serde_json::error::Category::Eof => {
+            LineFault::Truncated(format!(
+                "the last line has no newline and its JSON is incomplete ({})",
+                message(e)
+            ))
         }
+        None => LineFault::NotJson {
+            message: message(e),
+            column,
+        },
     }
 }
 

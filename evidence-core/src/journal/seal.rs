@@ -17,8 +17,8 @@ use super::codes::*;
 use super::lines::LineReader;
 use super::{JournalOptions, OptionsError, SECTION, Validator};
 use crate::Verified;
-use crate::bundle::build::{self, BuildError, BuildOptions, Input};
-use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifyOptions};
+use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
+use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifiedBundle, VerifyOptions};
 use crate::digest::Sha256Digest;
 use crate::keys::{NamedKey, PrivateKey, TrustPolicy};
 use crate::report::{Check, Report, Status};
@@ -186,55 +186,11 @@ pub fn seal(journal: &Path, out: &Path, opts: &SealOptions<'_>) -> Result<SealOu
             sealed: None,
         });
     };
-    let bytes = seal.to_canonical_bytes()?;
-    let mut build_opts = BuildOptions::new(SEAL_KIND);
-    build_opts.subject = subject_of(&seal);
-    build_opts.created_at = opts.created_at;
-    build_opts.sign = opts.keys.clone();
-    build_opts.tool = opts.tool.clone();
-    let inputs = [Input::Bytes {
-        at: super::chain::SEAL_FILE.to_owned(),
-        bytes,
-    }];
-    let built = if out.to_string_lossy().ends_with(".tar.gz") {
-        build::create_archive(out, &inputs, &build_opts)?
-    } else {
-        build::create(out, &inputs, &build_opts)?
-    };
-    report.push(
-        Check::pass(
-            JOURNAL_SEALED,
-            format!(
-                "sealed {} lines ({} bytes) with {} checkpoints every {} lines; chain head {}",
-                seal.lines,
-                seal.bytes,
-                seal.checkpoints.len(),
-                seal.checkpoint_interval,
-                seal.head
-            ),
-        )
-        .in_section(SECTION)
-        .with_path(out.display().to_string())
-        .with("id", built.id.to_string())
-        .with("lines", seal.lines)
-        .with("bytes", seal.bytes)
-        .with("head", seal.head.to_string())
-        .with("checkpoints", seal.checkpoints.len())
-        .with("checkpoint_interval", seal.checkpoint_interval),
-    );
+    let built = write_seal(out, &seal, opts)?;
+    report.push(sealed_check(&seal, out, &built));
     // Verify what was written, with the keys that signed it.
-    let trust = TrustPolicy::new(
-        opts.keys
-            .iter()
-            .map(|k| NamedKey {
-                name: k.public().key_id().to_string(),
-                key: k.public(),
-            })
-            .collect(),
-        1,
-    )
-    .map_err(|e| BuildError::Sign(e.to_string()))?;
-    let (seal_report, opened) = open_seal(out, &trust, &BundleLimits::default());
+    let (seal_report, opened) =
+        open_seal(out, &signer_trust(&opts.keys)?, &BundleLimits::default());
     report.absorb(seal_report, "seal");
     let sealed = opened.filter(|o| o.seal == seal && o.bundle_id == built.id);
     if sealed.is_none() && report.ok() {
@@ -247,6 +203,60 @@ pub fn seal(journal: &Path, out: &Path, opts: &SealOptions<'_>) -> Result<SealOu
         );
     }
     Ok(SealOutcome { report, sealed })
+}
+
+/// Writes the seal bundle holding `seal.json`, signed with every key of `opts`.
+fn write_seal(out: &Path, seal: &Seal, opts: &SealOptions<'_>) -> Result<Built, SealError> {
+    let bytes = seal.to_canonical_bytes()?;
+    let mut build_opts = BuildOptions::new(SEAL_KIND);
+    build_opts.subject = subject_of(seal);
+    build_opts.created_at = opts.created_at;
+    build_opts.sign = opts.keys.clone();
+    build_opts.tool = opts.tool.clone();
+    let inputs = [Input::Bytes {
+        at: super::chain::SEAL_FILE.to_owned(),
+        bytes,
+    }];
+    Ok(if out.to_string_lossy().ends_with(".tar.gz") {
+        build::create_archive(out, &inputs, &build_opts)?
+    } else {
+        build::create(out, &inputs, &build_opts)?
+    })
+}
+
+/// What was sealed, and where.
+fn sealed_check(seal: &Seal, out: &Path, built: &Built) -> Check {
+    Check::pass(
+        JOURNAL_SEALED,
+        format!(
+            "sealed {} lines ({} bytes) with {} checkpoints every {} lines; chain head {}",
+            seal.lines,
+            seal.bytes,
+            seal.checkpoints.len(),
+            seal.checkpoint_interval,
+            seal.head
+        ),
+    )
+    .in_section(SECTION)
+    .with_path(out.display().to_string())
+    .with("id", built.id.to_string())
+    .with("lines", seal.lines)
+    .with("bytes", seal.bytes)
+    .with("head", seal.head.to_string())
+    .with("checkpoints", seal.checkpoints.len())
+    .with("checkpoint_interval", seal.checkpoint_interval)
+}
+
+/// Trust in exactly the keys that signed, for reading the seal back.
+fn signer_trust(keys: &[&PrivateKey]) -> Result<TrustPolicy, SealError> {
+    let keys = keys
+        .iter()
+        .map(|k| NamedKey {
+            name: k.public().key_id().to_string(),
+            key: k.public(),
+        })
+        .collect();
+    Ok(TrustPolicy::new(keys, 1).map_err(|e| BuildError::Sign(e.to_string()))?)
 }
 
 /// The manifest subject of a seal bundle.
@@ -282,17 +292,32 @@ pub fn open_seal(
         return (report, None);
     };
     let bundle = verified.into_inner();
-    let invalid = |detail: String| {
-        Check::fail(JOURNAL_SEAL_INVALID, detail)
-            .with_path(path.display().to_string())
-            .in_section(SECTION)
-    };
+    match seal_in(&bundle) {
+        Ok(seal) => {
+            let sealed = SealedJournal {
+                bundle_id: bundle.id,
+                seal,
+            };
+            (report, Some(Verified::new(sealed)))
+        }
+        Err(detail) => {
+            report.push(
+                Check::fail(JOURNAL_SEAL_INVALID, detail)
+                    .with_path(path.display().to_string())
+                    .in_section(SECTION),
+            );
+            (report, None)
+        }
+    }
+}
+
+/// The seal a verified bundle holds, or why it is not a seal bundle.
+fn seal_in(bundle: &VerifiedBundle) -> Result<Seal, String> {
     if bundle.manifest.kind != SEAL_KIND {
-        report.push(invalid(format!(
+        return Err(format!(
             "the bundle is of kind {:?}, not {SEAL_KIND:?}",
             bundle.manifest.kind
-        )));
-        return (report, None);
+        ));
     }
     let paths: Vec<&str> = bundle
         .manifest
@@ -301,36 +326,23 @@ pub fn open_seal(
         .map(|f| f.path.as_str())
         .collect();
     if paths != [SEAL_PAYLOAD_PATH] {
-        report.push(invalid(format!(
+        return Err(format!(
             "a seal bundle holds exactly {SEAL_PAYLOAD_PATH}; this one holds {paths:?}"
-        )));
-        return (report, None);
+        ));
     }
     let Some(bytes) = bundle.captured.get(SEAL_PAYLOAD_PATH) else {
-        report.push(invalid(format!("{SEAL_PAYLOAD_PATH} was not captured")));
-        return (report, None);
+        return Err(format!("{SEAL_PAYLOAD_PATH} was not captured"));
     };
-    let seal = match Seal::parse(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            report.push(invalid(e.to_string()));
-            return (report, None);
-        }
-    };
+    let seal = Seal::parse(bytes).map_err(|e| e.to_string())?;
     for (key, value) in subject_of(&seal) {
         let found = bundle.manifest.subject.get(&key);
         if found != Some(&value) {
-            report.push(invalid(format!(
+            return Err(format!(
                 "manifest subject {key} is {found:?}, but seal.json says {value:?}"
-            )));
-            return (report, None);
+            ));
         }
     }
-    let sealed = SealedJournal {
-        bundle_id: bundle.id,
-        seal,
-    };
-    (report, Some(Verified::new(sealed)))
+    Ok(seal)
 }
 
 /// How to check a journal against its seal.
@@ -458,94 +470,15 @@ pub fn check_append_reader<R: Read>(
     let seal = &sealed.seal;
     let mut report = Report::new(json!({"kind": "journal-append", "journal": name}));
     let mut validator = Validator::new(opts);
-    let mut comparison = Comparison::new(seal);
-    let mut lines = LineReader::new(reader, opts.limits.max_line_bytes, true);
-    let mut appended_bad = 0u64;
-    let mut first_appended_bad = None;
-    let mut read_ok = true;
-    loop {
-        match lines.next_line() {
-            Ok(Some(line)) => {
-                let good = validator.line(&line);
-                comparison.line(line.len, &line.digest.unwrap_or_default());
-                if !good && comparison.lines > seal.lines {
-                    appended_bad += 1;
-                    first_appended_bad.get_or_insert(comparison.lines);
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                validator.read_failed(&e);
-                read_ok = false;
-                break;
-            }
-        }
-    }
+    let read = read_against(seal, reader, opts, &mut validator);
     validator.finish(&mut report, name, Status::Warn);
     let at = |check: Check| check.with_path(name.to_owned()).in_section(SECTION);
-    let (lines_now, bytes_now) = (comparison.lines, comparison.bytes);
-    if let Some(d) = comparison.diverged {
-        let detail = if d.from == d.to {
-            format!(
-                "history was rewritten: line {} differs from the sealed one",
-                d.to
-            )
-        } else {
-            format!(
-                "history was rewritten: the first changed line is between lines {} and {} \
-                 (lines 1-{} match the seal)",
-                d.from,
-                d.to,
-                d.from - 1
-            )
-        };
-        report.push(at(Check::fail(JOURNAL_HISTORY_REWRITTEN, detail)
-            .with_line(d.from)
-            .with("from_line", d.from)
-            .with("to_line", d.to)
-            .with("expected_byte_offset", d.expected_offset)
-            .with("actual_byte_offset", d.actual_offset)
-            .with(
-                "expected_chain",
-                Sha256Digest::from_bytes(d.expected_chain).to_string(),
-            )
-            .with(
-                "actual_chain",
-                Sha256Digest::from_bytes(d.actual_chain).to_string(),
-            )
-            .with("sealed_lines", seal.lines)
-            .with("sealed_bytes", seal.bytes)
-            .with("lines", lines_now)
-            .with("bytes", bytes_now)));
+    if let Some(d) = read.comparison.diverged {
+        report.push(at(rewritten_check(seal, &read.comparison, &d)));
         return report;
     }
-    if lines_now < seal.lines {
-        // Lines 1..matched are intact; the first difference lies after them, at the latest at
-        // the first missing line.
-        let from = comparison.matched + 1;
-        let to = lines_now + 1;
-        let mut detail = format!(
-            "the journal has {lines_now} lines ({bytes_now} bytes) but the seal covers {} lines \
-             ({} bytes): sealed lines are missing",
-            seal.lines, seal.bytes
-        );
-        if !read_ok {
-            detail.push_str(" (reading stopped early)");
-        }
-        if from <= lines_now {
-            detail.push_str(&format!(
-                "; lines 1-{} match the seal, lines {from}-{lines_now} could not be compared",
-                from - 1
-            ));
-        }
-        report.push(at(Check::fail(JOURNAL_TRUNCATED, detail)
-            .with_line(from)
-            .with("from_line", from)
-            .with("to_line", to)
-            .with("sealed_lines", seal.lines)
-            .with("sealed_bytes", seal.bytes)
-            .with("lines", lines_now)
-            .with("bytes", bytes_now)));
+    if read.comparison.lines < seal.lines {
+        report.push(at(truncated_check(seal, &read)));
         return report;
     }
     report.push(at(Check::pass(
@@ -553,16 +486,138 @@ pub fn check_append_reader<R: Read>(
         format!(
             "the first {} lines ({} bytes) are exactly the sealed content ({} points of the chain \
              compared)",
-            seal.lines, seal.bytes, comparison.compared
+            seal.lines, seal.bytes, read.comparison.compared
         ),
     )
     .with("sealed_lines", seal.lines)
     .with("sealed_bytes", seal.bytes)
-    .with("compared", comparison.compared)
+    .with("compared", read.comparison.compared)
     .with("sealed_name", seal.journal.clone())));
+    report.push(at(appended_check(seal, &read)));
+    report
+}
+
+/// What reading a journal against its seal found.
+struct AppendRead<'s> {
+    comparison: Comparison<'s>,
+    /// Bad lines after the sealed ones.
+    appended_bad: u64,
+    /// The first of them.
+    first_appended_bad: Option<u64>,
+    /// False when reading stopped with an error.
+    read_ok: bool,
+}
+
+/// Reads every line, verifying it with `validator` and following the chain against the seal.
+fn read_against<'s, R: Read>(
+    seal: &'s Seal,
+    reader: R,
+    opts: &JournalOptions,
+    validator: &mut Validator<'_>,
+) -> AppendRead<'s> {
+    let mut read = AppendRead {
+        comparison: Comparison::new(seal),
+        appended_bad: 0,
+        first_appended_bad: None,
+        read_ok: true,
+    };
+    let mut lines = LineReader::new(reader, opts.limits.max_line_bytes, true);
+    loop {
+        match lines.next_line() {
+            Ok(Some(line)) => {
+                let good = validator.line(&line);
+                let comparison = &mut read.comparison;
+                comparison.line(line.len, &line.digest.unwrap_or_default());
+                if !good && comparison.lines > seal.lines {
+                    read.appended_bad += 1;
+                    read.first_appended_bad.get_or_insert(comparison.lines);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                validator.read_failed(&e);
+                read.read_ok = false;
+                break;
+            }
+        }
+    }
+    read
+}
+
+/// The lines between which the journal left the sealed history.
+fn rewritten_check(seal: &Seal, comparison: &Comparison<'_>, d: &Divergence) -> Check {
+    let detail = if d.from == d.to {
+        format!(
+            "history was rewritten: line {} differs from the sealed one",
+            d.to
+        )
+    } else {
+        format!(
+            "history was rewritten: the first changed line is between lines {} and {} \
+             (lines 1-{} match the seal)",
+            d.from,
+            d.to,
+            d.from - 1
+        )
+    };
+    Check::fail(JOURNAL_HISTORY_REWRITTEN, detail)
+        .with_line(d.from)
+        .with("from_line", d.from)
+        .with("to_line", d.to)
+        .with("expected_byte_offset", d.expected_offset)
+        .with("actual_byte_offset", d.actual_offset)
+        .with(
+            "expected_chain",
+            Sha256Digest::from_bytes(d.expected_chain).to_string(),
+        )
+        .with(
+            "actual_chain",
+            Sha256Digest::from_bytes(d.actual_chain).to_string(),
+        )
+        .with("sealed_lines", seal.lines)
+        .with("sealed_bytes", seal.bytes)
+        .with("lines", comparison.lines)
+        .with("bytes", comparison.bytes)
+}
+
+/// The journal is shorter than the seal: sealed lines are missing.
+fn truncated_check(seal: &Seal, read: &AppendRead<'_>) -> Check {
+    let (lines_now, bytes_now) = (read.comparison.lines, read.comparison.bytes);
+    // Lines 1..matched are intact; the first difference lies after them, at the latest at
+    // the first missing line.
+    let from = read.comparison.matched + 1;
+    let to = lines_now + 1;
+    let mut detail = format!(
+        "the journal has {lines_now} lines ({bytes_now} bytes) but the seal covers {} lines \
+         ({} bytes): sealed lines are missing",
+        seal.lines, seal.bytes
+    );
+    if !read.read_ok {
+        detail.push_str(" (reading stopped early)");
+    }
+    if from <= lines_now {
+        detail.push_str(&format!(
+            "; lines 1-{} match the seal, lines {from}-{lines_now} could not be compared",
+            from - 1
+        ));
+    }
+    Check::fail(JOURNAL_TRUNCATED, detail)
+        .with_line(from)
+        .with("from_line", from)
+        .with("to_line", to)
+        .with("sealed_lines", seal.lines)
+        .with("sealed_bytes", seal.bytes)
+        .with("lines", lines_now)
+        .with("bytes", bytes_now)
+}
+
+/// What was appended after the sealed lines, and whether it verifies.
+fn appended_check(seal: &Seal, read: &AppendRead<'_>) -> Check {
+    let (lines_now, bytes_now) = (read.comparison.lines, read.comparison.bytes);
+    let appended_bad = read.appended_bad;
     let appended_lines = lines_now - seal.lines;
     let appended_bytes = bytes_now - seal.bytes;
-    let detail = match (appended_lines, first_appended_bad) {
+    let detail = match (appended_lines, read.first_appended_bad) {
         (0, _) => "nothing was appended since the seal".to_owned(),
         (n, None) => format!(
             "{n} lines ({appended_bytes} bytes) were appended after line {}; they verify",
@@ -574,12 +629,11 @@ pub fn check_append_reader<R: Read>(
             seal.lines
         ),
     };
-    report.push(at(Check::pass(JOURNAL_APPENDED, detail)
+    Check::pass(JOURNAL_APPENDED, detail)
         .with("appended_lines", appended_lines)
         .with("appended_bytes", appended_bytes)
         .with("appended_bad_lines", appended_bad)
         .with("appended_valid", appended_bad == 0)
         .with("lines", lines_now)
-        .with("bytes", bytes_now)));
-    report
+        .with("bytes", bytes_now)
 }

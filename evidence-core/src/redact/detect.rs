@@ -641,26 +641,7 @@ fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
     }
     let line_end = cur.newline.next(s, b"\n", v).unwrap_or(s.len());
     let (start, end) = match at(s, v) {
-        Some(q @ (b'"' | b'\'')) => {
-            // Up to the closing quote on this line (backslash escapes skipped); an unclosed
-            // quote runs to the end of the line.
-            let mut j = v + 1;
-            let mut close = None;
-            while j < line_end {
-                match at(s, j) {
-                    Some(b'\\') => j += 2,
-                    Some(b) if b == q => {
-                        close = Some(j);
-                        break;
-                    }
-                    _ => j += 1,
-                }
-            }
-            match close {
-                Some(c) => (v + 1, c),
-                None => (v + 1, trim_end(s, v + 1, line_end)),
-            }
-        }
+        Some(q @ (b'"' | b'\'')) => (v + 1, quoted_end(s, v + 1, q, line_end)),
         Some(b'[' | b'{') => (v, bracket_end(s, v, line_end)),
         Some(_) if at(s, sep) == Some(b':') && is_header_key(&words_of(key)) => {
             (v, trim_end(s, v, line_end))
@@ -692,6 +673,20 @@ fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
         end,
         class: SecretClass::SecretKeyName,
     });
+}
+
+/// Where a value quoted with `q` and starting at `start` ends: at the closing quote on this
+/// line (backslash escapes skipped); an unclosed quote runs to the end of the line.
+fn quoted_end(s: &[u8], start: usize, q: u8, line_end: usize) -> usize {
+    let mut j = start;
+    while j < line_end {
+        match at(s, j) {
+            Some(b'\\') => j += 2,
+            Some(b) if b == q => return j,
+            _ => j += 1,
+        }
+    }
+    trim_end(s, start, line_end)
 }
 
 fn trim_end(s: &[u8], start: usize, mut end: usize) -> usize {

@@ -1,30 +1,37 @@
 //! Release verification: one verdict over a downloaded (or about to be published) release
 //! directory.
 //!
-//! The verification is a pipeline of stages, each adding checks to one report under its own
-//! section:
+//! [`verify_release`] runs a pipeline of stages over one state (`stages.rs`), each adding
+//! checks to one report under its own section, in this order:
 //!
-//! 1. `checksums`: locate and read the checksum file once (its exact bytes are what every later
-//!    stage uses), parse it, hash every listed file, demand exact coverage of the directory;
-//! 2. `signatures`: `SHA256SUMS.dsse.json` and `SHA256SUMS.minisig` over those exact bytes,
-//!    against the caller's keys ([`signatures`]);
-//! 3. `sbom`: `SBOM.spdx.json` (or `--sbom`) validated as SPDX 2.3, its checksums of release
-//!    assets compared with the verified ones ([`crate::sbom`]);
-//! 4. `provenance` and `cross-checks`: in-toto/SLSA statements (`*.intoto.jsonl` or
-//!    `--provenance`) and the predecessor's `PROVENANCE.json`, whose subjects and digest claims
-//!    must agree with the verified assets ([`crate::provenance`]);
-//! 5. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
+//! 1. `checksums`, read: locate and read the checksum file once (its exact bytes are what
+//!    every later stage uses); without one verification ends here;
+//! 2. `checksums`, tree: parse it, list the directory, hash every listed file, demand exact
+//!    coverage ([`crate::sums`]);
+//! 3. `provenance`, discover: the `--provenance` files, or else the top-level
+//!    `*.intoto.jsonl` and the predecessor's `PROVENANCE.json`, re-checked against the digests
+//!    just verified;
+//! 4. `provenance`, judge: statements and `PROVENANCE.json` against the verified assets
+//!    ([`crate::provenance`]). Judged here but reported at step 7, because whether signed
+//!    statements attest every asset decides step 5;
+//! 5. `signatures`: each checksum signature format ([`signatures`]: DSSE, minisign) over the
+//!    exact checksum bytes, against the caller's keys;
+//! 6. `sbom`: the SBOM (`--sbom` or `SBOM.spdx.json`), validated by its format
+//!    ([`crate::sbom::SbomFormat`]) and its asset checksums compared with the verified ones;
+//! 7. `provenance` and `cross-checks`: the checks judged at step 4;
+//! 8. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
 //!    present and verified.
 //!
-//! Only when every check holds does the caller get a [`Verified`] asset list.
+//! A new signature scheme is one more signature format; keyless provenance is a variant of
+//! steps 3 and 4; a new SBOM format is one more SBOM format. Only when every check holds does
+//! the caller get a [`Verified`] asset list.
 
 pub mod seal;
 pub mod signatures;
+mod stages;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use serde_json::json;
 
 use crate::Verified;
 use crate::digest::Sha256Digest;
@@ -32,13 +39,12 @@ use crate::dsse::{DsseLimits, SignatureCodes};
 use crate::hash::{self, HashedFile, NoProgress, Progress, ReadError};
 use crate::keys::TrustPolicy;
 use crate::path::ArtifactPath;
-use crate::provenance::{self, AssetDigest, ProvenanceFile, ProvenanceLimits, ProvenancePolicy};
-use crate::report::{
-    Check, Report, Status, check_codes, codes::INPUT_TOO_LARGE, codes::INPUT_UNREADABLE,
-};
-use crate::sbom::{self, SbomLimits};
-use crate::sums::{self, SumsLimits, TreeOptions};
+use crate::provenance::{ProvenanceLimits, ProvenancePolicy};
+use crate::report::{Report, check_codes};
+use crate::sbom::SbomLimits;
+use crate::sums::SumsLimits;
 pub use signatures::MinisignKey;
+use stages::{Run, Stop};
 
 /// Check codes of this module.
 pub mod codes {
@@ -257,473 +263,16 @@ pub fn verify_release(
     dir: &Path,
     opts: &ReleaseOptions<'_>,
 ) -> Result<ReleaseVerification, ReleaseError> {
-    let meta = std::fs::metadata(dir).map_err(|e| ReleaseError::Directory {
-        path: dir.to_owned(),
-        reason: e.to_string(),
-    })?;
-    if !meta.is_dir() {
-        return Err(ReleaseError::Directory {
-            path: dir.to_owned(),
-            reason: "not a directory".to_owned(),
-        });
-    }
-    let (sums_path, sums_display, explicit) = match &opts.sums {
-        Some(p) => (p.clone(), p.display().to_string(), true),
-        None => (dir.join(SUMS_FILE), SUMS_FILE.to_owned(), false),
+    let mut run = Run::start(dir, opts)?;
+    let verified = match run.stages() {
+        Ok(assets) => run.report.ok().then(|| Verified::new(assets)),
+        Err(Stop::Reported) => None,
+        Err(Stop::CannotRun(e)) => return Err(e),
     };
-    let named_provenance = read_explicit_provenance(opts)?;
-    let named_sbom = match &opts.sbom {
-        Some(path) => Some(read_limited(path, opts.sbom_limits.max_bytes).map_err(|e| {
-            ReleaseError::Argument {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
-        })?),
-        None => None,
-    };
-
-    let mut report = Report::new(json!({
-        "kind": "release",
-        "directory": dir.display().to_string(),
-        "checksums": sums_display,
-    }));
-
-    // Stage 1: read the checksum file once; every later use is of these bytes.
-    let bytes = match hash::read_whole(&sums_path, opts.limits.max_bytes) {
-        Ok(f) => f.bytes,
-        Err(source) if explicit && !matches!(source, ReadError::TooLarge { .. }) => {
-            return Err(ReleaseError::SumsArgument {
-                path: sums_path,
-                source,
-            });
-        }
-        Err(ReadError::NotFound) => {
-            report.push(
-                Check::fail(
-                    RELEASE_SUMS_MISSING,
-                    format!("no {SUMS_FILE} in the release directory; name one with --sums"),
-                )
-                .in_section(section::CHECKSUMS)
-                .with_path(&sums_display),
-            );
-            return Ok(ReleaseVerification {
-                report,
-                verified: None,
-            });
-        }
-        Err(e @ (ReadError::Symlink | ReadError::NotRegular | ReadError::Io(_))) => {
-            report.push(
-                Check::fail(INPUT_UNREADABLE, format!("the checksum file {e}"))
-                    .in_section(section::CHECKSUMS)
-                    .with_path(&sums_display),
-            );
-            return Ok(ReleaseVerification {
-                report,
-                verified: None,
-            });
-        }
-        Err(ReadError::TooLarge { .. }) => {
-            report.push(
-                Check::fail(
-                    INPUT_TOO_LARGE,
-                    format!(
-                        "checksum file is larger than the limit of {} bytes",
-                        opts.limits.max_bytes
-                    ),
-                )
-                .in_section(section::CHECKSUMS)
-                .with_path(&sums_display),
-            );
-            return Ok(ReleaseVerification {
-                report,
-                verified: None,
-            });
-        }
-    };
-    // Digesting and parsing the checksum file and listing the directory are independent:
-    // run them side by side.
-    let ((sums_digest, parsed), listing) = rayon::join(
-        || {
-            rayon::join(
-                || Sha256Digest::of(&bytes),
-                || sums::parse(&bytes, &opts.limits),
-            )
-        },
-        || sums::list_for_sums(dir, &opts.limits),
-    );
-    if let serde_json::Value::Object(subject) = &mut report.subject {
-        subject.insert("checksums_sha256".into(), sums_digest.to_string().into());
-    }
-    let listing = listing.map_err(|e| ReleaseError::Directory {
-        path: dir.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            report.push(
-                Check::fail(INPUT_TOO_LARGE, e.to_string())
-                    .in_section(section::CHECKSUMS)
-                    .with_path(&sums_display),
-            );
-            return Ok(ReleaseVerification {
-                report,
-                verified: None,
-            });
-        }
-    };
-    // The signature stage needs the exact bytes; otherwise everything later works from the
-    // parsed entries and the raw bytes are no longer needed.
-    let signed_bytes = signatures::needed(&sums_path, opts).then_some(bytes);
-    for check in sums::parse_checks(&parsed, &sums_display, opts.strict) {
-        report.push(check.in_section(section::CHECKSUMS));
-    }
-
-    let (sums_dsse, sums_minisig) = signatures::signature_paths(&sums_path);
-    let own_metadata: Vec<String> = [&sums_path, &sums_dsse, &sums_minisig]
-        .iter()
-        .filter_map(|p| relative_inside_named(dir, p))
-        .collect();
-    let is_metadata = |name: &str| is_metadata_name(name) || own_metadata.iter().any(|m| m == name);
-    let tree_opts = TreeOptions {
-        ignore_missing: opts.ignore_missing,
-        allow_unlisted: &opts.allow_unlisted,
-        is_metadata: &is_metadata,
-        limits: opts.limits,
-        progress: opts.progress,
-    };
-    let first = report.checks.len();
-    let tree = sums::verify_listing(listing, &parsed, &tree_opts, &mut report.checks);
-    report.set_section(first, section::CHECKSUMS);
-
-    // Stage 4 is computed before stage 2 is reported: a checksum file without a signature is
-    // acceptable when signed provenance attests every asset by its digest instead.
-    let mut statements = named_provenance.statements;
-    let mut legacy = named_provenance.legacy;
-    if opts.provenance.is_empty() {
-        let mut budget = ProvenanceBudget::new(opts);
-        // Top-level statement files, whether the checksum file lists them or not. A listed one
-        // was just hashed: the bytes read must still be those (DESIGN 4 rule 3).
-        let mut found: Vec<(&str, Option<Sha256Digest>)> = tree
-            .metadata_found
-            .iter()
-            .map(|name| (name.as_str(), None))
-            .chain(
-                tree.matched
-                    .iter()
-                    .filter(|(path, _)| is_metadata_name(path.as_str()))
-                    .map(|(path, h)| (path.as_str(), Some(h.digest))),
-            )
-            .collect();
-        found.sort();
-        for (name, verified) in found {
-            let is_statement = name.ends_with(".intoto.jsonl");
-            if !is_statement && name != LEGACY_PROVENANCE_FILE {
-                continue;
-            }
-            let read = budget.read(&dir.join(name));
-            if let (Ok(bytes), Some(digest)) = (&read, verified)
-                && Sha256Digest::of(bytes) != digest
-            {
-                report.push(
-                    Check::fail(
-                        RELEASE_FILE_CHANGED,
-                        "the file changed after its digest was verified",
-                    )
-                    .with_path(name)
-                    .in_section(provenance::section::PROVENANCE),
-                );
-                continue;
-            }
-            match read {
-                Ok(bytes) => {
-                    let file = ProvenanceFile {
-                        name: name.to_owned(),
-                        bytes,
-                    };
-                    if is_statement {
-                        statements.push(file);
-                    } else {
-                        legacy = Some(file);
-                    }
-                }
-                Err(e) => report.push(
-                    Check::fail(
-                        if matches!(e, ReadError::TooLarge { .. }) {
-                            INPUT_TOO_LARGE
-                        } else {
-                            INPUT_UNREADABLE
-                        },
-                        budget.explain(&e),
-                    )
-                    .with_path(name)
-                    .in_section(provenance::section::PROVENANCE),
-                ),
-            }
-        }
-    }
-    // Listed or not, verification metadata is not an asset provenance must attest. The map
-    // copies every asset name, so it is built only when there is provenance to judge.
-    let assets: BTreeMap<String, AssetDigest> =
-        if !statements.is_empty() || legacy.is_some() || opts.policy.is_set() {
-            asset_map(
-                &tree.matched,
-                |name| !is_metadata(name),
-                |h| AssetDigest {
-                    sha256: h.digest,
-                    size: h.size,
-                },
-            )
-        } else {
-            BTreeMap::new()
-        };
-    let provenance_checks = provenance::verify(&provenance::ProvenanceInputs {
-        files: &statements,
-        legacy: legacy.as_ref(),
-        assets: &assets,
-        trust: opts.trust,
-        policy: &opts.policy,
-        limits: opts.provenance_limits,
-    });
-    let attested_names: std::collections::HashSet<&str> = provenance_checks
-        .iter()
-        .filter(|c| c.is(provenance::codes::PROVENANCE_SUBJECT_MATCH) && c.status == Status::Pass)
-        .filter_map(|c| c.path.as_deref())
-        .collect();
-    let attested = opts.trust.is_some()
-        && !assets.is_empty()
-        && assets
-            .keys()
-            .all(|name| attested_names.contains(name.as_str()));
-
-    // Stage 2: signatures over the exact checksum bytes.
-    if let Some(bytes) = signed_bytes {
-        for check in signatures::check(&sums_path, &bytes, opts, attested) {
-            report.push(check);
-        }
-    }
-    // Stage 3: the SBOM.
-    sbom_stage(dir, named_sbom, &tree.matched, opts, &mut report);
-    // Stage 4: provenance, its subjects and claims against the verified assets.
-    for check in provenance_checks {
-        report.push(check);
-    }
-
-    // Stage 5: release-level rules.
-    release_rules(&mut report, &tree.matched, opts);
-
-    let verified = report.ok().then(|| {
-        Verified::new(ReleaseAssets {
-            sums_digest,
-            assets: tree.matched,
-        })
-    });
-    Ok(ReleaseVerification { report, verified })
-}
-
-/// Validates the SBOM and compares its asset checksums with the verified ones. A discovered
-/// `SBOM.spdx.json` is an asset: the bytes read must still have the digest just verified.
-fn sbom_stage(
-    dir: &Path,
-    named: Option<Vec<u8>>,
-    matched: &BTreeMap<ArtifactPath, HashedFile>,
-    opts: &ReleaseOptions<'_>,
-    report: &mut Report,
-) {
-    let (name, bytes) = match named {
-        Some(bytes) => (
-            opts.sbom
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            bytes,
-        ),
-        None => {
-            let Some(verified) = matched
-                .iter()
-                .find(|(p, _)| p.as_str() == SBOM_FILE)
-                .map(|(_, h)| h)
-            else {
-                return;
-            };
-            let bytes = match read_limited(&dir.join(SBOM_FILE), opts.sbom_limits.max_bytes) {
-                Ok(b) => b,
-                Err(e) => {
-                    report.push(
-                        Check::fail(INPUT_UNREADABLE, e.to_string())
-                            .with_path(SBOM_FILE)
-                            .in_section(sbom::section::SBOM),
-                    );
-                    return;
-                }
-            };
-            // DESIGN 4 rule 3: the bytes judged are the bytes verified.
-            if Sha256Digest::of(&bytes) != verified.digest {
-                report.push(
-                    Check::fail(
-                        RELEASE_FILE_CHANGED,
-                        "the SBOM changed after its digest was verified",
-                    )
-                    .with_path(SBOM_FILE)
-                    .in_section(sbom::section::SBOM),
-                );
-                return;
-            }
-            (SBOM_FILE.to_owned(), bytes)
-        }
-    };
-    let assets = asset_map(matched, |_| true, |h| h.digest);
-    let sbom_report = sbom::verify_sbom(&bytes, Some(&assets), &opts.sbom_limits);
-    for check in sbom_report.checks {
-        let check = if check.path.is_none() {
-            check.with_path(name.clone())
-        } else {
-            check.with("sbom", name.clone())
-        };
-        report.push(check);
-    }
-}
-
-/// Provenance files named on the command line, read before any hashing so a wrong path stops
-/// the run at once.
-struct ExplicitProvenance {
-    statements: Vec<ProvenanceFile>,
-    legacy: Option<ProvenanceFile>,
-}
-
-fn read_explicit_provenance(opts: &ReleaseOptions<'_>) -> Result<ExplicitProvenance, ReleaseError> {
-    let mut out = ExplicitProvenance {
-        statements: Vec::new(),
-        legacy: None,
-    };
-    let mut budget = ProvenanceBudget::new(opts);
-    for path in &opts.provenance {
-        let bytes = budget.read(path).map_err(|e| ReleaseError::Argument {
-            path: path.clone(),
-            reason: budget.explain(&e),
-        })?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        let file = ProvenanceFile { name, bytes };
-        if file.name == LEGACY_PROVENANCE_FILE {
-            out.legacy = Some(file);
-        } else {
-            out.statements.push(file);
-        }
-    }
-    Ok(out)
-}
-
-/// The verified assets `keep` selects, by name, with `value` of each. Built by insertion in the
-/// matched map's (sorted) order: collecting into a `BTreeMap` would first buffer every entry
-/// and sort the buffer, a second and third copy at the peak for 100,000 assets.
-fn asset_map<T>(
-    matched: &BTreeMap<ArtifactPath, HashedFile>,
-    keep: impl Fn(&str) -> bool,
-    value: impl Fn(&HashedFile) -> T,
-) -> BTreeMap<String, T> {
-    let mut map = BTreeMap::new();
-    for (path, h) in matched {
-        if keep(path.as_str()) {
-            map.insert(path.as_str().to_owned(), value(h));
-        }
-    }
-    map
-}
-
-/// The provenance bytes still allowed: `ProvenanceLimits::max_bytes` bounds all provenance
-/// files together, so a directory of many large statement files cannot exhaust memory.
-struct ProvenanceBudget {
-    left: u64,
-    total: u64,
-}
-
-impl ProvenanceBudget {
-    fn new(opts: &ReleaseOptions<'_>) -> Self {
-        let total = opts.provenance_limits.max_bytes;
-        Self { left: total, total }
-    }
-
-    fn read(&mut self, path: &Path) -> Result<Vec<u8>, ReadError> {
-        let bytes = read_limited(path, self.left)?;
-        self.left = self.left.saturating_sub(bytes.len() as u64);
-        Ok(bytes)
-    }
-
-    fn explain(&self, e: &ReadError) -> String {
-        match e {
-            ReadError::TooLarge { .. } => format!(
-                "provenance files together are larger than the limit of {} bytes",
-                self.total
-            ),
-            other => other.to_string(),
-        }
-    }
-}
-
-fn release_rules(
-    report: &mut Report,
-    matched: &BTreeMap<ArtifactPath, HashedFile>,
-    opts: &ReleaseOptions<'_>,
-) {
-    let in_release = |c: Check| c.in_section(section::RELEASE);
-    if matched.is_empty() {
-        report.push(in_release(Check::fail(
-            RELEASE_ASSETS_VERIFIED,
-            "no asset was verified; a release with nothing verified fails",
-        )));
-    } else {
-        let bytes: u64 = matched.values().map(|h| h.size).sum();
-        report.push(in_release(
-            Check::pass(
-                RELEASE_ASSETS_VERIFIED,
-                format!("{} assets verified ({bytes} bytes)", matched.len()),
-            )
-            .with("assets", matched.len())
-            .with("bytes", bytes),
-        ));
-    }
-    for (path, hashed) in matched {
-        if hashed.size == 0 {
-            let check = if opts.allow_empty {
-                Check::skip(
-                    RELEASE_ASSET_EMPTY,
-                    "zero-byte asset (allowed: --allow-empty)",
-                )
-            } else {
-                Check::fail(
-                    RELEASE_ASSET_EMPTY,
-                    "zero-byte asset; a broken upload looks like this (use --allow-empty if intended)",
-                )
-            };
-            report.push(in_release(check.with_path(path.as_str())));
-        }
-    }
-    for name in &opts.expect {
-        let name = name.strip_prefix("./").unwrap_or(name);
-        let check = if matched.keys().any(|p| p.as_str() == name) {
-            Check::pass(
-                RELEASE_EXPECTED_ASSET,
-                "expected asset is listed and verified",
-            )
-        } else {
-            Check::fail(
-                RELEASE_EXPECTED_ASSET,
-                "expected asset is not among the verified assets",
-            )
-        };
-        report.push(in_release(check.with_path(name)));
-    }
-}
-
-/// `file`'s path relative to `dir` when it lives inside it (whether or not it exists).
-fn relative_inside_named(dir: &Path, file: &Path) -> Option<String> {
-    let dir = std::fs::canonicalize(dir).ok()?;
-    let parent = std::fs::canonicalize(file.parent()?).ok()?;
-    let rel = parent.strip_prefix(&dir).ok()?.join(file.file_name()?);
-    rel.to_str().map(str::to_owned)
+    Ok(ReleaseVerification {
+        report: run.report,
+        verified,
+    })
 }
 
 /// Reads a whole (small) regular file, refusing more than `limit` bytes, never through a
@@ -736,6 +285,9 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 mod tests {
     use super::*;
     use crate::report::Status;
+    use crate::report::codes::INPUT_TOO_LARGE;
+    use crate::{provenance, sbom, sums};
+    use serde_json::json;
 
     fn release(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

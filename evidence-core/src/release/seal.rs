@@ -25,12 +25,12 @@ use super::{SUMS_FILE, is_metadata_name};
 use crate::atomic::TempFile;
 use crate::digest::Sha256Digest;
 use crate::dsse::{self, Envelope};
-use crate::hash::{self, HashJob, Progress};
+use crate::hash::{self, FileId, HashJob, Progress};
 use crate::keys::PrivateKey;
-use crate::path::{Clash, PathSet};
+use crate::path::{ArtifactPath, Clash, PathSet};
 use crate::provenance::{SLSA_PROVENANCE_V1, STATEMENT_V1};
 use crate::sums::{self, SumsLimits};
-use crate::tree::EntryKind;
+use crate::tree::{EntryKind, Tree};
 
 /// The signed checksum file's name.
 pub const SUMS_SIGNATURE_FILE: &str = "SHA256SUMS.dsse.json";
@@ -264,10 +264,42 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
     if opts.keys.is_empty() {
         return Err(SealError::NoKey);
     }
-    let directory = |reason: String| SealError::Directory {
+    let listing = list(dir, opts)?;
+    let assets = assets(&listing)?;
+    refuse_collisions(&assets)?;
+    let digests = hash_assets(&listing, &assets, opts)?;
+
+    let sums_bytes = sums::write(&digests);
+    let sums_envelope = Envelope::sign(dsse::PAYLOAD_TYPE_SHA256SUMS, &sums_bytes, &opts.keys);
+    let statement_line = statement_line(dir, &digests, opts)?;
+    // All three are written in full before the first rename; SHA256SUMS goes last.
+    let written = write_outputs(
+        dir,
+        [
+            (STATEMENT_FILE, &statement_line),
+            (SUMS_SIGNATURE_FILE, &sums_envelope.to_json_bytes()),
+            (SUMS_FILE, &sums_bytes),
+        ],
+    )?;
+    Ok(Sealed {
+        assets: digests,
+        sums_digest: Sha256Digest::of(&sums_bytes),
+        written,
+    })
+}
+
+/// A problem with the directory itself.
+fn directory_error(dir: &Path, reason: String) -> SealError {
+    SealError::Directory {
         path: dir.to_owned(),
         reason,
-    };
+    }
+}
+
+/// Lists `dir` with the verifier's rules, after removing temporaries a crashed seal left; a
+/// listing with a problem, or cut at the entry limit, is refused.
+fn list(dir: &Path, opts: &SealOptions<'_>) -> Result<Tree, SealError> {
+    let directory = |reason: String| directory_error(dir, reason);
     if !std::fs::metadata(dir)
         .map_err(|e| directory(e.to_string()))?
         .is_dir()
@@ -289,6 +321,12 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
             opts.limits.max_entries
         )));
     }
+    Ok(listing)
+}
+
+/// The assets: every regular file but the release metadata, sorted by path bytes. A name
+/// that is not acceptable, or anything but a file or folder, is refused.
+fn assets(listing: &Tree) -> Result<Vec<(ArtifactPath, FileId)>, SealError> {
     let mut assets = Vec::new();
     for entry in &listing.entries {
         let path = entry.path.as_ref().map_err(|bad| SealError::Refused {
@@ -311,6 +349,11 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
         return Err(SealError::Empty);
     }
     assets.sort_by(|a, b| a.0.as_str().as_bytes().cmp(b.0.as_str().as_bytes()));
+    Ok(assets)
+}
+
+/// Refuses two assets whose names collide after Unicode normalisation and case folding.
+fn refuse_collisions(assets: &[(ArtifactPath, FileId)]) -> Result<(), SealError> {
     let mut names = PathSet::with_capacity(assets.len());
     for (i, (path, _)) in assets.iter().enumerate() {
         if let Some(Clash::SameKey { with } | Clash::FileAndFolder { with }) =
@@ -325,11 +368,17 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
             });
         }
     }
-    drop(names);
+    Ok(())
+}
 
-    // Each file is hashed once, bound to the inode listed and to a single link.
+/// Each file is hashed once, bound to the inode listed and to a single link.
+fn hash_assets(
+    listing: &Tree,
+    assets: &[(ArtifactPath, FileId)],
+    opts: &SealOptions<'_>,
+) -> Result<BTreeMap<String, Sha256Digest>, SealError> {
     let hashed = hash::hash_files(
-        &assets,
+        assets,
         |(path, id)| HashJob {
             path: listing.disk_path(path),
             expect_id: Some(*id),
@@ -346,9 +395,15 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
         })?;
         digests.insert(path.as_str().to_owned(), h.digest);
     }
+    Ok(digests)
+}
 
-    let sums_bytes = sums::write(&digests);
-    let sums_envelope = Envelope::sign(dsse::PAYLOAD_TYPE_SHA256SUMS, &sums_bytes, &opts.keys);
+/// The signed provenance statement over every asset, as one JSON line.
+fn statement_line(
+    dir: &Path,
+    digests: &BTreeMap<String, Sha256Digest>,
+    opts: &SealOptions<'_>,
+) -> Result<Vec<u8>, SealError> {
     let statement = json!({
         "_type": STATEMENT_V1,
         "subject": digests
@@ -366,13 +421,12 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
     let mut statement_line =
         Envelope::sign(dsse::PAYLOAD_TYPE_IN_TOTO, &statement_bytes, &opts.keys).to_json_line();
     statement_line.push(b'\n');
+    Ok(statement_line)
+}
 
-    // All three are written in full before the first rename; SHA256SUMS goes last.
-    let outputs: [(&str, &[u8]); 3] = [
-        (STATEMENT_FILE, &statement_line),
-        (SUMS_SIGNATURE_FILE, &sums_envelope.to_json_bytes()),
-        (SUMS_FILE, &sums_bytes),
-    ];
+/// Writes every output to a temporary beside it, then renames them into place in order: the
+/// names renamed, or the first failure (outputs renamed before it stay).
+fn write_outputs(dir: &Path, outputs: [(&str, &[u8]); 3]) -> Result<Vec<String>, SealError> {
     let mut temps = Vec::with_capacity(outputs.len());
     for (name, bytes) in outputs {
         let target = dir.join(name);
@@ -393,11 +447,7 @@ pub fn seal(dir: &Path, opts: &SealOptions<'_>) -> Result<Sealed, SealError> {
             })?;
         written.push(name.to_owned());
     }
-    Ok(Sealed {
-        assets: digests,
-        sums_digest: Sha256Digest::of(&sums_bytes),
-        written,
-    })
+    Ok(written)
 }
 
 #[cfg(test)]

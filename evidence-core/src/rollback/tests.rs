@@ -1,8 +1,17 @@
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
+use super::codes::*;
 use super::*;
-use crate::keys::NamedKey;
-use crate::report::{CheckCode, Status};
+use crate::bundle::build::{self, BuildOptions, Input};
+use crate::bundle::{BundleId, ToolInfo};
+use crate::capture::{self, profile::Profile};
+use crate::digest::Sha256Digest;
+use crate::keys::{NamedKey, PrivateKey, TrustPolicy};
+use crate::report::{Check, CheckCode, Report, Status};
+use crate::timestamp::Timestamp;
 
 fn key(n: u8) -> PrivateKey {
     PrivateKey::from_seed(&[n; 32])

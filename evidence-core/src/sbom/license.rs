@@ -459,35 +459,7 @@ fn simple_license(text: &str, plus: bool, offset: usize) -> Result<SimpleLicense
             "NONE and NOASSERTION may only stand alone as the whole value",
         );
     }
-    let reference = if let Some(rest) = text.strip_prefix(DOCUMENT_REF_PREFIX) {
-        let Some((doc, license)) = rest.split_once(':') else {
-            return error(
-                offset,
-                "DocumentRef- must be followed by ':LicenseRef-<id>'",
-            );
-        };
-        if !is_idstring(doc) {
-            return error(offset, "malformed DocumentRef- identifier");
-        }
-        let Some(id) = license.strip_prefix(LICENSE_REF_PREFIX) else {
-            return error(
-                offset,
-                "DocumentRef-<id>: must be followed by LicenseRef-<id>",
-            );
-        };
-        Some((
-            Some(
-                text.get(..DOCUMENT_REF_PREFIX.len() + doc.len())
-                    .unwrap_or_default(),
-            ),
-            license,
-            id,
-        ))
-    } else {
-        text.strip_prefix(LICENSE_REF_PREFIX)
-            .map(|id| (None, text, id))
-    };
-    match reference {
+    match license_ref(text, offset)? {
         Some((document, license, id)) => {
             if !is_idstring(id) {
                 return error(
@@ -516,6 +488,43 @@ fn simple_license(text: &str, plus: bool, offset: usize) -> Result<SimpleLicense
             })
         }
     }
+}
+
+/// A license reference's parts: the `DocumentRef-<id>` (if any), the `LicenseRef-<id>` and
+/// the bare id.
+type LicenseRef<'t> = (Option<&'t str>, &'t str, &'t str);
+
+/// Splits `LicenseRef-<id>` or `DocumentRef-<id>:LicenseRef-<id>` into its parts; `None` for
+/// any other text. The ids' characters are checked by the caller, except the document's.
+fn license_ref(text: &str, offset: usize) -> Result<Option<LicenseRef<'_>>, LicenseError> {
+    Ok(if let Some(rest) = text.strip_prefix(DOCUMENT_REF_PREFIX) {
+        let Some((doc, license)) = rest.split_once(':') else {
+            return error(
+                offset,
+                "DocumentRef- must be followed by ':LicenseRef-<id>'",
+            );
+        };
+        if !is_idstring(doc) {
+            return error(offset, "malformed DocumentRef- identifier");
+        }
+        let Some(id) = license.strip_prefix(LICENSE_REF_PREFIX) else {
+            return error(
+                offset,
+                "DocumentRef-<id>: must be followed by LicenseRef-<id>",
+            );
+        };
+        Some((
+            Some(
+                text.get(..DOCUMENT_REF_PREFIX.len() + doc.len())
+                    .unwrap_or_default(),
+            ),
+            license,
+            id,
+        ))
+    } else {
+        text.strip_prefix(LICENSE_REF_PREFIX)
+            .map(|id| (None, text, id))
+    })
 }
 
 #[cfg(test)]

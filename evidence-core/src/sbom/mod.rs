@@ -1,51 +1,28 @@
-//! SPDX 2.3 JSON software bills of materials: parse, validate, cross-check against a release.
+//! Software bills of materials: each format behind [`SbomFormat`], SPDX 2.3 JSON ([`spdx`])
+//! the first.
 //!
-//! Three stages (DESIGN section 2):
-//!
-//! 1. **raw**: [`parse`] reads the bytes with the strict JSON reader ([`crate::json`]:
-//!    duplicate keys refused at any depth, size, depth and value-count limits), then enforces
-//!    the SBOM limits ([`SbomLimits`]: elements, relationships, string length) and reads the
-//!    fields this module checks into an [`SpdxDocument`];
-//! 2. **checked**: [`validate`] applies the SPDX 2.3 rules `docs/FORMAT.md` lists (version,
-//!    data license, SPDXIDs, namespace, creation info, references, relationships, DESCRIBES,
-//!    checksums, license expressions, purls). Every problem is its own check naming the
-//!    element's SPDXID; a document with no failure gets one `sbom-valid` pass with counts;
-//! 3. **verified**: [`cross_check`] compares the SHA-256 the SBOM gives for each release asset
-//!    it names with the asset's SHA-256 from the verified SHA256SUMS.
-//!
-//! [`verify_sbom`] runs all three into one [`Report`].
-//!
-//! # Why not `spdx-rs`
-//!
-//! The project card names `spdx-rs` as the parser. Version 0.5.5 (the latest, released
-//! 2023-09-19, nothing since) parses the official SPDX 2.3 example, but refuses valid SPDX 2.3
-//! documents: a top-level `$schema` or `revieweds` member (both in the 2.3 JSON schema; its
-//! document struct denies unknown fields), and the `referenceCategory` `PERSISTENT-ID` (its
-//! enum spells it `PERSISTENT-I-D`). It also refuses a whole document for one bad license
-//! expression or unknown relationship type, so the error cannot name the element, and it
-//! accepts documents SPDX forbids (no creators, a `created` time with an offset or fractional
-//! seconds, lower-case `and`/`or` operators). We therefore read the fields we check with a
-//! serde model of our own ([`model`]), lenient on fields we do not check and strict on those
-//! we do.
+//! A format recognises its documents by content, parses and validates them into checks, and
+//! hands the cross-checks its [`AssetClaim`]s: which files its elements name and with which
+//! checksums. [`cross_check_claims`] compares those with the release's verified digests the
+//! same way for every format. The release's `sbom` stage picks the format with [`format_of`].
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
-
 use crate::digest::Sha256Digest;
-use crate::json::{self, JsonError, JsonLimits};
+use crate::json::JsonError;
 use crate::report::{Check, CheckCode, Report, check_codes, codes::INPUT_TOO_LARGE};
 
 pub mod license;
 pub mod model;
 pub mod purl;
+pub mod spdx;
 mod validate;
 
 pub use model::{
     Checksum, CreationInfo, ExternalDocumentRef, ExternalRef, ExtractedLicense, File, Package,
     Relationship, Snippet, SpdxDocument,
 };
+pub use spdx::{cross_check, parse, verify_sbom};
 pub use validate::{
     DATA_LICENSE, DOCUMENT_SPDXID, RELATIONSHIP_TYPES, SPDX_VERSION, SPDX_VERSION_OLD, validate,
 };
@@ -129,7 +106,7 @@ pub const DEFAULT_MAX_STRING_BYTES: usize = 1 << 20;
 /// Default most memory the parsed JSON may take.
 pub const DEFAULT_MAX_MEMORY: u64 = 1 << 30;
 
-/// Hard limits for [`parse`]. Exceeding one is `input-too-large`.
+/// Hard limits for reading an SBOM ([`parse`]). Exceeding one is `input-too-large`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SbomLimits {
@@ -146,7 +123,7 @@ pub struct SbomLimits {
     /// Longest string or member name, in bytes.
     pub max_string_bytes: usize,
     /// Most memory the parsed JSON may take, estimated while reading
-    /// ([`JsonLimits::max_memory`]).
+    /// ([`JsonLimits::max_memory`](crate::json::JsonLimits::max_memory)).
     pub max_memory: u64,
 }
 
@@ -221,135 +198,73 @@ impl SbomError {
     }
 }
 
-/// Reads an SPDX JSON document (the raw stage; see the module documentation).
-pub fn parse(bytes: &[u8], limits: &SbomLimits) -> Result<SpdxDocument, SbomError> {
-    let json_limits = JsonLimits {
-        max_bytes: limits.max_bytes,
-        max_depth: limits.max_depth,
-        max_values: limits.max_values,
-        max_memory: limits.max_memory,
-    };
-    let value = json::parse_strict(bytes, &json_limits)?;
-    let Value::Object(mut map) = value else {
-        return Err(SbomError::Schema {
-            location: "document".into(),
-            message: "an SPDX JSON document is an object".into(),
-        });
-    };
-    check_limits(&map, limits)?;
-    let packages = take_list(&mut map, "packages")?;
-    let files = take_list(&mut map, "files")?;
-    let snippets = take_list(&mut map, "snippets")?;
-    let relationships = take_list(&mut map, "relationships")?;
-    let mut doc: SpdxDocument =
-        serde_json::from_value(Value::Object(map)).map_err(|e| SbomError::Schema {
-            location: "document".into(),
-            message: e.to_string(),
-        })?;
-    doc.packages = packages;
-    doc.files = files;
-    doc.snippets = snippets;
-    doc.relationships = relationships;
-    Ok(doc)
+/// One SBOM format. [`FORMATS`] lists them; [`format_of`] picks one by content.
+pub trait SbomFormat: Sync {
+    /// The format's name, as reports give it.
+    fn name(&self) -> &'static str;
+
+    /// True when `bytes` look like this format: a cheap look for a marker, never a parse.
+    fn recognises(&self, bytes: &[u8]) -> bool;
+
+    /// Parses and validates `bytes` into one report and, given the release's verified asset
+    /// digests (asset path -> SHA-256), cross-checks the document's [`AssetClaim`]s against
+    /// them with [`cross_check_claims`]. The subject records the SHA-256 of the exact bytes
+    /// judged.
+    fn verify(
+        &self,
+        bytes: &[u8],
+        assets: Option<&BTreeMap<String, Sha256Digest>>,
+        limits: &SbomLimits,
+    ) -> Report;
 }
 
-fn check_limits(map: &Map<String, Value>, limits: &SbomLimits) -> Result<(), SbomError> {
-    let count = |key: &str| map.get(key).and_then(Value::as_array).map_or(0, Vec::len);
-    let elements = count("packages") + count("files") + count("snippets");
-    if elements > limits.max_elements {
-        return Err(SbomError::Limit {
-            what: "packages, files and snippets",
-            limit: limits.max_elements as u64,
-        });
-    }
-    if count("relationships") > limits.max_relationships {
-        return Err(SbomError::Limit {
-            what: "relationships",
-            limit: limits.max_relationships as u64,
-        });
-    }
-    let too_long = SbomError::Limit {
-        what: "bytes in one string",
-        limit: limits.max_string_bytes as u64,
-    };
-    let mut stack: Vec<&Value> = map.values().collect();
-    if map.keys().any(|k| k.len() > limits.max_string_bytes) {
-        return Err(too_long);
-    }
-    while let Some(value) = stack.pop() {
-        match value {
-            Value::String(s) if s.len() > limits.max_string_bytes => return Err(too_long),
-            Value::Array(items) => stack.extend(items),
-            Value::Object(members) => {
-                if members.keys().any(|k| k.len() > limits.max_string_bytes) {
-                    return Err(too_long);
-                }
-                stack.extend(members.values());
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+/// Every supported format; the first is also the one a document no format recognises is
+/// judged by, so its parser says what is wrong with it.
+pub const FORMATS: &[&dyn SbomFormat] = &[&spdx::Spdx];
+
+/// The format `bytes` are judged by.
+pub fn format_of(bytes: &[u8]) -> &'static dyn SbomFormat {
+    FORMATS
+        .iter()
+        .copied()
+        .find(|f| f.recognises(bytes))
+        .unwrap_or(&spdx::Spdx)
 }
 
-/// Removes `key` from the document and reads each of its items, so an error names the item.
-fn take_list<T: DeserializeOwned>(
-    map: &mut Map<String, Value>,
-    key: &str,
-) -> Result<Vec<T>, SbomError> {
-    match map.remove(key) {
-        None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let id = item
-                    .get("SPDXID")
-                    .and_then(Value::as_str)
-                    .map(|id| format!(" ({})", excerpt(id)))
-                    .unwrap_or_default();
-                serde_json::from_value(item).map_err(|e| SbomError::Schema {
-                    location: format!("{key}[{i}]{id}"),
-                    message: e.to_string(),
-                })
-            })
-            .collect(),
-        Some(_) => Err(SbomError::Schema {
-            location: key.to_owned(),
-            message: "expected an array".into(),
-        }),
-    }
+/// What one SBOM element says about a file it names.
+#[derive(Debug, Clone)]
+pub struct AssetClaim<'a> {
+    /// The element, as checks name it: its identifier, or its position (`files[2]`) when it
+    /// has none. An SPDXID is also given as `spdx_id`.
+    pub element: String,
+    /// The file name it gives.
+    pub name: &'a str,
+    /// Its checksums, algorithms spelled as SPDX spells them (`SHA256`, `SHA1`, `MD5`).
+    pub checksums: &'a [Checksum],
 }
 
-/// Compares the SHA-256 that SBOM elements give for release assets with the assets' digests
+/// Compares the SHA-256 that SBOM elements claim for release assets with the assets' digests
 /// from the verified SHA256SUMS (`assets`: asset path relative to the release directory ->
-/// SHA-256).
+/// SHA-256). `naming` says which fields name a file, for the warning when none names an asset.
 ///
-/// An element names an asset when a file's `fileName`, or a package's `packageFileName`, equals
-/// the asset path after removing one leading `./`. Names are compared byte for byte; download
-/// URLs are not used, since their last segment need not be the file name. Each naming element
-/// gets one check: `sbom-asset-digest-match` when it has a `SHA256` checksum and every `SHA256`
-/// checksum it has equals the asset's; `sbom-asset-digest-mismatch` when one differs;
+/// A claim names an asset when its name equals the asset path after removing one leading
+/// `./`. Names are compared byte for byte; download URLs are not used, since their last
+/// segment need not be the file name. Each naming element gets one check:
+/// `sbom-asset-digest-match` when it has a `SHA256` checksum and every `SHA256` checksum it
+/// has equals the asset's; `sbom-asset-digest-mismatch` when one differs;
 /// `sbom-asset-digest-missing` when it has none (MD5 and SHA-1 never count, DESIGN rule 12).
 /// When no element names any asset the SBOM is not bound to the release:
 /// `sbom-assets-unmatched`.
-pub fn cross_check(doc: &SpdxDocument, assets: &BTreeMap<String, Sha256Digest>) -> Vec<Check> {
+pub fn cross_check_claims<'a>(
+    claims: impl IntoIterator<Item = AssetClaim<'a>>,
+    assets: &BTreeMap<String, Sha256Digest>,
+    naming: &str,
+) -> Vec<Check> {
     let mut checks = Vec::new();
-    let packages = doc.packages.iter().enumerate().filter_map(|(i, p)| {
-        let name = p.package_file_name.as_deref()?;
-        Some((label(&p.spdx_id, "packages", i), name, &p.checksums))
-    });
-    let files = doc.files.iter().enumerate().map(|(i, f)| {
-        (
-            label(&f.spdx_id, "files", i),
-            f.file_name.as_str(),
-            &f.checksums,
-        )
-    });
-    for (element, name, checksums) in packages.chain(files) {
-        let asset = name.strip_prefix("./").unwrap_or(name);
+    for claim in claims {
+        let asset = claim.name.strip_prefix("./").unwrap_or(claim.name);
         if let Some(digest) = assets.get(asset) {
-            checks.push(judge_asset(&element, asset, checksums, digest));
+            checks.push(judge_asset(&claim.element, asset, claim.checksums, digest));
         }
     }
     // Most SBOMs describe source packages rather than release files, so an SBOM that names no
@@ -359,7 +274,7 @@ pub fn cross_check(doc: &SpdxDocument, assets: &BTreeMap<String, Sha256Digest>) 
             Check::warn(
                 SBOM_ASSETS_UNMATCHED,
                 format!(
-                    "no package's packageFileName and no file's fileName names one of the {} release assets; the SBOM says nothing about this release",
+                    "{naming} names one of the {} release assets; the SBOM says nothing about this release",
                     assets.len()
                 ),
             )
@@ -429,53 +344,6 @@ fn about(check: Check, element: &str) -> Check {
     } else {
         check
     }
-}
-
-/// Parses, validates and (given the release's verified asset digests) cross-checks an SBOM,
-/// returning one report. The subject records the SHA-256 of the exact bytes judged.
-pub fn verify_sbom(
-    bytes: &[u8],
-    assets: Option<&BTreeMap<String, Sha256Digest>>,
-    limits: &SbomLimits,
-) -> Report {
-    let mut report = Report::new(json!({
-        "kind": "sbom",
-        "format": "SPDX JSON",
-        "sbom_sha256": Sha256Digest::of(bytes).to_string(),
-    }));
-    let doc = match parse(bytes, limits) {
-        Ok(doc) => doc,
-        Err(e) => {
-            report.push(e.to_check());
-            return report;
-        }
-    };
-    if let Value::Object(subject) = &mut report.subject {
-        subject.insert("spdx_version".into(), doc.spdx_version.clone().into());
-        subject.insert("name".into(), doc.name.clone().into());
-        subject.insert(
-            "document_namespace".into(),
-            doc.document_namespace.clone().into(),
-        );
-    }
-    report.push(
-        Check::pass(
-            SBOM_PARSED,
-            format!(
-                "{} packages, {} files, {} snippets, {} relationships",
-                doc.packages.len(),
-                doc.files.len(),
-                doc.snippets.len(),
-                doc.relationships.len()
-            ),
-        )
-        .in_section(section::SBOM),
-    );
-    report.checks.extend(validate(&doc));
-    if let Some(assets) = assets {
-        report.checks.extend(cross_check(&doc, assets));
-    }
-    report
 }
 
 /// The identifier to name an element by: its SPDXID, or `list[index]` when it has none.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::codes::*;
 use super::license::{self, DOCUMENT_REF_PREFIX, LICENSE_REF_PREFIX, SimpleLicense};
-use super::model::{Checksum, SpdxDocument};
+use super::model::{Checksum, ExternalRef, SpdxDocument};
 use super::{about, excerpt, is_idstring, is_spdx_ref, label, purl, section};
 use crate::report::{Check, CheckCode, Status};
 use crate::timestamp::Timestamp;
@@ -157,28 +157,7 @@ impl<'a> Validator<'a> {
     /// Document creation information (clause 6).
     fn document(&mut self) {
         let doc = self.doc;
-        // 6.1: spdxVersion.
-        match doc.spdx_version.as_str() {
-            SPDX_VERSION => {}
-            SPDX_VERSION_OLD => self.checks.push(
-                check(
-                    SBOM_VERSION_UNSUPPORTED,
-                    Status::Warn,
-                    DOCUMENT_SPDXID,
-                    format!("{SPDX_VERSION_OLD} document checked by the {SPDX_VERSION} rules"),
-                )
-                .with("actual", SPDX_VERSION_OLD),
-            ),
-            other => self.checks.push(
-                fail(
-                    SBOM_VERSION_UNSUPPORTED,
-                    DOCUMENT_SPDXID,
-                    format!("spdxVersion {:?} is not {SPDX_VERSION}", excerpt(other)),
-                )
-                .with("expected", SPDX_VERSION)
-                .with("actual", excerpt(other)),
-            ),
-        }
+        self.version();
         // 6.2: dataLicense.
         if doc.data_license != DATA_LICENSE {
             self.checks.push(
@@ -228,6 +207,31 @@ impl<'a> Validator<'a> {
         }
         // 6.8, 6.9: creators and created.
         self.creation_info();
+    }
+
+    /// 6.1: spdxVersion.
+    fn version(&mut self) {
+        match self.doc.spdx_version.as_str() {
+            SPDX_VERSION => {}
+            SPDX_VERSION_OLD => self.checks.push(
+                check(
+                    SBOM_VERSION_UNSUPPORTED,
+                    Status::Warn,
+                    DOCUMENT_SPDXID,
+                    format!("{SPDX_VERSION_OLD} document checked by the {SPDX_VERSION} rules"),
+                )
+                .with("actual", SPDX_VERSION_OLD),
+            ),
+            other => self.checks.push(
+                fail(
+                    SBOM_VERSION_UNSUPPORTED,
+                    DOCUMENT_SPDXID,
+                    format!("spdxVersion {:?} is not {SPDX_VERSION}", excerpt(other)),
+                )
+                .with("expected", SPDX_VERSION)
+                .with("actual", excerpt(other)),
+            ),
+        }
     }
 
     fn creation_info(&mut self) {
@@ -285,6 +289,13 @@ impl<'a> Validator<'a> {
     /// document ids (6.6) and extracted license ids (10.1). Collected before any reference is
     /// resolved.
     fn identifiers(&mut self) {
+        self.element_ids();
+        self.external_document_ids();
+        self.license_ids();
+    }
+
+    /// Element SPDXIDs: the document's, then those of packages, files and snippets.
+    fn element_ids(&mut self) {
         let doc = self.doc;
         if doc.spdx_id == DOCUMENT_SPDXID {
             self.ids.insert(DOCUMENT_SPDXID, "the document".into());
@@ -338,8 +349,11 @@ impl<'a> Validator<'a> {
                 self.ids.insert(id, at);
             }
         }
+    }
 
-        for (i, r) in doc.external_document_refs.iter().enumerate() {
+    /// External document ids (6.6), with the document URI and checksum each needs.
+    fn external_document_ids(&mut self) {
+        for (i, r) in self.doc.external_document_refs.iter().enumerate() {
             let at = format!("externalDocumentRefs[{i}]");
             let id = r.external_document_id.as_str();
             let path = label(id, "externalDocumentRefs", i);
@@ -376,8 +390,11 @@ impl<'a> Validator<'a> {
                 Some(c) => self.checksum(&path, c),
             }
         }
+    }
 
-        for (i, l) in doc.has_extracted_licensing_infos.iter().enumerate() {
+    /// Extracted license ids (10.1), each with its text.
+    fn license_ids(&mut self) {
+        for (i, l) in self.doc.has_extracted_licensing_infos.iter().enumerate() {
             let at = format!("hasExtractedLicensingInfos[{i}]");
             let id = l.license_id.as_str();
             if id.is_empty() {
@@ -407,8 +424,15 @@ impl<'a> Validator<'a> {
 
     /// Packages (7), files (8) and snippets (9).
     fn elements(&mut self) {
-        let doc = self.doc;
-        for (i, p) in doc.packages.iter().enumerate() {
+        self.packages();
+        self.files();
+        self.snippets();
+    }
+
+    /// Packages (7): name, download location, checksums, licenses, external references and
+    /// the files they contain.
+    fn packages(&mut self) {
+        for (i, p) in self.doc.packages.iter().enumerate() {
             let path = label(&p.spdx_id, "packages", i);
             if p.name.is_empty() {
                 self.missing(&path, "name");
@@ -427,30 +451,7 @@ impl<'a> Validator<'a> {
                 ],
                 ("licenseInfoFromFiles", &p.license_info_from_files),
             );
-            for r in &p.external_refs {
-                for (field, value) in [
-                    ("externalRefs.referenceCategory", &r.reference_category),
-                    ("externalRefs.referenceType", &r.reference_type),
-                    ("externalRefs.referenceLocator", &r.reference_locator),
-                ] {
-                    if value.is_empty() {
-                        self.missing(&path, field);
-                    }
-                }
-                // 7.21 and Annex F: a purl locator must be a valid package URL.
-                if r.reference_type == "purl"
-                    && let Err(e) = purl::parse(&r.reference_locator)
-                {
-                    self.checks.push(
-                        fail(
-                            SBOM_PURL_INVALID,
-                            &path,
-                            format!("purl {:?}: {e}", excerpt(&r.reference_locator)),
-                        )
-                        .with("actual", excerpt(&r.reference_locator)),
-                    );
-                }
-            }
+            self.external_refs(&path, &p.external_refs);
             // hasFiles (the JSON form of CONTAINS) must name elements of this document.
             for id in &p.has_files {
                 if !self.ids.contains_key(id.as_str()) {
@@ -458,8 +459,39 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+    }
 
-        for (i, f) in doc.files.iter().enumerate() {
+    /// A package's external references (7.21): all three fields, and a valid purl.
+    fn external_refs(&mut self, path: &str, refs: &[ExternalRef]) {
+        for r in refs {
+            for (field, value) in [
+                ("externalRefs.referenceCategory", &r.reference_category),
+                ("externalRefs.referenceType", &r.reference_type),
+                ("externalRefs.referenceLocator", &r.reference_locator),
+            ] {
+                if value.is_empty() {
+                    self.missing(path, field);
+                }
+            }
+            // 7.21 and Annex F: a purl locator must be a valid package URL.
+            if r.reference_type == "purl"
+                && let Err(e) = purl::parse(&r.reference_locator)
+            {
+                self.checks.push(
+                    fail(
+                        SBOM_PURL_INVALID,
+                        path,
+                        format!("purl {:?}: {e}", excerpt(&r.reference_locator)),
+                    )
+                    .with("actual", excerpt(&r.reference_locator)),
+                );
+            }
+        }
+    }
+
+    /// Files (8): name, checksums (a SHA1 among them) and licenses.
+    fn files(&mut self) {
+        for (i, f) in self.doc.files.iter().enumerate() {
             let path = label(&f.spdx_id, "files", i);
             if f.file_name.is_empty() {
                 self.missing(&path, "fileName");
@@ -486,7 +518,11 @@ impl<'a> Validator<'a> {
                 ("licenseInfoInFiles", &f.license_info_in_files),
             );
         }
+    }
 
+    /// Snippets (9): the file each is from, and licenses.
+    fn snippets(&mut self) {
+        let doc = self.doc;
         let file_ids: HashSet<&str> = doc.files.iter().map(|f| f.spdx_id.as_str()).collect();
         for (i, s) in doc.snippets.iter().enumerate() {
             let path = label(&s.spdx_id, "snippets", i);
@@ -603,35 +639,7 @@ impl<'a> Validator<'a> {
         let list = license::license_list_version();
         let mut reported = HashSet::new();
         for (lic, exception) in leaves {
-            let problem = match lic {
-                SimpleLicense::Id { id, .. } if !license::is_listed_license(id) => Some((
-                    Status::Warn,
-                    SBOM_LICENSE_UNKNOWN,
-                    id.as_str(),
-                    format!("{field}: {id} is not on the SPDX License List {list}"),
-                )),
-                SimpleLicense::Ref {
-                    document: Some(doc),
-                    license,
-                } if !self.document_refs.contains(doc.as_str()) => Some((
-                    Status::Fail,
-                    SBOM_LICENSE_REF_UNDECLARED,
-                    doc.as_str(),
-                    format!(
-                        "{field}: {doc}:{license} names a document not declared in externalDocumentRefs"
-                    ),
-                )),
-                SimpleLicense::Ref {
-                    document: None,
-                    license,
-                } if !self.license_refs.contains(license.as_str()) => Some((
-                    Status::Fail,
-                    SBOM_LICENSE_REF_UNDECLARED,
-                    license.as_str(),
-                    format!("{field}: {license} is not defined in hasExtractedLicensingInfos"),
-                )),
-                _ => None,
-            };
+            let problem = self.license_problem(field, lic, list);
             let exception_problem =
                 exception
                     .filter(|e| !license::is_listed_exception(e))
@@ -654,6 +662,45 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// What is wrong with one license of an expression: not on the list (a warning), or a
+    /// reference to an undeclared document or undefined `LicenseRef-`.
+    fn license_problem<'l>(
+        &self,
+        field: &str,
+        lic: &'l SimpleLicense,
+        list: &str,
+    ) -> Option<(Status, CheckCode, &'l str, String)> {
+        match lic {
+            SimpleLicense::Id { id, .. } if !license::is_listed_license(id) => Some((
+                Status::Warn,
+                SBOM_LICENSE_UNKNOWN,
+                id.as_str(),
+                format!("{field}: {id} is not on the SPDX License List {list}"),
+            )),
+            SimpleLicense::Ref {
+                document: Some(doc),
+                license,
+            } if !self.document_refs.contains(doc.as_str()) => Some((
+                Status::Fail,
+                SBOM_LICENSE_REF_UNDECLARED,
+                doc.as_str(),
+                format!(
+                    "{field}: {doc}:{license} names a document not declared in externalDocumentRefs"
+                ),
+            )),
+            SimpleLicense::Ref {
+                document: None,
+                license,
+            } if !self.license_refs.contains(license.as_str()) => Some((
+                Status::Fail,
+                SBOM_LICENSE_REF_UNDECLARED,
+                license.as_str(),
+                format!("{field}: {license} is not defined in hasExtractedLicensingInfos"),
+            )),
+            _ => None,
         }
     }
 
