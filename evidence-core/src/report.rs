@@ -476,6 +476,9 @@ mod tests {
         ));
         r.checks[1].status = Status::Fail;
         assert!(r.to_text(false).starts_with("FAIL trust-not-configured: "));
-        assert!(r.to_text(false).ends_with("FAILED: 1 passed, 1 failed, 0 warnings, 0 skipped\n"));
+        assert!(
+            r.to_text(false)
+                .ends_with("FAILED: 1 passed, 1 failed, 0 warnings, 0 skipped\n")
+        );
     }
 }

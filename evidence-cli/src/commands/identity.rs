@@ -12,7 +12,7 @@ use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::load_keys;
 use crate::tool;
-use crate::trust::TrustArgs;
+use crate::trust::{self, TrustArgs};
 
 /// Identity commands.
 #[derive(Debug, clap::Subcommand)]
@@ -180,10 +180,12 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
 
 fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
     must_exist(&args.bundle, "identity bundle")?;
-    let policy = args.trust.policy()?.ok_or_else(|| {
-        CliError::new("identity verify needs the operator's public key")
-            .hint("pass --trusted-key operator.pub (or --keyring); a key inside the bundle is never trusted")
-    })?;
+    // A key inside the bundle is never trusted.
+    let Some(policy) = args.trust.policy()? else {
+        let subject =
+            serde_json::json!({"kind": "identity", "bundle": args.bundle.display().to_string()});
+        return output::emit(trust::untrusted_report(subject), "evidence", &args.output);
+    };
     let freshness = match &args.max_age {
         None => None,
         Some(text) => {

@@ -11,7 +11,7 @@ use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::load_keys;
 use crate::tool;
-use crate::trust::TrustArgs;
+use crate::trust::{self, TrustArgs};
 
 /// Journal commands.
 #[derive(Debug, clap::Subcommand)]
@@ -159,10 +159,14 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
             must_exist(&args.seal, "seal")?;
             must_exist(&args.file, "journal")?;
             let opts = args.lines.options()?;
-            let trust = args.trust.policy()?.ok_or_else(|| {
-                CliError::new("check-append needs the key the seal was signed with")
-                    .hint("pass --trusted-key PUBFILE or --keyring FILE; a seal is never trusted by itself")
-            })?;
+            // A seal is never trusted by itself.
+            let Some(trust) = args.trust.policy()? else {
+                let subject = serde_json::json!({
+                    "kind": "journal-append",
+                    "seal": args.seal.display().to_string(),
+                });
+                return output::emit(trust::untrusted_report(subject), "evidence", &args.output);
+            };
             let report = seal::check_append(
                 &args.seal,
                 &args.file,

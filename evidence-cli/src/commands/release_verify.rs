@@ -118,7 +118,6 @@ pub struct ReleaseVerifyArgs {
         help_heading = "Provenance policy (needs --trusted-key or --keyring)"
     )]
     pub artifacts: Vec<String>,
-
 }
 
 const AFTER_HELP: &str = "\

@@ -549,11 +549,26 @@ fn a_tag_and_a_branch_of_the_same_name_are_different_refs() {
         };
         status_of(&run_signed(&k, &statement, &policy), PROVENANCE_SOURCE_REF)
     };
-    assert_eq!(by_ref("refs/tags/v1.4.2", "refs/tags/v1.4.2"), vec![Status::Pass]);
-    assert_eq!(by_ref("refs/heads/main", "refs/heads/main"), vec![Status::Pass]);
-    assert_eq!(by_ref("refs/pull/7/merge", "refs/pull/7/merge"), vec![Status::Pass]);
-    assert_eq!(by_ref("refs/heads/v1.4.2", "refs/tags/v1.4.2"), vec![Status::Fail]);
-    assert_eq!(by_ref("refs/tags/v1.4.2", "refs/heads/v1.4.2"), vec![Status::Fail]);
+    assert_eq!(
+        by_ref("refs/tags/v1.4.2", "refs/tags/v1.4.2"),
+        vec![Status::Pass]
+    );
+    assert_eq!(
+        by_ref("refs/heads/main", "refs/heads/main"),
+        vec![Status::Pass]
+    );
+    assert_eq!(
+        by_ref("refs/pull/7/merge", "refs/pull/7/merge"),
+        vec![Status::Pass]
+    );
+    assert_eq!(
+        by_ref("refs/heads/v1.4.2", "refs/tags/v1.4.2"),
+        vec![Status::Fail]
+    );
+    assert_eq!(
+        by_ref("refs/tags/v1.4.2", "refs/heads/v1.4.2"),
+        vec![Status::Fail]
+    );
     assert_eq!(by_ref("refs/tags/v1.4.2", "v1.4.2"), vec![Status::Fail]);
     assert_eq!(by_ref("refs/heads/main", "main"), vec![Status::Fail]);
     assert_eq!(by_ref("refs/tags/v10", "refs/tags/v1"), vec![Status::Fail]);
@@ -853,9 +868,7 @@ fn the_predecessors_repository_and_ref_are_held_to_the_policy_as_claims() {
     let legacy_ref = |policy: &ProvenancePolicy| -> Vec<Status> {
         run(&[], Some(&good), None, policy)
             .iter()
-            .filter(|c| {
-                c.is(PROVENANCE_SOURCE_REF) && c.path.as_deref() == Some("PROVENANCE.json")
-            })
+            .filter(|c| c.is(PROVENANCE_SOURCE_REF) && c.path.as_deref() == Some("PROVENANCE.json"))
             .map(|c| c.status)
             .collect()
     };
