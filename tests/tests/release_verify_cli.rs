@@ -169,6 +169,22 @@ fn without_a_trust_anchor_verification_fails_unless_integrity_only_is_asked_for(
     assert_eq!(report["checks"][0]["code"], "trust-not-configured");
     assert_eq!(report["checks"][0]["status"], "skip");
 
+    // A minisign key is a trust anchor too (here one that signed nothing in this release).
+    let minisign = tempfile::tempdir().unwrap();
+    let minisign_pub = minisign.path().join("minisign.pub");
+    std::fs::write(
+        &minisign_pub,
+        "untrusted comment: minisign public key\nRWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3\n",
+    )
+    .unwrap();
+    let (code, report) = run_json(&[
+        sample.as_os_str(),
+        "--minisign-key".as_ref(),
+        minisign_pub.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(failing_codes(&report), vec!["release-minisign-missing"]);
+
     // With a key the check is absent, and --allow-unsigned beside a key is a usage error.
     let (code, report) = run_json(&[sample.as_os_str(), "--trusted-key".as_ref(), &fixture_key()]);
     assert_eq!(code, 0);
