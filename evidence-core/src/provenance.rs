@@ -76,7 +76,7 @@ pub mod codes {
         PROVENANCE_SOURCE_URI = "provenance-source-uri":
             "The statement's source repository equals --source-uri.";
         PROVENANCE_SOURCE_REF = "provenance-source-ref":
-            "The statement's source ref (tag or branch) equals --source-ref.";
+            "The statement's source ref is exactly the full ref --source-ref (or --source-tag, --source-branch) names.";
         PROVENANCE_SOURCE_COMMIT = "provenance-source-commit":
             "The statement's source commit equals --source-commit.";
         PROVENANCE_LEGACY_UNSIGNED = "provenance-legacy-unsigned":
