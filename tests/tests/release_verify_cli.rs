@@ -169,6 +169,15 @@ fn without_a_trust_anchor_verification_fails_unless_integrity_only_is_asked_for(
     assert_eq!(report["checks"][0]["code"], "trust-not-configured");
     assert_eq!(report["checks"][0]["status"], "skip");
 
+    // The README shows both transcripts as they are.
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    for golden in [
+        include_str!("golden/release-verify-sample-release-no-trust-anchor.txt"),
+        include_str!("golden/release-verify-sample-release-integrity-only.txt"),
+    ] {
+        assert!(readme.contains(golden), "README lacks:\n{golden}");
+    }
+
     // A minisign key is a trust anchor too (here one that signed nothing in this release).
     let minisign = tempfile::tempdir().unwrap();
     let minisign_pub = minisign.path().join("minisign.pub");

@@ -75,8 +75,9 @@ agree with what was recomputed. With --max-age the heartbeat must be at most tha
 
 The report has sections bundle and identity; --json prints it as evidence.report/v1.
 
-Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run (missing bundle,
-no or bad --trusted-key, bad --max-age).
+Exit status: 0 every check passed, 1 a check failed (trust-not-configured without
+--trusted-key or --keyring), 2 the tool could not run (missing bundle, bad --trusted-key, bad
+--max-age).
 
 Examples:
   evidence identity verify evidence/identity-2026-11-22 --trusted-key keys/operator.pub

@@ -123,8 +123,9 @@ appended lines verify), or the interval of lines in which the first changed line
 history was rewritten (changed, deleted, inserted or reordered lines), or that sealed lines
 are missing. Every line is also verified as `journal verify` does.
 
-Exit status: 0 only appended (or unchanged), 1 a check failed (untrusted or tampered seal,
-rewritten or truncated history, a bad line), 2 the tool could not run.
+Exit status: 0 only appended (or unchanged), 1 a check failed (untrusted or tampered seal, no
+--trusted-key or --keyring, rewritten or truncated history, a bad line), 2 the tool could not
+run.
 
 Examples:
   evidence journal check-append seals/events-2026-11-22 events.jsonl \\
