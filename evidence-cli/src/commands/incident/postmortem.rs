@@ -15,9 +15,9 @@ use crate::trust::{self, ANCHOR_FLAGS, TrustArgs};
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 The pack is verified first, against --trusted-key/--keyring; without them it fails
-(trust-not-configured) unless --allow-unsigned asks for integrity only, which the post-mortem
-then says. Its incident.json is then read strictly and checked again
-with the rules of `incident capture`: a pack that is not a valid incident fails
+(trust-not-configured, exit 1, nothing rendered) unless --allow-unsigned asks for integrity
+only, which the post-mortem then says. Its incident.json is then read strictly and checked
+again with the rules of `incident capture`: a pack that is not a valid incident fails
 incident-invalid (exit 1) and nothing is rendered. Every value from the pack is escaped for
 Markdown (no HTML, links, emphasis or table cells can come from it), and the verification
 commands are put in a code fence longer than any backtick run inside them.
