@@ -8,7 +8,7 @@ use evidence_cli::commands::deploy::{self, DeployCommand};
 use evidence_cli::commands::identity::{self, IdentityCommand};
 use evidence_cli::commands::incident::{self, IncidentCommand};
 use evidence_cli::commands::journal::{self, JournalCommand};
-use evidence_cli::commands::key::{self, KeyCommand};
+use evidence_cli::commands::key::{self, KeyCommand, KeyringCommand};
 use evidence_cli::commands::release_seal::{self, SealArgs};
 use evidence_cli::commands::release_verify::{self, ReleaseVerifyArgs};
 use evidence_cli::commands::rollback::{self, RollbackCommand};
@@ -40,6 +40,9 @@ enum Command {
     /// Ed25519 signing keys: generate a pair, print a key id.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Keyrings: named public keys and a threshold, for --keyring.
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
     /// Evidence bundles: create, sign, verify, pack, unpack, inspect.
     #[command(subcommand)]
     Bundle(BundleCommand),
@@ -76,6 +79,7 @@ enum ReleaseCommand {
 fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Key(command) => key::run(&command),
+        Command::Keyring(command) => key::run_keyring(&command),
         Command::Bundle(command) => bundle::run(&command),
         Command::Identity(command) => identity::run(&command),
         Command::Scan(args) => scan::run(&args),

@@ -7,6 +7,7 @@ use evidence_core::keys::{self, Keyring, TrustPolicy};
 use evidence_core::report::{Check, Report, codes};
 
 use crate::exit::CliError;
+use crate::signing::key_error;
 
 /// The flags that give a command a trust anchor, as the `trust-not-configured` hint names them.
 pub const ANCHOR_FLAGS: &str = "--trusted-key PUBFILE or --keyring FILE";
@@ -95,17 +96,18 @@ impl TrustArgs {
         let mut keys = Vec::new();
         let mut threshold = self.threshold;
         if let Some(path) = &self.keyring {
-            let ring = Keyring::load(path).map_err(|e| {
-                CliError::from(e).hint("check the keyring file against docs/FORMAT.md")
-            })?;
+            let ring = Keyring::load(path)
+                .map_err(|e| key_error(e, "check the keyring file against docs/FORMAT.md"))?;
             threshold = threshold.or(Some(ring.threshold));
             keys.extend(ring.keys);
         }
         // Key files only add to the keyring's keys; with none given there is nothing to load
         // (a policy is made once, below, from everything named).
         keys.extend(keys::load_named_keys(&self.trusted_keys).map_err(|e| {
-            CliError::from(e)
-                .hint("pass SPKI PEM public keys (`evidence key generate` writes PREFIX.pub)")
+            key_error(
+                e,
+                "pass SPKI PEM public keys (`evidence key generate` writes PREFIX.pub)",
+            )
         })?);
         let policy = TrustPolicy::new(keys, threshold.unwrap_or(1)).map_err(|e| {
             CliError::from(e)

@@ -16,6 +16,8 @@ pub fn all() -> Vec<CheckCode> {
         crate::sbom::codes::ALL,
         crate::identity::codes::ALL,
         crate::journal::codes::ALL,
+        crate::journal::envelope::codes::ALL,
+        crate::journal::root::codes::ALL,
         crate::scan::codes::ALL,
         crate::capture::codes::ALL,
         crate::rollback::codes::ALL,

@@ -17,8 +17,10 @@
 //! tracking keeps a fixed-size fingerprint per distinct value under a hard limit.
 
 pub mod chain;
+pub mod envelope;
 mod line;
 mod lines;
+pub mod root;
 pub mod seal;
 
 use std::borrow::Cow;

@@ -34,6 +34,10 @@ const PKCS8_V1_ED25519_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
+mod kind;
+
+pub use kind::{KeyFileKind, KeyRole, classify};
+
 /// Why a key operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,19 +61,21 @@ pub enum KeyError {
         /// What the decoder said.
         reason: String,
     },
+    /// The file (or text) is some other thing than the key wanted: named, with what to do.
+    #[error("{what} is {found}, not {expected}; {}", found.remedy(*expected, file.as_deref()))]
+    WrongKind {
+        /// Where the key came from (the file as given, or "standard input", ...).
+        what: String,
+        /// The file as given, when it came from one (for the commands in the remedy).
+        file: Option<String>,
+        /// What was wanted.
+        expected: KeyRole,
+        /// What it is.
+        found: KeyFileKind,
+    },
     /// A public key is a small-order ("weak") point, which strict verification refuses.
     #[error("{0}: weak (small-order) Ed25519 public key refused")]
     WeakKey(String),
-    /// A private key file is readable by group or others.
-    #[error(
-        "{path}: private key file is readable by others (mode {mode:o}); run `chmod 600` on it"
-    )]
-    Permissions {
-        /// The file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
     /// A destination file already exists.
     #[error("{0} already exists; keys are never overwritten")]
     Exists(PathBuf),
@@ -169,11 +175,8 @@ impl PublicKey {
 
     /// From SPKI PEM text.
     pub fn from_spki_pem(text: &str) -> Result<Self, KeyError> {
-        let key = VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| KeyError::Format {
-            what: "public key".into(),
-            expected: "SPKI public key",
-            reason: e.to_string(),
-        })?;
+        let key = VerifyingKey::from_public_key_pem(text.trim())
+            .map_err(|e| not_a_key(text, KeyRole::Public, e.to_string()))?;
         Self::checked(key, "public key")
     }
 
@@ -184,8 +187,8 @@ impl PublicKey {
 
     /// Reads an SPKI PEM file.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = read_key_file(path)?;
-        Self::from_spki_pem(&text).map_err(|e| rename(e, path))
+        let text = read_key_file(path, KeyRole::Public)?;
+        Self::from_spki_pem(&text).map_err(|e| rename_to_file(e, path))
     }
 
     /// The 32 raw bytes.
@@ -238,11 +241,25 @@ impl PrivateKey {
     pub fn from_pkcs8_pem(text: &str) -> Result<Self, KeyError> {
         SigningKey::from_pkcs8_pem(text.trim())
             .map(Self)
-            .map_err(|e| KeyError::Format {
-                what: "private key".into(),
-                expected: "PKCS#8 private key",
-                reason: e.to_string(),
-            })
+            .map_err(|e| not_a_key(text, KeyRole::Private, e.to_string()))
+    }
+
+    /// From PKCS#8 PEM bytes that came from `what` ("standard input", "environment variable
+    /// K"), which errors name. The bytes are held to the key file limit and zeroised when done.
+    pub fn from_pkcs8_pem_bytes(bytes: Vec<u8>, what: &str) -> Result<Self, KeyError> {
+        let bytes = zeroize::Zeroizing::new(bytes);
+        let refuse = |reason: &str| KeyError::Format {
+            what: what.to_owned(),
+            expected: "PKCS#8 private key",
+            reason: reason.to_owned(),
+        };
+        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(refuse(&format!(
+                "larger than the limit of {MAX_KEY_FILE_BYTES} bytes for a key"
+            )));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| refuse("not UTF-8"))?;
+        Self::from_pkcs8_pem(text).map_err(|e| rename(e, what, None))
     }
 
     /// PKCS#8 v1 PEM text, exactly the form `openssl genpkey -algorithm ed25519` writes (RFC
@@ -261,21 +278,24 @@ impl PrivateKey {
         Ok(pem)
     }
 
-    /// Reads a PKCS#8 PEM file; refuses one readable by group or others.
-    pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let meta = std::fs::metadata(path).map_err(|source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::Permissions {
+    /// Reads a PKCS#8 PEM file. One readable by group or others loads too (a secret mount,
+    /// Kubernetes' for one, is mode 0644), with a warning for the caller to show.
+    pub fn load(path: &Path) -> Result<(Self, Option<ReadableByOthers>), KeyError> {
+        let text = zeroize::Zeroizing::new(read_key_file(path, KeyRole::Private)?);
+        let key = Self::from_pkcs8_pem(&text).map_err(|e| rename_to_file(e, path))?;
+        let mode = std::fs::metadata(path)
+            .map_err(|source| KeyError::Io {
                 path: path.to_owned(),
-                mode,
-            });
-        }
-        let text = zeroize::Zeroizing::new(read_key_file(path)?);
-        Self::from_pkcs8_pem(&text).map_err(|e| rename(e, path))
+                source,
+            })?
+            .permissions()
+            .mode()
+            & 0o777;
+        let warning = (mode & 0o077 != 0).then(|| ReadableByOthers {
+            path: path.to_owned(),
+            mode,
+        });
+        Ok((key, warning))
     }
 
     /// Writes PKCS#8 PEM to `path` (which must not exist) with mode 0600, atomically.
@@ -302,6 +322,19 @@ impl PrivateKey {
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.0.sign(msg).to_bytes()
     }
+}
+
+/// A private key file that group or others can read: it loads, and the caller warns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{path}: private key file is readable by group or others (mode {mode:o}); run `chmod 600` \
+     on it unless a secret mount sets its mode"
+)]
+pub struct ReadableByOthers {
+    /// The file.
+    pub path: PathBuf,
+    /// Its permission bits.
+    pub mode: u32,
 }
 
 /// Writes `PREFIX.key` (PKCS#8 PEM, mode 0600) and `PREFIX.pub` (SPKI PEM) for a new key;
@@ -337,7 +370,8 @@ pub fn generate_key_pair(prefix: &Path) -> Result<(PrivateKey, KeyId), KeyError>
     Ok((key, public.key_id()))
 }
 
-fn read_key_file(path: &Path) -> Result<String, KeyError> {
+/// Reads a key or keyring file whole, under the key file limit; a folder is named as one.
+fn read_key_file(path: &Path, role: KeyRole) -> Result<String, KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -346,6 +380,9 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
     let bytes = crate::hash::read_config(path, MAX_KEY_FILE_BYTES).map_err(|e| match e {
         crate::hash::ReadError::Io(source) => io(source),
         crate::hash::ReadError::NotFound => io(std::io::Error::from_raw_os_error(libc::ENOENT)),
+        crate::hash::ReadError::NotRegular if path.is_dir() => {
+            rename_to_file(wrong_kind(role, KeyFileKind::Folder), path)
+        }
         crate::hash::ReadError::TooLarge { .. } => io(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("larger than the limit of {MAX_KEY_FILE_BYTES} bytes for a key file"),
@@ -363,16 +400,61 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
     })
 }
 
-fn rename(e: KeyError, path: &Path) -> KeyError {
+/// The error for key text that did not decode as `role`: what the text is instead when that
+/// can be told, else the decoder's `reason`.
+fn not_a_key(text: &str, role: KeyRole, reason: String) -> KeyError {
+    let (what, expected, itself) = match role {
+        KeyRole::Private => (
+            "private key",
+            "PKCS#8 private key",
+            KeyFileKind::Ed25519Private,
+        ),
+        KeyRole::Public => ("public key", "SPKI public key", KeyFileKind::Ed25519Public),
+        KeyRole::Keyring => return KeyError::Keyring(reason),
+    };
+    match classify(text.as_bytes()) {
+        Some(found) if found != itself => wrong_kind(role, found),
+        _ => KeyError::Format {
+            what: what.into(),
+            expected,
+            reason,
+        },
+    }
+}
+
+fn wrong_kind(expected: KeyRole, found: KeyFileKind) -> KeyError {
+    KeyError::WrongKind {
+        what: "key".into(),
+        file: None,
+        expected,
+        found,
+    }
+}
+
+fn rename_to_file(e: KeyError, path: &Path) -> KeyError {
+    let name = path.display().to_string();
+    rename(e, &name, Some(&name))
+}
+
+/// The error with its source named `what` (and `file`, when it is one).
+fn rename(e: KeyError, what: &str, file: Option<&str>) -> KeyError {
     match e {
         KeyError::Format {
             expected, reason, ..
         } => KeyError::Format {
-            what: path.display().to_string(),
+            what: what.to_owned(),
             expected,
             reason,
         },
-        KeyError::WeakKey(_) => KeyError::WeakKey(path.display().to_string()),
+        KeyError::WrongKind {
+            expected, found, ..
+        } => KeyError::WrongKind {
+            what: what.to_owned(),
+            file: file.map(str::to_owned),
+            expected,
+            found,
+        },
+        KeyError::WeakKey(_) => KeyError::WeakKey(what.to_owned()),
         other => other,
     }
 }
@@ -421,34 +503,52 @@ struct KeyringEntry {
 /// The key of one keyring entry, checked against the entries before it: a printable name,
 /// a valid key, neither name nor key repeated.
 fn entry_key(entry: &KeyringEntry, keys: &[NamedKey]) -> Result<PublicKey, KeyError> {
-    let name_ok = !entry.name.is_empty()
-        && entry.name.chars().count() <= 64
-        && !entry.name.chars().any(char::is_control);
-    if !name_ok {
-        return Err(KeyError::Keyring(format!(
-            "key name {:?} must be 1-64 printable characters",
-            crate::text::printable(&entry.name)
-        )));
-    }
+    check_name(&entry.name)?;
     let key = PublicKey::from_spki_pem(&entry.public_key).map_err(|e| {
         KeyError::Keyring(format!(
             "key {:?}: {e}",
             crate::text::printable(&entry.name)
         ))
     })?;
-    if keys.iter().any(|k| k.name == entry.name) {
-        return Err(KeyError::Keyring(format!(
-            "name {:?} appears twice",
-            entry.name
-        )));
-    }
-    if let Some(other) = keys.iter().find(|k| k.key == key) {
-        return Err(KeyError::Keyring(format!(
-            "keys {:?} and {:?} are the same key",
-            other.name, entry.name
-        )));
-    }
+    check_unique(&entry.name, &key, keys)?;
     Ok(key)
+}
+
+fn check_name(name: &str) -> Result<(), KeyError> {
+    let name_ok =
+        !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control);
+    if !name_ok {
+        return Err(KeyError::Keyring(format!(
+            "key name {:?} must be 1-64 printable characters",
+            crate::text::printable(name)
+        )));
+    }
+    Ok(())
+}
+
+/// Neither `name` nor `key` is among `keys` already.
+fn check_unique(name: &str, key: &PublicKey, keys: &[NamedKey]) -> Result<(), KeyError> {
+    if keys.iter().any(|k| k.name == name) {
+        return Err(KeyError::Keyring(format!("name {name:?} appears twice")));
+    }
+    if let Some(other) = keys.iter().find(|k| k.key == *key) {
+        return Err(KeyError::Keyring(format!(
+            "keys {:?} and {name:?} are the same key",
+            other.name
+        )));
+    }
+    Ok(())
+}
+
+/// A keyring's threshold is between 1 and its number of keys.
+fn check_threshold(threshold: u32, keys: usize) -> Result<(), KeyError> {
+    if threshold == 0 {
+        return Err(KeyError::ThresholdZero);
+    }
+    if threshold as usize > keys {
+        return Err(KeyError::ThresholdTooHigh { threshold, keys });
+    }
+    Ok(())
 }
 
 impl Keyring {
@@ -479,27 +579,52 @@ impl Keyring {
                 key,
             });
         }
-        if file.threshold == 0 {
-            return Err(KeyError::ThresholdZero);
-        }
-        if file.threshold as usize > keys.len() {
-            return Err(KeyError::ThresholdTooHigh {
-                threshold: file.threshold,
-                keys: keys.len(),
-            });
-        }
+        check_threshold(file.threshold, keys.len())?;
         Ok(Self {
             keys,
             threshold: file.threshold,
         })
     }
 
+    /// A keyring of `keys` under the rules a keyring file obeys: names 1-64 printable
+    /// characters, no name or key twice, at most 256 keys, a threshold from 1 to their number.
+    pub fn new(keys: Vec<NamedKey>, threshold: u32) -> Result<Self, KeyError> {
+        if keys.len() > MAX_KEYRING_KEYS {
+            return Err(KeyError::Keyring(format!(
+                "more than {MAX_KEYRING_KEYS} keys"
+            )));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            check_name(&k.name)?;
+            check_unique(&k.name, &k.key, keys.get(..i).unwrap_or_default())?;
+        }
+        check_threshold(threshold, keys.len())?;
+        Ok(Self { keys, threshold })
+    }
+
+    /// Writes the keyring file to `path`, which must not exist, atomically.
+    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if refuse_existing(path).is_err() {
+            return Err(KeyError::Exists(path.to_owned()));
+        }
+        let temp = TempFile::beside(path).map_err(io)?;
+        temp.write_all(&self.to_json_bytes()).map_err(io)?;
+        temp.persist(path).map_err(io)
+    }
+
     /// Reads a keyring file.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = read_key_file(path)?;
-        Self::parse(text.as_bytes()).map_err(|e| match e {
-            KeyError::Keyring(m) => KeyError::Keyring(format!("{}: {m}", path.display())),
-            other => other,
+        let text = read_key_file(path, KeyRole::Keyring)?;
+        Self::parse(text.as_bytes()).map_err(|e| match (e, classify(text.as_bytes())) {
+            (KeyError::Keyring(_), Some(found)) if found != KeyFileKind::Keyring => {
+                rename_to_file(wrong_kind(KeyRole::Keyring, found), path)
+            }
+            (KeyError::Keyring(m), _) => KeyError::Keyring(format!("{}: {m}", path.display())),
+            (other, _) => other,
         })
     }
 
@@ -729,16 +854,23 @@ mod tests {
                 .key_id(),
             id
         );
-        assert_eq!(PrivateKey::load(&key_file).unwrap().public(), key.public());
+        let (loaded, warning) = PrivateKey::load(&key_file).unwrap();
+        assert_eq!((loaded.public(), warning), (key.public(), None));
         assert!(matches!(
             generate_key_pair(&prefix),
             Err(KeyError::Exists(_))
         ));
+        // A key others can read (a secret mount) loads, with a warning for the caller.
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(
-            PrivateKey::load(&key_file),
-            Err(KeyError::Permissions { mode: 0o644, .. })
-        ));
+        let (loaded, warning) = PrivateKey::load(&key_file).unwrap();
+        assert_eq!(loaded.public(), key.public());
+        let warning = warning.unwrap();
+        assert_eq!(warning.mode, 0o644);
+        assert!(
+            warning
+                .to_string()
+                .contains("readable by group or others (mode 644)")
+        );
     }
 
     #[test]
@@ -782,8 +914,18 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("limit"), "{err}");
+        // A folder is named as one.
         let err = PublicKey::load(dir.path()).unwrap_err();
-        assert!(matches!(&err, KeyError::Io { .. }), "{err}");
+        assert!(
+            matches!(
+                &err,
+                KeyError::WrongKind {
+                    found: KeyFileKind::Folder,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // A link to a key, the operator's own configuration, is followed.
         let key = PrivateKey::from_seed(&[3; 32]).public();
         std::fs::write(dir.path().join("2026.pub"), key.to_spki_pem()).unwrap();
@@ -870,6 +1012,114 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn keyrings_are_created_under_the_file_rules_and_read_back() {
+        let named = |n: &str, seed: u8| NamedKey {
+            name: n.into(),
+            key: PrivateKey::from_seed(&[seed; 32]).public(),
+        };
+        let ring = Keyring::new(vec![named("alice", 1), named("bob", 2)], 2).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ops.keyring.json");
+        ring.save(&file).unwrap();
+        assert_eq!(Keyring::load(&file).unwrap(), ring);
+        assert!(matches!(ring.save(&file), Err(KeyError::Exists(_))));
+        assert!(matches!(
+            Keyring::new(vec![named("alice", 1), named("alice", 2)], 1),
+            Err(KeyError::Keyring(m)) if m.contains("twice")
+        ));
+        assert!(matches!(
+            Keyring::new(vec![named("alice", 1), named("carol", 1)], 1),
+            Err(KeyError::Keyring(m)) if m.contains("same key")
+        ));
+        assert!(matches!(
+            Keyring::new(vec![named("alice", 1)], 2),
+            Err(KeyError::ThresholdTooHigh {
+                threshold: 2,
+                keys: 1
+            })
+        ));
+        assert!(matches!(
+            Keyring::new(vec![named("alice", 1)], 0),
+            Err(KeyError::ThresholdZero)
+        ));
+        assert!(matches!(
+            Keyring::new(vec![named("", 1)], 1),
+            Err(KeyError::Keyring(m)) if m.contains("1-64 printable characters")
+        ));
+    }
+
+    #[test]
+    fn wrong_kinds_are_named_with_a_remedy() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKey::from_seed(&[5; 32]);
+        let public = dir.path().join("op.pub");
+        std::fs::write(&public, key.public().to_spki_pem()).unwrap();
+        let private = dir.path().join("op.key");
+        key.save(&private).unwrap();
+        let err = PrivateKey::load(&public).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                KeyError::WrongKind {
+                    expected: KeyRole::Private,
+                    found: KeyFileKind::Ed25519Public,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("is an Ed25519 public key (SPKI PEM), not an Ed25519 private key"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("PREFIX.key"), "{err}");
+        let err = PublicKey::load(&private).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                KeyError::WrongKind {
+                    expected: KeyRole::Public,
+                    found: KeyFileKind::Ed25519Private,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("openssl pkey -in {}", private.display())),
+            "{err}"
+        );
+        let err = Keyring::load(&public).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                KeyError::WrongKind {
+                    expected: KeyRole::Keyring,
+                    found: KeyFileKind::Ed25519Public,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Text from elsewhere is named after where it came from, and held to the limit.
+        let err =
+            PrivateKey::from_pkcs8_pem_bytes(Vec::new(), "environment variable K").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("environment variable K is empty, not an Ed25519 private key"),
+            "{err}"
+        );
+        let big = vec![b' '; MAX_KEY_FILE_BYTES as usize + 1];
+        let err = PrivateKey::from_pkcs8_pem_bytes(big, "standard input").unwrap_err();
+        assert!(err.to_string().contains("larger than the limit"), "{err}");
+        let pem = key.to_pkcs8_pem().unwrap();
+        let back = PrivateKey::from_pkcs8_pem_bytes(pem.as_bytes().to_vec(), "standard input");
+        assert_eq!(back.unwrap().public(), key.public());
     }
 
     #[test]

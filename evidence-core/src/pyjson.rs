@@ -1,6 +1,8 @@
 //! Python-compatible JSON text, byte for byte: what
-//! `json.dumps(obj, sort_keys=True, separators=(",", ":"))` (with the default
-//! `ensure_ascii=True`) writes for an object that `json.loads` read.
+//! `json.dumps(obj, sort_keys=True, separators=(",", ":"))` writes for an object that
+//! `json.loads` read, with the default `ensure_ascii=True` ([`dumps`]) or with
+//! `ensure_ascii=False` ([`dumps_with`] and [`Escape::Unicode`], what the engine's journal
+//! envelopes hash).
 //!
 //! The deployment engine computes a packet's self-hash as `"sha256:"` + SHA-256 of that text, so
 //! verifying the hash means reproducing CPython's encoder exactly. It differs from RFC 8785
@@ -10,7 +12,9 @@
 //!   same as UTF-8 byte order), not by UTF-16 code units: `"\u{ffff}"` sorts before `"\u{1f600}"`;
 //! - every character outside U+0020..U+007E is escaped: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
 //!   and `\uXXXX` with lower-case hex for the rest (U+007F included), astral characters as a
-//!   surrogate pair (`\ud83d\ude00`); `/` is not escaped;
+//!   surrogate pair (`\ud83d\ude00`); `/` is not escaped. With `ensure_ascii=False` only `"`,
+//!   `\\` and the controls U+0000..U+001F are escaped (the same way); every other character,
+//!   U+007F included, is written as itself in UTF-8;
 //! - integers are Python `int`s, written with all their digits;
 //! - floats are written as `float.__repr__` does: the shortest digits that round-trip, in
 //!   exponent form (`1e-05`, `1e+16`, `1.5e+300`: at least two exponent digits, with a sign) when
@@ -64,8 +68,22 @@ pub fn parse(bytes: &[u8], limits: &JsonLimits) -> Result<Value, PyJsonError> {
 
 /// Python's `json.dumps(value, sort_keys=True, separators=(",", ":"))`.
 pub fn dumps(value: &Value) -> String {
+    dumps_with(value, Escape::Ascii)
+}
+
+/// Which characters of strings are escaped: Python's `ensure_ascii` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// `ensure_ascii=True` (Python's default): everything outside U+0020..U+007E.
+    Ascii,
+    /// `ensure_ascii=False`: only `"`, `\\` and U+0000..U+001F.
+    Unicode,
+}
+
+/// Python's `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=...)`.
+pub fn dumps_with(value: &Value, escape: Escape) -> String {
     let mut out = String::new();
-    write_value(value, &mut out);
+    write_value(value, escape, &mut out);
     out
 }
 
@@ -137,20 +155,20 @@ fn check_integer_token(token: &[u8], offset: usize) -> Result<(), PyJsonError> {
     Err(PyJsonError::BigInteger { digits, offset })
 }
 
-fn write_value(value: &Value, out: &mut String) {
+fn write_value(value: &Value, escape: Escape, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
         Value::Number(n) => write_number(n, out),
-        Value::String(s) => write_string(s, out),
+        Value::String(s) => write_string(s, escape, out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_value(item, out);
+                write_value(item, escape, out);
             }
             out.push(']');
         }
@@ -164,17 +182,53 @@ fn write_value(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_string(key, out);
+                write_string(key, escape, out);
                 out.push(':');
-                write_value(item, out);
+                write_value(item, escape, out);
             }
             out.push('}');
         }
     }
 }
 
+fn write_string(s: &str, escape: Escape, out: &mut String) {
+    match escape {
+        Escape::Ascii => write_ascii_string(s, out),
+        Escape::Unicode => write_unicode_string(s, out),
+    }
+}
+
+/// CPython's `escape_unicode` (`Modules/_json.c`). Runs of unescaped characters are copied
+/// whole: journal lines are mostly such runs, and a 1 GiB journal is hashed through here.
+fn write_unicode_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut run = 0;
+    for (at, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(run..at).unwrap_or_default());
+        run = at + 1;
+        if short.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(s.get(run..).unwrap_or_default());
+    out.push('"');
+}
+
 /// CPython's `ascii_escape_unicode` (`Modules/_json.c`).
-fn write_string(s: &str, out: &mut String) {
+fn write_ascii_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -68,8 +68,8 @@ fn function_lengths_are_measured_from_the_source() {
 }
 
 /// Every CLI command module imports the library and the shared modules under
-/// `evidence-cli/src/`, never another command (`crate::commands::...` or `super::...`), and
-/// fits on a screen or two.
+/// `evidence-cli/src/`, never another command (`crate::commands::...`, or `super::...` from a
+/// file directly under `commands/`), and fits on a screen or two.
 #[test]
 fn cli_commands_import_no_other_command() {
     let commands = workspace_root().join("evidence-cli/src/commands");
@@ -88,9 +88,11 @@ fn cli_commands_import_no_other_command() {
             .to_string();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            if code.contains("crate::commands")
-                || (code.contains("super::") && code.trim() != "use super::*;")
-            {
+            // A file in a command's own folder (`commands/journal/envelope.rs`) may reach its
+            // parent with `super::`: that is the same command. Nothing reaches a sibling.
+            let nested = name.contains('/');
+            let upward = code.contains("super::super::") || (!nested && code.contains("super::"));
+            if code.contains("crate::commands") || (upward && code.trim() != "use super::*;") {
                 offences.push(format!("{name}:{}: {}", n + 1, line.trim()));
             }
         }

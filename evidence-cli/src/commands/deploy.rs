@@ -11,7 +11,7 @@ use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::secrets::{ForbidArgs, TokenArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::{profile, tool};
 
 /// Deployment commands.
@@ -60,9 +60,8 @@ pub struct CaptureArgs {
     pub token: TokenArgs,
     #[command(flatten)]
     pub secrets: ForbidArgs,
-    /// Sign with this private key (repeatable).
-    #[arg(long = "sign", value_name = "KEYFILE")]
-    pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// A shell command whose output is captured as logs (redacted like everything else). It
     /// runs with sh -c in its own process group, which is killed when the shell exits or
     /// after 60 s: anything it leaves running in the background is ended.
@@ -84,7 +83,7 @@ pub struct CaptureArgs {
 pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
     let DeployCommand::Capture(args) = command;
     let profile = profile::load(&args.profile)?;
-    let keys = load_keys(&args.sign)?;
+    let keys = args.sign.keys()?;
     if keys.is_empty() {
         output::warn(
             "evidence",

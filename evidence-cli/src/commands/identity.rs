@@ -10,7 +10,7 @@ use evidence_core::timestamp;
 use crate::clock::{self, CreatedAtArgs};
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 use crate::trust::{self, TrustArgs};
 
@@ -41,9 +41,9 @@ Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool c
 
 Examples:
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out evidence/identity-2026-11-22
+      --sign keys/operator.key --out evidence/identity-2026-11-22
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --key keys/operator.key --out identity.tar.gz --json")]
+      --sign keys/operator.key --out identity.tar.gz --json")]
 pub struct CreateArgs {
     /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
     #[arg(long, value_name = "FILE")]
@@ -51,9 +51,8 @@ pub struct CreateArgs {
     /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
     #[arg(long, value_name = "FILE")]
     pub heartbeat: PathBuf,
-    /// The operator's private key (PKCS#8 PEM); repeatable for several signers.
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The bundle folder (or .tar.gz) to create; must not exist.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -135,7 +134,7 @@ fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     let claim = read_packet(&args.claim, "claim")?;
     let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let mut opts = CreateOptions::new(keys.iter().collect());
     opts.created_at = args.created_at.timestamp()?;
     opts.archive = args
@@ -175,7 +174,7 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
             };
             Err(CliError::from(e).hint(hint))
         }
-        Err(e) => Err(CliError::from(e).hint("pass --key with the operator's private key")),
+        Err(e) => Err(CliError::from(e).hint("pass --sign with the operator's private key")),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `evidence release seal DIR --key KEY`: write SHA256SUMS, its DSSE signature and a signed
+//! `evidence release seal DIR --sign KEY`: write SHA256SUMS, its DSSE signature and a signed
 //! SLSA provenance statement for a release directory, then verify the result.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use evidence_core::sums::SumsLimits;
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::source::SourceRefArgs;
 
 /// `evidence release seal`.
@@ -30,17 +30,16 @@ With --provenance-from-env (in GitHub Actions) the builder is the workflow file 
 the source the repository at GITHUB_REF and GITHUB_SHA; flags override single fields.
 
 Examples:
-  evidence release seal dist/ --key release.key --builder-id https://ci.example/release@v1 \\
+  evidence release seal dist/ --sign release.key --builder-id https://ci.example/release@v1 \\
       --source-uri https://github.com/acme/widget --source-tag v1.4.2 \\
       --source-commit 3f2c1e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e
-  evidence release seal dist/ --key release.key --provenance-from-env")]
+  evidence release seal dist/ --sign release.key --provenance-from-env")]
 pub struct SealArgs {
     /// The release directory.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// The signing key (PKCS#8 PEM; repeatable for several signers).
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// Fill the provenance from GitHub Actions variables (GITHUB_*).
     #[arg(long)]
     pub provenance_from_env: bool,
@@ -97,7 +96,7 @@ fn build_info(args: &SealArgs) -> Result<BuildInfo, CliError> {
 
 /// Seals, then verifies what was sealed.
 pub fn run(args: &SealArgs) -> Result<Outcome, CliError> {
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let build = build_info(args)?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let sealed = seal::seal(

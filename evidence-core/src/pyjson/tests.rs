@@ -118,6 +118,17 @@ fn integers_python_would_keep_whole_are_refused() {
 }
 
 #[test]
+fn without_ensure_ascii_only_quotes_backslashes_and_controls_are_escaped() {
+    let text =
+        "{\"\u{e9}\":\"\\u0000\\u001f\u{7f}\u{80}\u{2028}\u{1f600}/\\\\\\\"\\b\\f\\n\\r\\t\"}";
+    let value = parse(text.as_bytes(), &JsonLimits::default()).unwrap();
+    assert_eq!(
+        dumps_with(&value, Escape::Unicode),
+        "{\"\u{e9}\":\"\\u0000\\u001f\u{7f}\u{80}\u{2028}\u{1f600}/\\\\\\\"\\b\\f\\n\\r\\t\"}"
+    );
+}
+
+#[test]
 fn hash_is_sha256_of_the_text() {
     let v = serde_json::json!({"b": 1, "a": "é"});
     assert_eq!(dumps(&v), r#"{"a":"\u00e9","b":1}"#);
@@ -130,11 +141,23 @@ fn hash_is_sha256_of_the_text() {
 /// Runs CPython's encoder over one document per line; `None` when python3 is absent and the
 /// caller allowed skipping.
 pub(crate) fn python_dumps(lines: &[String]) -> Option<Vec<String>> {
-    let script = "import json,sys\n\
-                  for line in sys.stdin.read().split('\\n')[:-1]:\n\
-                  \x20   sys.stdout.write(json.dumps(json.loads(line), sort_keys=True, separators=(',', ':')) + '\\n')\n";
+    python_dumps_with(lines, Escape::Ascii)
+}
+
+/// [`python_dumps`] with `ensure_ascii` as `escape` says.
+fn python_dumps_with(lines: &[String], escape: Escape) -> Option<Vec<String>> {
+    let ensure_ascii = match escape {
+        Escape::Ascii => "True",
+        Escape::Unicode => "False",
+    };
+    let script = format!(
+        "import json,sys\n\
+         sys.stdout.reconfigure(encoding='utf-8')\n\
+         for line in sys.stdin.buffer.read().decode('utf-8').split('\\n')[:-1]:\n\
+         \x20   sys.stdout.write(json.dumps(json.loads(line), sort_keys=True, separators=(',', ':'), ensure_ascii={ensure_ascii}) + '\\n')\n"
+    );
     let child = Command::new("python3")
-        .args(["-c", script])
+        .args(["-c", &script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn();
@@ -240,6 +263,17 @@ proptest! {
             // The full path: the same text parsed by the packet reader, then encoded.
             let ours = dumps(&parse(line.as_bytes(), &JsonLimits::default()).unwrap());
             prop_assert_eq!(&ours, want, "input {}", line);
+        }
+    }
+
+    #[test]
+    fn agrees_with_cpython_without_ensure_ascii(docs in proptest::collection::vec(arb_json(), 200..300)) {
+        let lines: Vec<String> = docs.iter().map(|d| serde_json::to_string(d).unwrap()).collect();
+        let Some(expected) = python_dumps_with(&lines, Escape::Unicode) else { return Ok(()) };
+        prop_assert_eq!(expected.len(), lines.len());
+        for (line, want) in lines.iter().zip(&expected) {
+            let value = parse(line.as_bytes(), &JsonLimits::default()).unwrap();
+            prop_assert_eq!(&dumps_with(&value, Escape::Unicode), want, "input {}", line);
         }
     }
 

@@ -11,7 +11,7 @@ use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::write_stdout;
 use crate::secrets::RedactArgs;
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 
 /// `evidence bundle create`.
@@ -37,9 +37,8 @@ pub struct CreateArgs {
     /// Subject metadata, KEY=VALUE (repeatable): target, commit, release_tag, deployment_id, ...
     #[arg(long = "subject", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub subject: Vec<(String, String)>,
-    /// Sign with this private key (repeatable).
-    #[arg(long = "sign", value_name = "KEYFILE")]
-    pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     #[command(flatten)]
     pub secrets: RedactArgs,
     #[command(flatten)]
@@ -67,7 +66,7 @@ pub(super) fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     for input in &args.inputs {
         must_exist(input, "input")?;
     }
-    let keys = load_keys(&args.sign)?;
+    let keys = args.sign.keys()?;
     let redactor = args.secrets.redactor()?;
     let created_at = args.created_at.timestamp()?;
     let parents = parents(&args.parents)?;

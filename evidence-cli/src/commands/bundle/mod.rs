@@ -12,7 +12,7 @@ use evidence_core::bundle::{self, archive, build};
 
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::write_stdout;
-use crate::signing::load_key;
+use crate::signing::SignArgs;
 
 /// Bundle commands.
 #[derive(Debug, clap::Subcommand)]
@@ -24,9 +24,8 @@ pub enum BundleCommand {
         /// The bundle folder.
         #[arg(value_name = "BUNDLE")]
         bundle: PathBuf,
-        /// The private key (PKCS#8 PEM).
-        #[arg(long, value_name = "KEYFILE")]
-        key: PathBuf,
+        #[command(flatten)]
+        sign: SignArgs,
     },
     /// Verify a bundle folder or .tar.gz archive.
     Verify(VerifyArgs),
@@ -56,9 +55,9 @@ pub enum BundleCommand {
 pub fn run(command: &BundleCommand) -> Result<Outcome, CliError> {
     match command {
         BundleCommand::Create(args) => create::create(args),
-        BundleCommand::Sign { bundle, key } => {
+        BundleCommand::Sign { bundle, sign } => {
             must_exist(bundle, "bundle folder")?;
-            let key = load_key(key)?;
+            let key = sign.one()?;
             match build::cosign(bundle, &key) {
                 Ok(id) => {
                     write_stdout(&format!("signed {id} with key {}\n", key.public().key_id()))?;

@@ -9,7 +9,7 @@ use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output;
 use crate::secrets::ForbidArgs;
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 
 /// `evidence incident capture`.
@@ -70,9 +70,8 @@ pub struct CaptureArgs {
     pub attach: Vec<PathBuf>,
     #[command(flatten)]
     pub secrets: ForbidArgs,
-    /// Sign with this private key (repeatable).
-    #[arg(long = "sign", value_name = "KEYFILE", required = true)]
-    pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The pack to create (must not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -85,7 +84,7 @@ pub(super) fn capture(args: &CaptureArgs) -> Result<Outcome, CliError> {
     for path in &args.attach {
         must_exist(path, "file to attach")?;
     }
-    let keys = load_keys(&args.sign)?;
+    let keys = args.sign.required()?;
     let redactor = args.secrets.redactor()?;
     let built = incident::capture(
         &args.out,

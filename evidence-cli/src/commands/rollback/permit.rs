@@ -9,7 +9,7 @@ use evidence_core::timestamp::{Timestamp, parse_duration};
 
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_key;
+use crate::signing::SignArgs;
 use crate::trust::{self, TrustArgs};
 use crate::{clock, tool};
 
@@ -23,7 +23,7 @@ rollback from the rehearsal's current capture id to its previous one, until it e
 
 Example:
   evidence rollback permit --rehearsal rehearsals/2026-11-24 --expires-in 1h \\
-      --key keys/operator.key --out permit.tar.gz")]
+      --sign keys/operator.key --out permit.tar.gz")]
 pub struct PermitArgs {
     /// The passed rehearsal.
     #[arg(long, value_name = "REHEARSAL")]
@@ -31,9 +31,8 @@ pub struct PermitArgs {
     /// How long the permit is valid: 90s, 15m, 1h, 1d (at most 7d).
     #[arg(long, value_name = "DURATION")]
     pub expires_in: String,
-    /// The signing key.
-    #[arg(long, value_name = "KEYFILE")]
-    pub key: PathBuf,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The permit to write (must not exist).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -77,7 +76,7 @@ pub struct CheckPermitArgs {
 /// Issues a permit for the rollback a passed rehearsal covers.
 pub(super) fn permit(args: &PermitArgs) -> Result<Outcome, CliError> {
     must_exist(&args.rehearsal, "bundle")?;
-    let key = load_key(&args.key)?;
+    let key = args.sign.one()?;
     let trust = match args.trust.policy()? {
         Some(t) => t,
         None => TrustPolicy::new(

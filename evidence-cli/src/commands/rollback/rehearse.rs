@@ -8,7 +8,7 @@ use evidence_core::rollback::{self, RehearseOptions};
 use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::trust::{self, TrustArgs};
 use crate::{profile, tool};
 
@@ -38,9 +38,8 @@ pub struct RehearseArgs {
     /// Apply this profile's rollback preconditions instead of the one stored in the capture.
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<String>,
-    /// Sign the rehearsal with this private key (repeatable).
-    #[arg(long = "sign", value_name = "KEYFILE", required = true)]
-    pub sign: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The rehearsal bundle to create (must not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -68,7 +67,7 @@ pub(super) fn rehearse(args: &RehearseArgs) -> Result<Outcome, CliError> {
     must_exist(&args.previous, "bundle")?;
     let trust = args.trust.required()?;
     let profile = args.profile.as_deref().map(profile::load).transpose()?;
-    let keys = load_keys(&args.sign)?;
+    let keys = args.sign.required()?;
     let rehearsal = rollback::rehearse(
         &args.out,
         &RehearseOptions {

@@ -1,15 +1,17 @@
 //! `evidence journal verify|seal|check-append`: JSONL journals.
 
+pub mod envelope;
+
 use std::path::PathBuf;
 
 use evidence_core::bundle::BundleLimits;
 use evidence_core::journal::seal::{self, AppendOptions, SealError, SealOptions};
-use evidence_core::journal::{self, DEFAULT_TYPE_KEY, JournalOptions};
+use evidence_core::journal::{DEFAULT_TYPE_KEY, JournalOptions};
 
 use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
-use crate::signing::load_keys;
+use crate::signing::SignArgs;
 use crate::tool;
 use crate::trust::{self, TrustArgs};
 
@@ -37,7 +39,7 @@ pub struct LineArgs {
 }
 
 impl LineArgs {
-    fn options(&self) -> Result<JournalOptions, CliError> {
+    pub(crate) fn options(&self) -> Result<JournalOptions, CliError> {
         let opts = JournalOptions {
             unique_keys: self.unique_keys.clone(),
             type_key: self.type_key.clone(),
@@ -61,19 +63,30 @@ and reason; later bad lines are counted. A last line without a newline is report
 truncated when its JSON is incomplete. Lines are counted per type (the --type-key member).
 FILE may be a pipe: evidence journal verify <(zcat events.jsonl.gz).
 
+When the first non-blank line is a zero.journal.v1 envelope (the ZERO engine's hash-chained
+journals), the chain is verified instead: seq from 1 without gaps, each prev_hash the previous
+entry_hash, each entry_hash recomputed; signatures count only under --trusted-key/--keyring
+(an embedded key is never trusted; without keys they are reported as not checked);
+--payloads binds each payload_hash to its raw record; --root checks a zero.journal_root.v1
+root's hash, signature and its count and head_hash for the stream (docs/FORMAT.md 11.6).
+
 Exit status: 0 every line is good, 1 a line is bad or the journal is empty,
 2 the tool could not run.
 
 Examples:
   evidence journal verify events.jsonl
   evidence journal verify events.jsonl --unique-key idempotency_key --json
-  evidence journal verify audit.jsonl --type-key event --unique-key id")]
+  evidence journal verify audit.jsonl --type-key event --unique-key id
+  evidence journal verify decisions.chain.jsonl --payloads decisions.jsonl \\
+      --root journal-root-2026-11-22.json --trusted-key keys/journal.pub")]
 pub struct VerifyArgs {
     /// The journal (JSON Lines).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     #[command(flatten)]
     pub lines: LineArgs,
+    #[command(flatten)]
+    pub envelope: envelope::EnvelopeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -83,7 +96,7 @@ pub struct VerifyArgs {
 #[command(after_long_help = "\
 Verifies FILE as `journal verify` does and, in the same read, computes a SHA-256 chain over
 its lines with up to 4096 evenly spaced checkpoints (docs/FORMAT.md section 11). Writes them
-as payload/seal.json in an evidence bundle of kind journal-seal, signed with --key, whose
+as payload/seal.json in an evidence bundle of kind journal-seal, signed with --sign, whose
 subject records the journal's name, lines, bytes and chain head. --out ending in .tar.gz
 writes the archive form, anything else a folder; it must not exist. Nothing is written when
 the journal does not verify or its last line has no newline. The written seal is verified
@@ -92,16 +105,15 @@ before the report is printed.
 Exit status: 0 sealed, 1 the journal did not verify (nothing written), 2 the tool could not run.
 
 Examples:
-  evidence journal seal events.jsonl --key keys/operator.key --out seals/events-2026-11-22
-  evidence journal seal events.jsonl --key keys/operator.key --unique-key idempotency_key \\
+  evidence journal seal events.jsonl --sign keys/operator.key --out seals/events-2026-11-22
+  evidence journal seal events.jsonl --sign keys/operator.key --unique-key idempotency_key \\
       --out seals/events.seal.tar.gz")]
 pub struct SealArgs {
     /// The journal to seal.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// The signing key (PKCS#8 PEM; repeatable for several signers).
-    #[arg(long = "key", value_name = "KEYFILE", required = true)]
-    pub keys: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sign: SignArgs,
     /// The seal bundle to create: a folder, or an archive when it ends in .tar.gz.
     #[arg(long, value_name = "SEAL")]
     pub out: PathBuf,
@@ -149,12 +161,7 @@ pub struct CheckAppendArgs {
 /// Runs a journal command.
 pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
     match command {
-        JournalCommand::Verify(args) => {
-            must_exist(&args.file, "journal")?;
-            let opts = args.lines.options()?;
-            let verification = journal::verify_path(&args.file, &opts);
-            output::emit(verification.report, "evidence", &args.output)
-        }
+        JournalCommand::Verify(args) => envelope::verify(args),
         JournalCommand::Seal(args) => seal(args),
         JournalCommand::CheckAppend(args) => {
             must_exist(&args.seal, "seal")?;
@@ -184,7 +191,7 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
 
 fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
     must_exist(&args.file, "journal")?;
-    let keys = load_keys(&args.keys)?;
+    let keys = args.sign.required()?;
     let mut opts = SealOptions::new(keys.iter().collect());
     opts.journal = args.lines.options()?;
     opts.created_at = args.created_at.timestamp()?;
