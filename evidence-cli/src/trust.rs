@@ -14,11 +14,11 @@ pub const ANCHOR_FLAGS: &str = "--trusted-key PUBFILE or --keyring FILE";
 
 /// Records that a command ran with no trust anchor (DESIGN 4 rule 1, fail closed): a failing
 /// `trust-not-configured` check whose detail names `flags`, or, with `--allow-unsigned`, a
-/// skip saying only integrity was checked (the text verdict then says so too). It goes first,
+/// warning saying only integrity was checked (the text verdict then says so too). It goes first,
 /// so it leads the text output, in section `signatures` beside the unchecked signatures.
 pub fn not_configured(report: &mut Report, flags: &str, allow_unsigned: bool) {
     let check = if allow_unsigned {
-        Check::skip(
+        Check::warn(
             codes::TRUST_NOT_CONFIGURED,
             "no trust anchor given: integrity only, as --allow-unsigned asks; who made the evidence was not checked",
         )

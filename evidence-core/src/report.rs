@@ -49,7 +49,7 @@ pub mod codes {
         INPUT_TOO_LARGE = "input-too-large":
             "An input exceeded a hard size or count limit; raise the limit explicitly if it is legitimate.";
         TRUST_NOT_CONFIGURED = "trust-not-configured":
-            "No trust anchor was given, so who made the evidence was not checked (a skip when integrity only was asked for).";
+            "No trust anchor was given, so who made the evidence was not checked (a warning when integrity only was asked for).";
     }
 }
 
@@ -469,10 +469,10 @@ mod tests {
     fn a_pass_without_a_trust_anchor_says_integrity_only() {
         let mut r = Report::new(Value::Null);
         r.push(Check::pass(codes::INPUT_UNREADABLE, "fine"));
-        r.push(Check::skip(codes::TRUST_NOT_CONFIGURED, "integrity only"));
+        r.push(Check::warn(codes::TRUST_NOT_CONFIGURED, "integrity only"));
         assert!(r.ok());
         assert!(r.to_text(false).ends_with(
-            "OK (unauthenticated: integrity only): 1 passed, 0 failed, 0 warnings, 1 skipped\n"
+            "OK (unauthenticated: integrity only): 1 passed, 0 failed, 1 warnings, 0 skipped\n"
         ));
         r.checks[1].status = Status::Fail;
         assert!(r.to_text(false).starts_with("FAIL trust-not-configured: "));
