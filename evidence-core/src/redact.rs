@@ -31,6 +31,7 @@ mod detect;
 mod forbidden;
 mod json;
 mod keys;
+mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,6 +41,7 @@ use serde_json::Value;
 use self::forbidden::Needles;
 
 pub use self::keys::key_names_secret;
+pub use self::values::OPT_IN;
 
 /// Shortest forbidden token accepted, in bytes. Shorter tokens would match ordinary text.
 pub const MIN_TOKEN_BYTES: usize = 6;
@@ -93,6 +95,15 @@ pub enum SecretClass {
     NpmToken,
     /// A token the caller declared forbidden, in any supported encoding.
     ForbiddenToken,
+    /// Opt-in ([`OPT_IN`]): a `trace-...` id.
+    TracingId,
+    /// Opt-in: a `smoke-...` idempotency key.
+    IdempotencyKey,
+    /// Opt-in: a `railway-...` platform id.
+    PlatformId,
+    /// Opt-in: a key assignment in text (`private_key=...`, `Authorization: ...`), name and
+    /// value together.
+    KeyAssignment,
 }
 
 impl SecretClass {
@@ -114,6 +125,10 @@ impl SecretClass {
         SecretClass::GoogleApiKey,
         SecretClass::NpmToken,
         SecretClass::ForbiddenToken,
+        SecretClass::TracingId,
+        SecretClass::IdempotencyKey,
+        SecretClass::PlatformId,
+        SecretClass::KeyAssignment,
     ];
 
     /// The stable kebab-case name (matches `[a-z0-9][a-z0-9-]{0,63}`).
@@ -135,6 +150,12 @@ impl SecretClass {
             SecretClass::GoogleApiKey => "google-api-key",
             SecretClass::NpmToken => "npm-token",
             SecretClass::ForbiddenToken => "forbidden-token",
+            // No name holds `trace-`, `smoke-` or `railway-`: a placeholder never matches
+            // the pattern it replaced.
+            SecretClass::TracingId => "tracing-id",
+            SecretClass::IdempotencyKey => "idempotency-key",
+            SecretClass::PlatformId => "platform-id",
+            SecretClass::KeyAssignment => "key-assignment",
         }
     }
 
@@ -168,7 +189,11 @@ impl SecretClass {
             SecretClass::UrlPassword => 3,
             SecretClass::BasicAuth => 2,
             SecretClass::BearerToken => 1,
-            SecretClass::SecretKeyName => 0,
+            SecretClass::SecretKeyName
+            | SecretClass::TracingId
+            | SecretClass::IdempotencyKey
+            | SecretClass::PlatformId
+            | SecretClass::KeyAssignment => 0,
         }
     }
 }
@@ -361,6 +386,7 @@ pub struct Redactor {
     needles: Needles,
     tokens: usize,
     limits: RedactLimits,
+    opt_in: Vec<SecretClass>,
 }
 
 impl fmt::Debug for Redactor {
@@ -369,6 +395,7 @@ impl fmt::Debug for Redactor {
         f.debug_struct("Redactor")
             .field("forbidden_tokens", &self.tokens)
             .field("limits", &self.limits)
+            .field("opt_in", &self.opt_in)
             .finish_non_exhaustive()
     }
 }
@@ -433,7 +460,20 @@ impl Redactor {
             needles,
             tokens: forbidden_tokens.len(),
             limits: RedactLimits::default(),
+            opt_in: Vec::new(),
         })
+    }
+
+    /// The same redactor that also finds these opt-in classes ([`OPT_IN`]) in values and
+    /// text (never in object keys); other classes in the list are always found anyway.
+    #[must_use]
+    pub fn with_opt_in(mut self, classes: &[SecretClass]) -> Self {
+        self.opt_in = classes
+            .iter()
+            .copied()
+            .filter(|c| OPT_IN.contains(c))
+            .collect();
+        self
     }
 
     /// The same redactor with other JSON limits.
@@ -591,21 +631,31 @@ impl Redactor {
     /// percent-encoding), merged into sorted non-overlapping hits; hits that only cover
     /// existing placeholders are dropped, so redacting twice changes nothing.
     pub(crate) fn detect_text(&self, text: &[u8]) -> Vec<Hit> {
+        self.detect_in(text, &self.opt_in)
+    }
+
+    /// [`Redactor::detect_text`] for an object key: the opt-in classes are for values only.
+    pub(crate) fn detect_key_text(&self, text: &[u8]) -> Vec<Hit> {
+        self.detect_in(text, &[])
+    }
+
+    fn detect_in(&self, text: &[u8], opt_in: &[SecretClass]) -> Vec<Hit> {
         let mut hits = Vec::new();
-        self.detect_raw(text, &mut hits);
+        self.detect_raw(text, opt_in, &mut hits);
         decode::decoded_hits(text, decode::Kind::JsonString, &mut hits, &|view, out| {
-            self.detect_raw(view, out);
+            self.detect_raw(view, opt_in, out);
         });
         decode::decoded_hits(text, decode::Kind::Url, &mut hits, &|view, out| {
-            self.detect_raw(view, out);
+            self.detect_raw(view, opt_in, out);
         });
         drop_placeholder_hits(text, &mut hits);
         merge_hits(hits)
     }
 
     /// Pattern detectors and forbidden tokens on the bytes as they are.
-    fn detect_raw(&self, text: &[u8], out: &mut Vec<Hit>) {
+    fn detect_raw(&self, text: &[u8], opt_in: &[SecretClass], out: &mut Vec<Hit>) {
         detect::detect_patterns(text, out);
+        values::detect_values(text, opt_in, out);
         self.needles.find(text, out);
     }
 

@@ -9,6 +9,12 @@ use evidence_tests::fake_service::{self, FakeService, Reply};
 use serde_json::Value;
 
 const TOKEN: &str = "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+/// The profile the stand-in service was written to (the old zero-paper): these tests are of
+/// the capture mechanics; the zero-paper profile is tested on the real engine (zero_paper.rs).
+const STAND_IN_PROFILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/stand-in-profile.json"
+);
 
 struct Env {
     dir: tempfile::TempDir,
@@ -49,7 +55,7 @@ impl Env {
                 "capture",
                 &service.url,
                 "--profile",
-                "zero-paper",
+                STAND_IN_PROFILE,
                 "--out",
             ])
             .arg(self.path(out))

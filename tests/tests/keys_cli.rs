@@ -224,193 +224,288 @@ fn trust(file: &Path) -> Output {
         .unwrap()
 }
 
-#[test]
-fn a_wrong_file_given_as_the_private_key_is_named_with_what_to_do() {
+/// A private key from `file` of the made kinds: `PrivateKey::load` gives `WrongKind` naming
+/// `kind`, and `bundle create --sign` exits 2 with an error line naming the file and what it is
+/// (`named`) and a hint holding `remedy` (`{file}` stands for the file's path), writing nothing.
+fn wrong_private_key(file: &str, kind: KeyFileKind, named: &str, remedy: &str) {
     let Some(kinds) = make_kinds() else { return };
-    let other = |algorithm: &str| KeyFileKind::OtherAlgorithm {
+    let path = kinds.path(file);
+    let shown = path.display().to_string();
+    assert_kind(
+        PrivateKey::load(&path).unwrap_err(),
+        KeyRole::Private,
+        &kind,
+    );
+    let out = sign_with(&kinds, &path);
+    assert_named(
+        &out,
+        &format!("{shown} {named}"),
+        &remedy.replace("{file}", &shown),
+    );
+    assert!(!kinds.path("never-written").exists());
+}
+
+/// A trusted key from `file`: `PublicKey::load` gives `WrongKind` naming `kind`, and `bundle
+/// verify --trusted-key` exits 2 naming it (`named`) with `remedy` in the hint.
+fn wrong_trusted_key(file: &str, kind: KeyFileKind, named: &str, remedy: &str) {
+    let Some(kinds) = make_kinds() else { return };
+    let path = kinds.path(file);
+    let shown = path.display().to_string();
+    assert_kind(PublicKey::load(&path).unwrap_err(), KeyRole::Public, &kind);
+    assert_named(
+        &trust(&path),
+        &format!("{shown} {named}"),
+        &remedy.replace("{file}", &shown),
+    );
+}
+
+fn other(algorithm: &str, private: bool) -> KeyFileKind {
+    KeyFileKind::OtherAlgorithm {
         algorithm: algorithm.into(),
-        private: true,
-    };
-    let openssh = "OpenSSH cannot write an Ed25519 key as PEM: make an Ed25519 key pair with `evidence key generate";
-    let cases: Vec<(&str, KeyFileKind, &str, String)> = vec![
-        (
-            "ed.pub",
-            KeyFileKind::Ed25519Public,
-            "is an Ed25519 public key (SPKI PEM), not an Ed25519 private key (PKCS#8 PEM)",
-            "sign with the private half".into(),
-        ),
-        (
-            "keys",
-            KeyFileKind::Folder,
-            "is a folder, not an Ed25519 private key",
-            "pass the key file itself, not the folder".into(),
-        ),
-        (
-            "empty.key",
-            KeyFileKind::Empty,
-            "is empty, not an Ed25519 private key",
-            "fill it with the key".into(),
-        ),
-        (
-            "id_ed25519",
-            KeyFileKind::OpenSshPrivate,
-            "is an OpenSSH private key",
-            openssh.into(),
-        ),
-        (
-            "id_ed25519.pub",
-            KeyFileKind::OpenSshPublic {
-                key_type: "ssh-ed25519".into(),
-            },
-            "is an OpenSSH public key (ssh-ed25519)",
-            openssh.into(),
-        ),
-        (
-            "minisign.key",
-            KeyFileKind::MinisignSecret,
-            "is a minisign secret key",
-            "minisign keys are in minisign's own format".into(),
-        ),
-        (
-            "minisign.pub",
-            KeyFileKind::MinisignPublic,
-            "is a minisign public key",
-            "minisign keys are in minisign's own format".into(),
-        ),
-        (
-            "ops.keyring.json",
-            KeyFileKind::Keyring,
-            "is a keyring (evidence.keyring/v1 JSON)",
-            "a keyring holds public keys only".into(),
-        ),
-        (
-            "rsa.key",
-            other("RSA"),
-            "is an RSA private key",
-            "only Ed25519 keys are supported".into(),
-        ),
-        (
-            "ec.key",
-            other("EC (P-256)"),
-            "is an EC (P-256) private key",
-            "only Ed25519 keys are supported".into(),
-        ),
-        (
-            "encrypted.key",
-            KeyFileKind::EncryptedPkcs8,
-            "is an encrypted PKCS#8 private key",
-            format!(
-                "decrypt it with `openssl pkcs8 -in {} -out G`",
-                kinds.path("encrypted.key").display()
-            ),
-        ),
-        (
-            "cert.pem",
-            KeyFileKind::Certificate,
-            "is an X.509 certificate",
-            "a certificate holds no private key".into(),
-        ),
-    ];
-    for (file, kind, named, remedy) in cases {
-        let path = kinds.path(file);
-        assert_kind(
-            PrivateKey::load(&path).unwrap_err(),
-            KeyRole::Private,
-            &kind,
-        );
-        let out = sign_with(&kinds, &path);
-        assert_named(&out, &format!("{} {named}", path.display()), &remedy);
-        assert!(!kinds.path("never-written").exists());
+        private,
     }
-    // The real Ed25519 key OpenSSL wrote signs.
+}
+
+fn openssh_public() -> KeyFileKind {
+    KeyFileKind::OpenSshPublic {
+        key_type: "ssh-ed25519".into(),
+    }
+}
+
+const OPENSSH_REMEDY: &str = "OpenSSH cannot write an Ed25519 key as PEM: make an Ed25519 key \
+                              pair with `evidence key generate";
+
+#[test]
+fn a_public_key_given_as_the_private_key() {
+    wrong_private_key(
+        "ed.pub",
+        KeyFileKind::Ed25519Public,
+        "is an Ed25519 public key (SPKI PEM), not an Ed25519 private key (PKCS#8 PEM)",
+        "sign with the private half: the PREFIX.key",
+    );
+}
+
+#[test]
+fn a_folder_given_as_the_private_key() {
+    wrong_private_key(
+        "keys",
+        KeyFileKind::Folder,
+        "is a folder, not an Ed25519 private key",
+        "pass the key file itself, not the folder",
+    );
+}
+
+#[test]
+fn an_empty_file_given_as_the_private_key() {
+    wrong_private_key(
+        "empty.key",
+        KeyFileKind::Empty,
+        "is empty, not an Ed25519 private key",
+        "fill it with the key",
+    );
+}
+
+#[test]
+fn an_openssh_private_key_given_as_the_private_key() {
+    wrong_private_key(
+        "id_ed25519",
+        KeyFileKind::OpenSshPrivate,
+        "is an OpenSSH private key, not an Ed25519 private key",
+        OPENSSH_REMEDY,
+    );
+}
+
+#[test]
+fn an_openssh_public_key_given_as_the_private_key() {
+    wrong_private_key(
+        "id_ed25519.pub",
+        openssh_public(),
+        "is an OpenSSH public key (ssh-ed25519), not an Ed25519 private key",
+        OPENSSH_REMEDY,
+    );
+}
+
+#[test]
+fn a_minisign_secret_key_given_as_the_private_key() {
+    wrong_private_key(
+        "minisign.key",
+        KeyFileKind::MinisignSecret,
+        "is a minisign secret key, not an Ed25519 private key",
+        "minisign keys are in minisign's own format and cannot be used here",
+    );
+}
+
+#[test]
+fn a_minisign_public_key_given_as_the_private_key() {
+    wrong_private_key(
+        "minisign.pub",
+        KeyFileKind::MinisignPublic,
+        "is a minisign public key, not an Ed25519 private key",
+        "minisign keys are in minisign's own format and cannot be used here",
+    );
+}
+
+#[test]
+fn a_keyring_given_as_the_private_key() {
+    wrong_private_key(
+        "ops.keyring.json",
+        KeyFileKind::Keyring,
+        "is a keyring (evidence.keyring/v1 JSON), not an Ed25519 private key",
+        "a keyring holds public keys only: sign with a private key",
+    );
+}
+
+#[test]
+fn an_rsa_private_key_given_as_the_private_key() {
+    wrong_private_key(
+        "rsa.key",
+        other("RSA", true),
+        "is an RSA private key, not an Ed25519 private key",
+        "only Ed25519 keys are supported",
+    );
+}
+
+#[test]
+fn an_ec_private_key_given_as_the_private_key() {
+    wrong_private_key(
+        "ec.key",
+        other("EC (P-256)", true),
+        "is an EC (P-256) private key, not an Ed25519 private key",
+        "only Ed25519 keys are supported",
+    );
+}
+
+#[test]
+fn an_encrypted_pkcs8_key_given_as_the_private_key() {
+    wrong_private_key(
+        "encrypted.key",
+        KeyFileKind::EncryptedPkcs8,
+        "is an encrypted PKCS#8 private key, not an Ed25519 private key",
+        "decrypt it with `openssl pkcs8 -in {file} -out G`",
+    );
+}
+
+#[test]
+fn a_certificate_given_as_the_private_key() {
+    wrong_private_key(
+        "cert.pem",
+        KeyFileKind::Certificate,
+        "is an X.509 certificate, not an Ed25519 private key",
+        "a certificate holds no private key",
+    );
+}
+
+#[test]
+fn the_ed25519_key_openssl_wrote_signs() {
+    let Some(kinds) = make_kinds() else { return };
     let out = sign_with(&kinds, &kinds.path("ed.key"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]
-fn a_wrong_file_given_as_a_trusted_key_is_named_with_what_to_do() {
+fn a_private_key_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "ed.key",
+        KeyFileKind::Ed25519Private,
+        "is an Ed25519 private key (PKCS#8 PEM), not an Ed25519 public key (SPKI PEM)",
+        "never hand a private key to a verifier: pass its public half \
+         (`openssl pkey -in {file} -pubout -out {file}.pub`",
+    );
+}
+
+#[test]
+fn an_encrypted_private_key_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "encrypted.key",
+        KeyFileKind::EncryptedPkcs8,
+        "is an encrypted PKCS#8 private key, not an Ed25519 public key",
+        "never hand a private key to a verifier",
+    );
+}
+
+#[test]
+fn a_folder_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "keys",
+        KeyFileKind::Folder,
+        "is a folder, not an Ed25519 public key",
+        "pass the key file itself",
+    );
+}
+
+#[test]
+fn an_empty_file_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "empty.key",
+        KeyFileKind::Empty,
+        "is empty, not an Ed25519 public key",
+        "fill it with the key",
+    );
+}
+
+#[test]
+fn an_openssh_public_key_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "id_ed25519.pub",
+        openssh_public(),
+        "is an OpenSSH public key (ssh-ed25519), not an Ed25519 public key",
+        "evidence key generate",
+    );
+}
+
+#[test]
+fn a_minisign_public_key_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "minisign.pub",
+        KeyFileKind::MinisignPublic,
+        "is a minisign public key, not an Ed25519 public key",
+        "pass it as `release-verify --minisign-key {file}`",
+    );
+}
+
+#[test]
+fn a_keyring_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "ops.keyring.json",
+        KeyFileKind::Keyring,
+        "is a keyring (evidence.keyring/v1 JSON), not an Ed25519 public key",
+        "pass it as --keyring {file}",
+    );
+}
+
+#[test]
+fn an_rsa_public_key_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "rsa.pub",
+        other("RSA", false),
+        "is an RSA public key, not an Ed25519 public key",
+        "only Ed25519 keys are supported",
+    );
+}
+
+#[test]
+fn an_ec_public_key_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "ec.pub",
+        other("EC (P-256)", false),
+        "is an EC (P-256) public key, not an Ed25519 public key",
+        "only Ed25519 keys are supported",
+    );
+}
+
+#[test]
+fn a_certificate_given_as_a_trusted_key() {
+    wrong_trusted_key(
+        "cert.pem",
+        KeyFileKind::Certificate,
+        "is an X.509 certificate, not an Ed25519 public key",
+        "`openssl x509 -in {file} -pubkey -noout > {file}.pub`",
+    );
+}
+
+#[test]
+fn a_public_key_given_as_the_keyring() {
     let Some(kinds) = make_kinds() else { return };
-    let other = |algorithm: &str, private| KeyFileKind::OtherAlgorithm {
-        algorithm: algorithm.into(),
-        private,
-    };
-    let ed_key = kinds.path("ed.key");
-    let cases: Vec<(&str, KeyFileKind, &str, String)> = vec![
-        (
-            "ed.key",
-            KeyFileKind::Ed25519Private,
-            "is an Ed25519 private key (PKCS#8 PEM), not an Ed25519 public key (SPKI PEM)",
-            format!(
-                "never hand a private key to a verifier: pass its public half (`openssl pkey -in {} -pubout",
-                ed_key.display()
-            ),
-        ),
-        (
-            "encrypted.key",
-            KeyFileKind::EncryptedPkcs8,
-            "is an encrypted PKCS#8 private key",
-            "never hand a private key to a verifier".into(),
-        ),
-        (
-            "keys",
-            KeyFileKind::Folder,
-            "is a folder",
-            "pass the key file itself".into(),
-        ),
-        (
-            "id_ed25519.pub",
-            KeyFileKind::OpenSshPublic {
-                key_type: "ssh-ed25519".into(),
-            },
-            "is an OpenSSH public key (ssh-ed25519)",
-            "evidence key generate".into(),
-        ),
-        (
-            "minisign.pub",
-            KeyFileKind::MinisignPublic,
-            "is a minisign public key",
-            format!(
-                "pass it as `release-verify --minisign-key {}`",
-                kinds.path("minisign.pub").display()
-            ),
-        ),
-        (
-            "ops.keyring.json",
-            KeyFileKind::Keyring,
-            "is a keyring",
-            format!(
-                "pass it as --keyring {}",
-                kinds.path("ops.keyring.json").display()
-            ),
-        ),
-        (
-            "rsa.pub",
-            other("RSA", false),
-            "is an RSA public key",
-            "only Ed25519 keys are supported".into(),
-        ),
-        (
-            "ec.pub",
-            other("EC (P-256)", false),
-            "is an EC (P-256) public key",
-            "only Ed25519 keys are supported".into(),
-        ),
-        (
-            "cert.pem",
-            KeyFileKind::Certificate,
-            "is an X.509 certificate",
-            format!(
-                "`openssl x509 -in {0} -pubkey -noout > {0}.pub`",
-                kinds.path("cert.pem").display()
-            ),
-        ),
-    ];
-    for (file, kind, named, remedy) in cases {
-        let path = kinds.path(file);
-        assert_kind(PublicKey::load(&path).unwrap_err(), KeyRole::Public, &kind);
-        assert_named(&trust(&path), named, &remedy);
-    }
-    // A public key given as the keyring.
     let out = evidence()
         .args(["bundle", "verify"])
         .arg(sample_bundle())
@@ -428,7 +523,11 @@ fn a_wrong_file_given_as_a_trusted_key_is_named_with_what_to_do() {
         "is an Ed25519 public key (SPKI PEM), not a keyring",
         "evidence keyring create",
     );
-    // `key id` reads either half, and names anything else.
+}
+
+#[test]
+fn key_id_reads_either_half_and_names_anything_else() {
+    let Some(kinds) = make_kinds() else { return };
     let id = |file: &str| {
         evidence()
             .args(["key", "id"])

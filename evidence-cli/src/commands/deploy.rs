@@ -31,15 +31,17 @@ assertions fail or the service is down: the report inside says what failed, and 
 status is 1. The bearer token goes only to endpoints marked auth, only on URL's origin (a
 redirect elsewhere is followed without it), and is itself redacted from everything sealed.
 
-Built-in profiles: health (GET /health, expects 200) and zero-paper (the predecessor's 14
-packets and doctor predicates). A profile file is JSON (see docs/FORMAT.md), named by a
+Built-in profiles: health (GET /health, expects 200) and zero-paper (the ZERO paper engine:
+the predecessor's 14 packets, its railway_doctor.py checks as section doctor, each with the
+predecessor's name in member doctor, and its redaction classes). A profile file is JSON (see docs/FORMAT.md), named by a
 path that contains a / or ends in .json; any other word must be a built-in name.
 
 Without --sign the pack is written unsigned, with a warning on stderr: it proves integrity
 only, and rollback rehearsal (and any verifier given a trusted key) refuses it.
 
-Exit status: 0 every assertion passed, 1 some failed (the bundle is written), 2 nothing was
-written (bad arguments, --out exists, unreadable key or profile).
+Exit status: 0 every assertion passed (warnings alone exit 0, as the predecessor's doctor),
+1 some failed or, with --fail-on-warn, some warned (the bundle is written either way), 2
+nothing was written (bad arguments, --out exists, unreadable key or profile).
 
 Examples:
   evidence deploy capture https://paper.example --profile zero-paper \\
@@ -73,6 +75,9 @@ pub struct CaptureArgs {
     /// Largest response body kept, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub max_body: u64,
+    /// Exit 1 when a check warned (the predecessor's --fail-on-warn); the pack is the same.
+    #[arg(long)]
+    pub fail_on_warn: bool,
     #[command(flatten)]
     pub created_at: CreatedAtArgs,
     #[command(flatten)]
@@ -143,5 +148,9 @@ pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
                 .sum::<u64>()
         ),
     )?;
-    output::emit(report, "evidence", &args.output)
+    let warned = report.summary().warn > 0;
+    match output::emit(report, "evidence", &args.output)? {
+        Outcome::Ok if args.fail_on_warn && warned => Ok(Outcome::Failed),
+        outcome => Ok(outcome),
+    }
 }

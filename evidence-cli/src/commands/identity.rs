@@ -36,6 +36,10 @@ its signed manifest subject records deployment_id, claim_hash, heartbeat_hash, c
 heartbeat_time, mode and the verdict. --out ending in .tar.gz writes the archive form.
 --created-at (or SOURCE_DATE_EPOCH) makes the bundle reproducible.
 
+--from-capture BUNDLE verifies a deployment capture under --trusted-key first, then takes the
+bound pair its profile names (zero-paper: the pair inside /network/profile; the engine makes
+a fresh claim per request, so /deployment/claim and /deployment/heartbeat never bind).
+
 Exit status: 0 sealed, 1 the pair failed a check (nothing written), 2 the tool could not run
 (missing file, bad key, --out exists).
 
@@ -43,14 +47,22 @@ Examples:
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
       --sign keys/operator.key --out evidence/identity-2026-11-22
   evidence identity create --claim claim.json --heartbeat heartbeat.json \\
-      --sign keys/operator.key --out identity.tar.gz --json")]
+      --sign keys/operator.key --out identity.tar.gz --json
+  evidence identity create --from-capture packs/current --trusted-key keys/operator.pub \\
+      --sign keys/operator.key --out evidence/identity-current")]
 pub struct CreateArgs {
     /// The claim packet (zero.deployment.claim.v1), as the engine wrote it.
-    #[arg(long, value_name = "FILE")]
-    pub claim: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "from_capture")]
+    pub claim: Option<PathBuf>,
     /// The heartbeat packet (zero.deployment.heartbeat.v1), as the engine wrote it.
-    #[arg(long, value_name = "FILE")]
-    pub heartbeat: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "from_capture")]
+    pub heartbeat: Option<PathBuf>,
+    /// Take the pair from this deployment capture (folder or .tar.gz), verified first.
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["claim", "heartbeat"])]
+    pub from_capture: Option<PathBuf>,
+    /// Keys trusted to have signed the capture (with --from-capture).
+    #[command(flatten)]
+    pub trust: TrustArgs,
     #[command(flatten)]
     pub sign: SignArgs,
     /// The bundle folder (or .tar.gz) to create; must not exist.
@@ -132,8 +144,22 @@ fn read_packet(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 }
 
 fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
-    let claim = read_packet(&args.claim, "claim")?;
-    let heartbeat = read_packet(&args.heartbeat, "heartbeat")?;
+    // Without --from-capture, clap requires both --claim and --heartbeat.
+    let named = |p: &Option<PathBuf>| p.clone().unwrap_or_default();
+    let (claim, heartbeat) = match &args.from_capture {
+        Some(bundle) => match from_capture(bundle, &args.trust)? {
+            Ok(pair) => pair,
+            Err(report) => {
+                let why = "refused: the capture does not verify under the trusted keys\n";
+                output::summary(&args.output, why)?;
+                return output::emit(report, "evidence", &args.output);
+            }
+        },
+        None => (
+            read_packet(&named(&args.claim), "claim")?,
+            read_packet(&named(&args.heartbeat), "heartbeat")?,
+        ),
+    };
     let keys = args.sign.required()?;
     let mut opts = CreateOptions::new(keys.iter().collect());
     opts.created_at = args.created_at.timestamp()?;
@@ -175,6 +201,25 @@ fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
             Err(CliError::from(e).hint(hint))
         }
         Err(e) => Err(CliError::from(e).hint("pass --sign with the operator's private key")),
+    }
+}
+
+/// A claim and a heartbeat, as bytes.
+type Pair = (Vec<u8>, Vec<u8>);
+
+/// The pair of a verified capture, or the report of a capture that does not verify.
+fn from_capture(
+    bundle: &Path,
+    trust: &TrustArgs,
+) -> Result<Result<Pair, evidence_core::report::Report>, CliError> {
+    must_exist(bundle, "capture")?;
+    let policy = trust.required()?;
+    match identity::pair_from_capture(bundle, &policy) {
+        Ok(pair) => Ok(Ok((pair.claim, pair.heartbeat))),
+        Err(identity::FromCaptureError::Unverified(report)) => Ok(Err(*report)),
+        Err(e) => Err(CliError::from(e).hint(
+            "pass a deployment capture whose profile names an identity pair (zero-paper does)",
+        )),
     }
 }
 

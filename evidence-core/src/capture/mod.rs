@@ -30,6 +30,8 @@
 //! 5. conclude: put the verdict into the subject, redact the report.
 //! 6. seal: write packets, profile, report and `capture.json` into the signed bundle.
 
+mod doctor;
+mod hashed;
 pub mod http;
 mod logs;
 pub mod profile;
@@ -66,6 +68,10 @@ pub mod codes {
             "A subject value the profile names (deployment id, commit, ...) was not found in the responses.";
         CAPTURE_LOGS = "capture-logs":
             "The --logs-command ran and its output was captured (pass), or it failed, timed out or was cut at the size cap (fail).";
+        CAPTURE_DOCTOR = "capture-doctor":
+            "A profile doctor check, named by its doctor member (for zero-paper: a railway_doctor.py check), came out pass, warn or fail as that tool decides.";
+        CAPTURE_SELF_HASH = "capture-self-hash":
+            "A self-hashed claim or heartbeat in a packet was scanned and redaction left it intact (pass), or redaction changed it and its self-hash can no longer be checked (warn).";
     }
 }
 use codes::*;
@@ -160,6 +166,12 @@ pub fn capture(out: &Path, opts: &CaptureOptions<'_>) -> Result<Captured, Captur
     for endpoint in &opts.profile.endpoints {
         fetch(&mut run, &client, endpoint);
     }
+    for check in doctor::run(opts.profile, &run.packets, opts.token) {
+        run.report.push(check.in_section("doctor"));
+    }
+    for check in hashed::checks(&run.packets, &run.redactor) {
+        run.report.push(check.in_section("redaction"));
+    }
     find_subject(&mut run);
     if let Some(command) = opts.logs_command {
         let (checks, files) = run_logs(command, &opts.logs);
@@ -197,7 +209,9 @@ fn prepare<'a>(opts: &'a CaptureOptions<'a>) -> Result<Run<'a>, CaptureError> {
     if let Some(t) = opts.token {
         forbidden.push(t.to_owned());
     }
-    let redactor = Redactor::new(&forbidden).map_err(|e| CaptureError::Redact(e.to_string()))?;
+    let redactor = Redactor::new(&forbidden)
+        .map_err(|e| CaptureError::Redact(e.to_string()))?
+        .with_opt_in(&opts.profile.opt_in_classes());
     let created_at = match opts.created_at {
         Some(t) => t,
         None => Timestamp::now_or_source_date_epoch().map_err(BuildError::from)?,
@@ -249,7 +263,7 @@ fn fetch(run: &mut Run<'_>, client: &Client, endpoint: &profile::Endpoint) {
     }
     let packet = packet(endpoint, &url, &fetched, token.is_some());
     for assertion in &endpoint.assertions {
-        let check = assertion_check(assertion, &packet, run.opts.token.is_some());
+        let check = assertion_check(assertion, &packet, run.opts.token);
         run.report.push(at(check));
     }
     run.packets.insert(endpoint.name.clone(), packet);
@@ -257,11 +271,11 @@ fn fetch(run: &mut Run<'_>, client: &Client, endpoint: &profile::Endpoint) {
 
 /// One assertion over a packet: skipped when its `when` does not match whether a token was
 /// given, else pass or fail.
-fn assertion_check(assertion: &profile::Assertion, packet: &Value, token_given: bool) -> Check {
+fn assertion_check(assertion: &profile::Assertion, packet: &Value, token: Option<&str>) -> Check {
     let applies = match assertion.when {
         When::Always => true,
-        When::Token => token_given,
-        When::NoToken => !token_given,
+        When::Token => token.is_some(),
+        When::NoToken => token.is_none(),
     };
     let what = assertion.check.describe();
     if !applies {
@@ -277,7 +291,7 @@ fn assertion_check(assertion: &profile::Assertion, packet: &Value, token_given: 
             ),
         );
     }
-    match evaluate(&assertion.check, packet) {
+    match evaluate_with(&assertion.check, packet, token) {
         Ok(()) => Check::pass(CAPTURE_ASSERTION, what),
         Err(seen) => Check::fail(CAPTURE_ASSERTION, format!("{what}: {seen}")),
     }
@@ -452,6 +466,11 @@ pub fn json_payload(packet: &Value) -> Option<&Value> {
 
 /// Evaluates a predicate over a packet; `Err` says what was seen instead.
 pub fn evaluate(predicate: &Predicate, packet: &Value) -> Result<(), String> {
+    evaluate_with(predicate, packet, None)
+}
+
+/// [`evaluate`] for a capture given `token` (`body-excludes` with `token` looks for it).
+fn evaluate_with(predicate: &Predicate, packet: &Value, token: Option<&str>) -> Result<(), String> {
     match predicate {
         Predicate::Status { any_of } => match packet.get("status").and_then(Value::as_u64) {
             Some(s) if any_of.iter().any(|a| u64::from(*a) == s) => Ok(()),
@@ -473,7 +492,15 @@ pub fn evaluate(predicate: &Predicate, packet: &Value) -> Result<(), String> {
         Predicate::JsonTrue { pointer } => json_at(packet, pointer, |v| *v == Value::Bool(true)),
         Predicate::JsonFalse { pointer } => json_at(packet, pointer, |v| *v == Value::Bool(false)),
         Predicate::JsonExists { pointer } => json_at(packet, pointer, |_| true),
-        Predicate::BodyExcludes { strings } => body_excludes(packet, strings),
+        Predicate::JsonOneOf { pointer, values } => {
+            json_at(packet, pointer, |v| values.contains(v))
+        }
+        Predicate::JsonObject { pointer } => json_at(packet, pointer, Value::is_object),
+        Predicate::BodyExcludes { strings } => body_excludes(packet, strings, None, false),
+        Predicate::BodyExcludesAnyCase {
+            strings,
+            token: with_token,
+        } => body_excludes(packet, strings, token.filter(|_| *with_token), true),
     }
 }
 
@@ -497,17 +524,36 @@ fn json_at(packet: &Value, pointer: &str, holds: impl Fn(&Value) -> bool) -> Res
     }
 }
 
-/// `body-excludes`: none of `strings` occurs in the body (a JSON body as its text).
-fn body_excludes(packet: &Value, strings: &[String]) -> Result<(), String> {
+/// `body-excludes`: none of `strings` (nor `token`) occurs in the body (a JSON body as its
+/// text). The token is never named in the result.
+fn body_excludes(
+    packet: &Value,
+    strings: &[String],
+    token: Option<&str>,
+    ignore_case: bool,
+) -> Result<(), String> {
     let body = match packet.get("payload") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
+    let fold = |s: &str| {
+        if ignore_case {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_owned()
+        }
+    };
+    let body = fold(&body);
     let found: Vec<&str> = strings
         .iter()
-        .filter(|s| body.contains(s.as_str()))
+        .filter(|s| body.contains(&fold(s)))
         .map(String::as_str)
+        .chain(
+            token
+                .filter(|t| body.contains(&fold(t)))
+                .map(|_| "the token"),
+        )
         .collect();
     if found.is_empty() {
         Ok(())

@@ -63,6 +63,73 @@ pub struct Profile {
     /// packets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollback_preconditions: Vec<Precondition>,
+    /// Checks reproducing another tool's verdicts (the predecessor's `railway_doctor.py` for
+    /// zero-paper), each reported with its `doctor` name as pass, warn or fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doctor: Vec<DoctorCheck>,
+    /// Opt-in value classes redacted from everything sealed (`crate::redact::OPT_IN` names),
+    /// on top of the built-in secret classes, which are always redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
+    /// Where a capture holds a bound claim and heartbeat pair (`identity create
+    /// --from-capture`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityPair>,
+}
+
+/// One doctor check: gates over one endpoint's packet, tried in order; the first that does
+/// not hold decides the outcome, and when all hold the check passes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorCheck {
+    /// The name the other tool gives the check (reported as the check's `doctor` member).
+    pub doctor: String,
+    /// The endpoint whose packet the gates read.
+    pub endpoint: String,
+    /// The gates, in order.
+    pub require: Vec<Gate>,
+    /// The outcome when no token was given, without evaluating the gates (a check that
+    /// needs the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<Outcome>,
+}
+
+/// A gate of a doctor check: all predicates must hold, else the outcome is `else`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// The predicates.
+    pub all: Vec<Predicate>,
+    /// The outcome when one does not hold.
+    #[serde(rename = "else")]
+    pub otherwise: Outcome,
+    /// The name the other tool reports this outcome under, when it differs from the
+    /// check's (`railway_doctor.py` names an unreachable `network_profile_privacy` check
+    /// `network_profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_as: Option<String>,
+}
+
+/// A doctor outcome other than pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A warning: the capture still passes.
+    Warn,
+    /// A failure.
+    Fail,
+}
+
+/// A claim and heartbeat pair inside one packet's JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPair {
+    /// The endpoint whose packet holds the pair.
+    pub endpoint: String,
+    /// JSON pointer to the claim.
+    pub claim: String,
+    /// JSON pointer to the heartbeat.
+    pub heartbeat: String,
 }
 
 /// One endpoint.
@@ -150,10 +217,31 @@ pub enum Predicate {
         /// The pointer.
         pointer: String,
     },
+    /// The JSON body has one of these values at this pointer.
+    JsonOneOf {
+        /// The pointer.
+        pointer: String,
+        /// The accepted values.
+        values: Vec<Value>,
+    },
+    /// The JSON body has an object at this pointer (`""`: the body is a JSON object).
+    JsonObject {
+        /// The pointer.
+        pointer: String,
+    },
     /// The body contains none of these strings.
     BodyExcludes {
         /// The strings.
         strings: Vec<String>,
+    },
+    /// The body contains none of these strings in any ASCII case (as the predecessor's
+    /// doctor compares), nor, with `token`, the bearer token given to the capture.
+    BodyExcludesAnyCase {
+        /// The strings.
+        strings: Vec<String>,
+        /// The token is one of the strings.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        token: bool,
     },
 }
 
@@ -172,6 +260,9 @@ pub struct Locator {
 pub struct Precondition {
     /// The endpoint's name.
     pub endpoint: String,
+    /// A name for the precondition (the predecessor's, for zero-paper), reported with it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     /// What must hold.
     #[serde(flatten)]
     pub check: Predicate,
@@ -236,7 +327,77 @@ impl Profile {
             self.check_endpoint(i, e)?;
         }
         self.check_subject()?;
-        self.check_rollback_preconditions()
+        self.check_rollback_preconditions()?;
+        self.check_doctor()?;
+        self.check_redact_and_identity()
+    }
+
+    /// Named doctor checks on known endpoints, each with sound gates.
+    fn check_doctor(&self) -> Result<(), ProfileError> {
+        if self.doctor.len() > MAX_ASSERTIONS {
+            return invalid("too many doctor checks".to_owned());
+        }
+        for d in &self.doctor {
+            let names = std::iter::once(&d.doctor)
+                .chain(d.require.iter().filter_map(|g| g.reported_as.as_ref()));
+            if names.into_iter().any(|n| n.is_empty() || n.len() > 64) {
+                return invalid("doctor check names are 1-64 bytes".to_owned());
+            }
+            if self.endpoint(&d.endpoint).is_none() {
+                return invalid(format!(
+                    "doctor check {:?} names unknown endpoint {:?}",
+                    d.doctor, d.endpoint
+                ));
+            }
+            if d.require.is_empty()
+                || d.require.len() > MAX_ASSERTIONS
+                || d.require
+                    .iter()
+                    .any(|g| g.all.is_empty() || g.all.len() > MAX_ASSERTIONS)
+            {
+                return invalid(format!(
+                    "doctor check {:?}: 1 to {MAX_ASSERTIONS} gates of 1 to {MAX_ASSERTIONS} predicates",
+                    d.doctor
+                ));
+            }
+            for p in d.require.iter().flat_map(|g| &g.all) {
+                check_predicate(p).map_err(|m| {
+                    ProfileError::Invalid(format!("doctor check {:?}: {m}", d.doctor))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opt-in class names the redactor knows; an identity pair in a known endpoint.
+    fn check_redact_and_identity(&self) -> Result<(), ProfileError> {
+        if let Some(name) = self.redact.iter().find(|n| {
+            !crate::redact::SecretClass::from_name(n)
+                .is_some_and(|c| crate::redact::OPT_IN.contains(&c))
+        }) {
+            return invalid(format!(
+                "redact: {name:?} is not an opt-in class (tracing-id, idempotency-key, platform-id, key-assignment)"
+            ));
+        }
+        if let Some(pair) = &self.identity {
+            if self.endpoint(&pair.endpoint).is_none() {
+                return invalid(format!(
+                    "identity names unknown endpoint {:?}",
+                    pair.endpoint
+                ));
+            }
+            check_pointer(&pair.claim).map_err(ProfileError::Invalid)?;
+            check_pointer(&pair.heartbeat).map_err(ProfileError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// The opt-in classes of [`Profile::redact`] (names were checked when parsing).
+    pub fn opt_in_classes(&self) -> Vec<crate::redact::SecretClass> {
+        self.redact
+            .iter()
+            .filter_map(|n| crate::redact::SecretClass::from_name(n))
+            .collect()
     }
 
     /// Endpoint `i`: a unique name, a path under the target, bounded sound assertions.
@@ -334,8 +495,15 @@ fn check_predicate(p: &Predicate) -> Result<(), String> {
         Predicate::JsonEquals { pointer, .. }
         | Predicate::JsonTrue { pointer }
         | Predicate::JsonFalse { pointer }
-        | Predicate::JsonExists { pointer } => check_pointer(pointer),
-        Predicate::BodyExcludes { strings } if strings.iter().any(String::is_empty) => {
+        | Predicate::JsonExists { pointer }
+        | Predicate::JsonObject { pointer } => check_pointer(pointer),
+        Predicate::JsonOneOf { values, .. } if values.is_empty() => {
+            Err("a json-one-of check needs at least one value".to_owned())
+        }
+        Predicate::JsonOneOf { pointer, .. } => check_pointer(pointer),
+        Predicate::BodyExcludes { strings } | Predicate::BodyExcludesAnyCase { strings, .. }
+            if strings.iter().any(String::is_empty) =>
+        {
             Err("body-excludes strings may not be empty".to_owned())
         }
         _ => Ok(()),
@@ -352,7 +520,19 @@ impl Predicate {
             Predicate::JsonTrue { pointer } => format!("{pointer} is true"),
             Predicate::JsonFalse { pointer } => format!("{pointer} is false"),
             Predicate::JsonExists { pointer } => format!("{pointer} exists"),
+            Predicate::JsonOneOf { pointer, values } => {
+                let shown: Vec<String> = values.iter().map(Value::to_string).collect();
+                format!("{pointer} is one of [{}]", shown.join(", "))
+            }
+            Predicate::JsonObject { pointer } if pointer.is_empty() => {
+                "the body is a JSON object".to_owned()
+            }
+            Predicate::JsonObject { pointer } => format!("{pointer} is an object"),
             Predicate::BodyExcludes { strings } => format!("body contains none of {strings:?}"),
+            Predicate::BodyExcludesAnyCase { strings, token } => format!(
+                "body contains none of {strings:?}{} in any case",
+                if *token { " nor the token" } else { "" }
+            ),
         }
     }
 }
@@ -366,12 +546,36 @@ mod tests {
         let health = Profile::built_in("health").unwrap();
         assert_eq!(health.endpoints.len(), 1);
         let zero = Profile::built_in("zero-paper").unwrap();
-        assert_eq!(zero.endpoints.len(), 14, "the predecessor's 14 packets");
-        assert!(!zero.rollback_preconditions.is_empty());
+        // The predecessor's 14 packets (each expected to answer 200), then the doctor's 8
+        // other endpoints (the paid history twice: without and with the token).
+        let expected_200 = zero.endpoints.iter().filter(|e| !e.assertions.is_empty());
+        assert_eq!(expected_200.count(), 14, "the predecessor's 14 packets");
+        assert_eq!(zero.endpoints.len(), 22, "the doctor's 22 requests");
+        assert_eq!(zero.doctor.len(), 18, "railway_doctor.py's 18 checks");
+        assert_eq!(
+            zero.rollback_preconditions.len(),
+            10,
+            "the predecessor's ten"
+        );
+        assert!(zero.identity.is_some() && zero.opt_in_classes().len() == 4);
         assert!(matches!(
             Profile::built_in("nope"),
             Err(ProfileError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn built_in_profiles_survive_their_own_redaction() {
+        // A capture stores its profile redacted; rollback rehearsal and identity create read
+        // it back, so nothing in a built-in profile may look like a secret.
+        for (name, _) in BUILT_IN {
+            let profile = Profile::built_in(name).unwrap();
+            let redactor = crate::redact::Redactor::new(&[])
+                .unwrap()
+                .with_opt_in(&profile.opt_in_classes());
+            let mut value = serde_json::to_value(&profile).unwrap();
+            assert_eq!(redactor.redact_value(&mut value).total(), 0, "{name}");
+        }
     }
 
     #[test]

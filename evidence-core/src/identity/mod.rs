@@ -16,6 +16,7 @@
 //! of the identity report is in the manifest the signature covers (its `subject`), next to the
 //! digests of the packets and of the stored report.
 
+mod from_capture;
 mod packet;
 mod seal;
 mod secrets;
@@ -33,6 +34,7 @@ use crate::keys::TrustPolicy;
 use crate::report::{Report, check_codes};
 use crate::timestamp::Timestamp;
 
+pub use from_capture::{CapturedPair, FromCaptureError, pair_from_capture};
 pub use packet::{check_packets, freshness_check};
 pub use seal::{CreateError, CreateOptions, Created, FailingPairs, create};
 pub use verify::verify;
@@ -54,12 +56,14 @@ pub const HEARTBEAT_TIME_MEMBERS: &[&str] = &[
     "timestamp",
     "created_at",
 ];
-/// Heartbeat members read as its mode, in order of preference (`deployment.` = nested).
+/// Heartbeat members read as its mode, in order of preference (`deployment.` = nested;
+/// `runtime.mode` is where zero-engine 0.1.6 states it).
 pub const MODE_MEMBERS: &[&str] = &[
     "mode",
     "trading_mode",
     "deployment.mode",
     "deployment.trading_mode",
+    "runtime.mode",
 ];
 /// Longest accepted deployment id, in bytes.
 pub const MAX_DEPLOYMENT_ID_BYTES: usize = 256;

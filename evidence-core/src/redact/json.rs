@@ -202,7 +202,7 @@ impl Parser<'_> {
         let raw = self.s.get(cs..ce).unwrap_or_default();
         let mut role = PLAIN;
         if !self.muted {
-            self.inline_edits(cs, raw, escaped);
+            self.inline_edits(cs, raw, escaped, true);
             // Keys are compared as parsed; a key too long to be a name is not decoded.
             let decoded;
             let key: &[u8] = if escaped && raw.len() <= 2048 {
@@ -310,7 +310,7 @@ impl Parser<'_> {
             return;
         }
         let raw = self.s.get(cs..ce).unwrap_or_default();
-        self.inline_edits(cs, raw, escaped);
+        self.inline_edits(cs, raw, escaped, false);
         match role.pair {
             Pair::Name => {
                 let decoded;
@@ -352,8 +352,8 @@ impl Parser<'_> {
     }
 
     /// Edits inside a string token whose raw content starts at `cs`.
-    fn inline_edits(&mut self, cs: usize, raw: &[u8], escaped: bool) {
-        for h in string_hits(self.r, raw, escaped) {
+    fn inline_edits(&mut self, cs: usize, raw: &[u8], escaped: bool, key: bool) {
+        for h in string_hits(self.r, raw, escaped, key) {
             self.edits.push(Edit {
                 start: cs + h.start,
                 end: cs + h.end,
@@ -456,13 +456,20 @@ pub(super) fn is_placeholder(text: &[u8]) -> bool {
 
 /// Secrets in a JSON string, found on its parsed value and mapped back to spans of its raw
 /// (escaped) content, widened to whole escape sequences.
-fn string_hits(r: &Redactor, raw: &[u8], escaped: bool) -> Vec<Hit> {
+fn string_hits(r: &Redactor, raw: &[u8], escaped: bool, key: bool) -> Vec<Hit> {
+    let detect = |text: &[u8]| {
+        if key {
+            r.detect_key_text(text)
+        } else {
+            r.detect_text(text)
+        }
+    };
     if !escaped {
-        return r.detect_text(raw);
+        return detect(raw);
     }
     let mut hits = Vec::new();
     decode::value_hits(raw, &mut hits, &|value, out| {
-        out.extend(r.detect_text(value));
+        out.extend(detect(value));
     });
     merge_hits(hits)
 }
@@ -473,7 +480,7 @@ pub(super) fn redact_value(r: &Redactor, root: &mut Value, counts: &mut Redactio
     while let Some(v) = stack.pop() {
         match v {
             Value::String(text) => {
-                if let Some(new) = redact_str(r, text, counts) {
+                if let Some(new) = redact_str(r, text, false, counts) {
                     *text = new;
                 }
             }
@@ -520,12 +527,15 @@ pub(super) fn redact_value(r: &Redactor, root: &mut Value, counts: &mut Redactio
 /// Rewrites the keys of `map` that contain a secret; a rewritten key that would clash with
 /// one already present gets a `#2`, `#3`, ... suffix so no value is lost.
 fn redact_keys(r: &Redactor, map: &mut Map<String, Value>, counts: &mut RedactionCounts) {
-    if !map.keys().any(|k| !r.detect_text(k.as_bytes()).is_empty()) {
+    if !map
+        .keys()
+        .any(|k| !r.detect_key_text(k.as_bytes()).is_empty())
+    {
         return;
     }
     let old = std::mem::take(map);
     for (k, child) in old {
-        let mut key = redact_str(r, &k, counts).unwrap_or(k);
+        let mut key = redact_str(r, &k, true, counts).unwrap_or(k);
         if map.contains_key(&key) {
             let mut n = 2u64;
             while map.contains_key(&format!("{key}#{n}")) {
@@ -538,8 +548,12 @@ fn redact_keys(r: &Redactor, map: &mut Map<String, Value>, counts: &mut Redactio
 }
 
 /// `text` with every secret replaced, or `None` if it has none.
-fn redact_str(r: &Redactor, text: &str, counts: &mut RedactionCounts) -> Option<String> {
-    let hits = r.detect_text(text.as_bytes());
+fn redact_str(r: &Redactor, text: &str, key: bool, counts: &mut RedactionCounts) -> Option<String> {
+    let hits = if key {
+        r.detect_key_text(text.as_bytes())
+    } else {
+        r.detect_text(text.as_bytes())
+    };
     if hits.is_empty() {
         return None;
     }

@@ -349,7 +349,10 @@ fn previous_health(prev: &Capture, profile: Option<&Profile>, report: &mut Repor
         );
     }
     for pre in &profile.rollback_preconditions {
-        let check = precondition(prev, pre).with("endpoint", pre.endpoint.clone());
+        let mut check = precondition(prev, pre).with("endpoint", pre.endpoint.clone());
+        if !pre.name.is_empty() {
+            check = check.with("precondition", pre.name.clone());
+        }
         report.push(check.in_section(SECTION));
     }
 }
