@@ -5,7 +5,7 @@
 //! 0 every check passed, 1 a check failed, 2 the tool could not run.
 //!
 //! A command module imports the library and the shared modules beside [`commands`], never
-//! another command: argument groups ([`trust`], [`secrets`], [`output`], [`clock`]) and helpers
+//! another command: argument groups ([`trust`], [`source`], [`secrets`], [`output`], [`clock`]) and helpers
 //! ([`signing`], [`profile`], [`tool`], [`progress`]).
 
 #![forbid(unsafe_code)]
@@ -18,5 +18,6 @@ pub mod profile;
 pub mod progress;
 pub mod secrets;
 pub mod signing;
+pub mod source;
 pub mod tool;
 pub mod trust;

@@ -4,9 +4,51 @@
 use std::path::PathBuf;
 
 use evidence_core::keys::{self, Keyring, TrustPolicy};
+use evidence_core::report::{Check, Report, codes};
 
 use crate::exit::CliError;
 use crate::signing::key_error;
+
+/// The flags that give a command a trust anchor, as the `trust-not-configured` hint names them.
+pub const ANCHOR_FLAGS: &str = "--trusted-key PUBFILE or --keyring FILE";
+
+/// Records that a command ran with no trust anchor (DESIGN 4 rule 1, fail closed): a failing
+/// `trust-not-configured` check whose detail names `flags`, or, with `--allow-unsigned`, a
+/// warning saying only integrity was checked (the text verdict then says so too). It goes first,
+/// so it leads the text output, in section `signatures` beside the unchecked signatures.
+pub fn not_configured(report: &mut Report, flags: &str, allow_unsigned: bool) {
+    let check = if allow_unsigned {
+        Check::warn(
+            codes::TRUST_NOT_CONFIGURED,
+            "no trust anchor given: integrity only, as --allow-unsigned asks; who made the evidence was not checked",
+        )
+    } else {
+        Check::fail(
+            codes::TRUST_NOT_CONFIGURED,
+            format!(
+                "no trust anchor given, so who made the evidence cannot be checked: pass {flags}, or --allow-unsigned to check integrity only"
+            ),
+        )
+    };
+    report.checks.insert(0, check.in_section("signatures"));
+}
+
+/// The whole report of a command that judges evidence by its signer alone (a seal, an
+/// identity, a rollback permit), run with no trusted key: one failing `trust-not-configured`
+/// check (exit 1, like any verifier that cannot trust what it reads).
+pub fn untrusted_report(subject: serde_json::Value) -> Report {
+    let mut report = Report::new(subject);
+    report.push(
+        Check::fail(
+            codes::TRUST_NOT_CONFIGURED,
+            format!(
+                "no trust anchor given, and this evidence means nothing unless its signer is trusted: pass {ANCHOR_FLAGS}"
+            ),
+        )
+        .in_section("signatures"),
+    );
+    report
+}
 
 /// `--trusted-key`, `--keyring`, `--threshold`.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -76,7 +76,7 @@ pub mod codes {
         PROVENANCE_SOURCE_URI = "provenance-source-uri":
             "The statement's source repository equals --source-uri.";
         PROVENANCE_SOURCE_REF = "provenance-source-ref":
-            "The statement's source ref (tag or branch) equals --source-ref.";
+            "The statement's source ref is exactly the full ref --source-ref (or --source-tag, --source-branch) names.";
         PROVENANCE_SOURCE_COMMIT = "provenance-source-commit":
             "The statement's source commit equals --source-commit.";
         PROVENANCE_LEGACY_UNSIGNED = "provenance-legacy-unsigned":
@@ -440,14 +440,6 @@ pub fn normalize_uri(uri: &str) -> String {
     uri.to_owned()
 }
 
-/// True when an actual ref satisfies the expected one: equal, or the expected short name of a
-/// tag or branch (`v1.2.3` for `refs/tags/v1.2.3`, `main` for `refs/heads/main`).
-pub fn ref_matches(actual: &str, expected: &str) -> bool {
-    actual == expected
-        || actual.strip_prefix("refs/tags/") == Some(expected)
-        || actual.strip_prefix("refs/heads/") == Some(expected)
-}
-
 /// One source of statements: a file name and its exact bytes.
 #[derive(Debug, Clone)]
 pub struct ProvenanceFile {
@@ -464,7 +456,8 @@ pub struct ProvenancePolicy {
     pub builder_id: Option<String>,
     /// `--source-uri`.
     pub source_uri: Option<String>,
-    /// `--source-ref`.
+    /// `--source-ref` (or `--source-tag`, `--source-branch`): a full ref such as
+    /// `refs/tags/v1.4.2`, compared exactly, so a bare `v1.4.2` matches nothing.
     pub source_ref: Option<String>,
     /// `--source-commit`.
     pub source_commit: Option<String>,
@@ -1029,7 +1022,9 @@ fn source_checks(
             what: "ref",
             expected: &policy.source_ref,
             part: |s| s.reference.as_deref(),
-            same: ref_matches,
+            // Full refs, compared exactly: a short name would let a branch named like the
+            // release tag (`refs/heads/v1.4.2`) pass as the tag.
+            same: |a, e| a == e,
         },
         SourceFlag {
             code: PROVENANCE_SOURCE_COMMIT,

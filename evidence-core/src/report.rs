@@ -48,6 +48,8 @@ pub mod codes {
             "An input file could not be read (missing, permission denied, not a regular file).";
         INPUT_TOO_LARGE = "input-too-large":
             "An input exceeded a hard size or count limit; raise the limit explicitly if it is legitimate.";
+        TRUST_NOT_CONFIGURED = "trust-not-configured":
+            "No trust anchor was given, so who made the evidence was not checked (a warning when integrity only was asked for).";
     }
 }
 
@@ -314,7 +316,9 @@ impl Report {
     }
 
     /// Human-readable rendering: one line per failing check and per warning (all checks when
-    /// `verbose`), then a summary line.
+    /// `verbose`), then a summary line. A report that passed without a trust anchor says in
+    /// its verdict that only integrity was checked, so the word `OK` alone always means
+    /// authenticated.
     pub fn to_text(&self, verbose: bool) -> String {
         let mut out = String::new();
         for c in &self.checks {
@@ -334,7 +338,11 @@ impl Report {
             let _ = writeln!(out, ": {}", printable(&c.detail));
         }
         let s = self.summary();
-        let verdict = if self.ok() { "OK" } else { "FAILED" };
+        let verdict = match (self.ok(), self.has(codes::TRUST_NOT_CONFIGURED)) {
+            (false, _) => "FAILED",
+            (true, false) => "OK",
+            (true, true) => "OK (unauthenticated: integrity only)",
+        };
         let _ = writeln!(
             out,
             "{verdict}: {} passed, {} failed, {} warnings, {} skipped",
@@ -455,5 +463,22 @@ mod tests {
         let text = r.to_text(false);
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.ends_with("FAILED: 0 passed, 1 failed, 0 warnings, 0 skipped\n"));
+    }
+
+    #[test]
+    fn a_pass_without_a_trust_anchor_says_integrity_only() {
+        let mut r = Report::new(Value::Null);
+        r.push(Check::pass(codes::INPUT_UNREADABLE, "fine"));
+        r.push(Check::warn(codes::TRUST_NOT_CONFIGURED, "integrity only"));
+        assert!(r.ok());
+        assert!(r.to_text(false).ends_with(
+            "OK (unauthenticated: integrity only): 1 passed, 0 failed, 1 warnings, 0 skipped\n"
+        ));
+        r.checks[1].status = Status::Fail;
+        assert!(r.to_text(false).starts_with("FAIL trust-not-configured: "));
+        assert!(
+            r.to_text(false)
+                .ends_with("FAILED: 1 passed, 1 failed, 0 warnings, 0 skipped\n")
+        );
     }
 }

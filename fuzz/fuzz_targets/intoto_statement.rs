@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let required = ProvenancePolicy {
         builder_id: Some("https://github.com/actions/runner".to_owned()),
         source_uri: Some("git+https://example.invalid/app".to_owned()),
-        source_ref: Some("v1.4.2".to_owned()),
+        source_ref: Some("refs/tags/v1.4.2".to_owned()),
         source_commit: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
         build_type: None,
         artifacts: vec!["app-1.4.2-linux-x86_64.tar.gz".to_owned()],

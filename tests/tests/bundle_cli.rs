@@ -243,10 +243,38 @@ fn the_sample_bundle_verifies_as_a_folder_and_as_an_archive() {
     assert_eq!(ids[0], ids[1]);
     assert!(ids[0].as_str().unwrap().starts_with("sha256:"));
 
-    // Without a trusted key only integrity is checked, and the report says so.
+    // Without a trusted key verification fails closed, naming the flags; --allow-unsigned
+    // checks integrity only, and the report says so.
     let (code, report) = verify_json(&fixture(fx::SAMPLE_DIR), &[], None);
-    assert_eq!(code, 0);
-    assert_eq!(codes_with(&report, "warn"), ["bundle-signature-unchecked"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes_with(&report, "fail"), ["trust-not-configured"]);
+    let detail = report["checks"][0]["detail"].as_str().unwrap();
+    for flag in ["--trusted-key", "--keyring", "--allow-unsigned"] {
+        assert!(detail.contains(flag), "{detail}");
+    }
+    let (code, report) = run_json([
+        OsStr::new("bundle"),
+        OsStr::new("verify"),
+        fixture(fx::SAMPLE_ARCHIVE).as_os_str(),
+        OsStr::new("--allow-unsigned"),
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        codes_with(&report, "warn"),
+        ["trust-not-configured", "bundle-signature-unchecked"]
+    );
+    let text = stdout(&run([
+        OsStr::new("bundle"),
+        OsStr::new("verify"),
+        fixture(fx::SAMPLE_DIR).as_os_str(),
+        OsStr::new("--allow-unsigned"),
+    ]));
+    assert!(
+        text.ends_with(
+            "OK (unauthenticated: integrity only): 6 passed, 0 failed, 2 warnings, 1 skipped\n"
+        ),
+        "{text}"
+    );
     // The wrong trusted key: the stranger's.
     let (code, report) = verify_json(
         &fixture(fx::SAMPLE_DIR),
@@ -450,6 +478,35 @@ fn escapes_to_a_fresh_name_beside_the_unpack_folder_never_happen() {
     }
 }
 
+/// Without a trusted key `unpack` verifies, fails `trust-not-configured` and writes nothing;
+/// `--allow-unsigned` unpacks what only integrity vouches for.
+#[test]
+fn unpack_without_a_trust_anchor_writes_nothing_unless_integrity_only_is_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let archive = fixture(fx::SAMPLE_ARCHIVE);
+    let unpack = |extra: &[&OsStr]| {
+        let mut args = vec![
+            OsStr::new("bundle"),
+            "unpack".as_ref(),
+            archive.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend_from_slice(extra);
+        run_json(args)
+    };
+    let (code, report) = unpack(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(codes_with(&report, "fail"), ["trust-not-configured"]);
+    assert!(!out.exists());
+    assert!(entries_of(tmp.path()).is_empty());
+    let (code, report) = unpack(&["--allow-unsigned".as_ref()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["checks"][0]["status"], "warn");
+    assert!(out.join("manifest.json").is_file());
+}
+
 #[test]
 fn unpack_refuses_an_existing_destination() {
     let tmp = tempfile::tempdir().unwrap();
@@ -462,6 +519,8 @@ fn unpack_refuses_an_existing_destination() {
         fixture(fx::SAMPLE_ARCHIVE).as_os_str(),
         "--out".as_ref(),
         out.as_os_str(),
+        "--trusted-key".as_ref(),
+        signer_pub().as_os_str(),
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -1101,9 +1160,14 @@ fn redacted_bundles_hold_no_secret_and_scan_agrees() {
     assert!(class_count(&manifest, "forbidden-token") >= 2);
     // The bundle verifies, and a scan of it (folder and archive) finds nothing.
     assert_eq!(
-        run([OsStr::new("bundle"), OsStr::new("verify"), out.as_os_str()])
-            .status
-            .code(),
+        run([
+            OsStr::new("bundle"),
+            OsStr::new("verify"),
+            out.as_os_str(),
+            OsStr::new("--allow-unsigned")
+        ])
+        .status
+        .code(),
         Some(0)
     );
     let packed = t.join("b.tar.gz");

@@ -299,7 +299,9 @@ fn nothing_is_written_over_or_into_an_existing_folder() {
     assert_eq!(dead.status.code(), Some(1));
     assert!(has(&report(&dead), "capture-endpoint-error", "fail"));
     assert_eq!(
-        env.evidence(&["bundle", "verify", "dead"]).status.code(),
+        env.evidence(&["bundle", "verify", "dead", "--allow-unsigned"])
+            .status
+            .code(),
         Some(0)
     );
     let bad = bin("evidence")
@@ -413,6 +415,10 @@ fn rollback_rehearsal_permit_and_refusals() {
             .code(),
         Some(0)
     );
+    // No trusted key: a failed check naming the flags, not a pass.
+    let untrusted = env.evidence(&["rollback", "verify", "rehearsal", "--json"]);
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert_eq!(failing(&report(&untrusted)), ["trust-not-configured "]);
     let permit = env.evidence(&[
         "rollback",
         "permit",
@@ -482,6 +488,23 @@ fn rollback_rehearsal_permit_and_refusals() {
         "op.pub",
     ]);
     assert_eq!(untargeted.status.code(), Some(2));
+    let unkeyed = env.evidence(&[
+        "rollback",
+        "check-permit",
+        "permit.tar.gz",
+        "--target",
+        target,
+        "--from",
+        &cur,
+        "--to",
+        &prev,
+        "--json",
+    ]);
+    assert_eq!(unkeyed.status.code(), Some(1));
+    let unkeyed = report(&unkeyed);
+    assert_eq!(failing(&unkeyed), ["trust-not-configured "]);
+    let detail = unkeyed["checks"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("--trusted-key") && detail.contains("--keyring"));
     assert!(String::from_utf8_lossy(&untargeted.stderr).contains("--target"));
     let stranger = check(&cur, &prev, "stranger.pub", None);
     assert_eq!(stranger.status.code(), Some(1));
@@ -599,6 +622,17 @@ fn incident_packs_preserve_ids_redact_secrets_and_render_a_postmortem() {
     assert!(md.starts_with("# Post-mortem: INC-2026-0042 (P1)"), "{md}");
     assert!(md.contains("| 2026-11-24T07:20:00Z | Alert fired |"));
     assert!(md.contains("payload/attachments/router.log"));
+    // No trusted key: nothing is rendered unless integrity only is asked for, and then the
+    // post-mortem says so.
+    let untrusted = env.evidence(&["incident", "postmortem", "inc"]);
+    assert_eq!(untrusted.status.code(), Some(1));
+    let text = String::from_utf8(untrusted.stdout).unwrap();
+    assert!(text.starts_with("FAIL trust-not-configured: "), "{text}");
+    assert!(!text.contains("# Post-mortem"), "{text}");
+    let unsigned = env.evidence(&["incident", "postmortem", "inc", "--allow-unsigned"]);
+    assert_eq!(unsigned.status.code(), Some(0));
+    let md = String::from_utf8(unsigned.stdout).unwrap();
+    assert!(md.contains("NOT verified against a trusted key"), "{md}");
     // Missing required fields are usage errors naming the field.
     let missing = env.evidence(&[
         "incident",

@@ -368,10 +368,6 @@ fn could_not_run_exits_2_with_a_hint() {
             ],
         ),
         (
-            "no trusted key",
-            vec![os("identity"), os("verify"), good.clone().into()],
-        ),
-        (
             "bad trusted key",
             vec![
                 os("identity"),
@@ -427,6 +423,23 @@ fn could_not_run_exits_2_with_a_hint() {
         }
     }
     assert!(!tmp.path().join("o1").exists() && !tmp.path().join("o2").exists());
+}
+
+/// No trusted key: a key inside the bundle never counts, so the verdict is a failed
+/// `trust-not-configured` check naming the flags (exit 1), not a run error.
+#[test]
+fn verifying_without_a_trusted_key_fails_closed() {
+    let out = evidence()
+        .args(["identity", "verify"])
+        .arg(cases_dir().join("good"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = report_of(&out);
+    assert_eq!(failing_codes(&report), vec!["trust-not-configured"]);
+    let detail = report["checks"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("--trusted-key") && detail.contains("--keyring"));
 }
 
 #[test]

@@ -337,12 +337,6 @@ fn could_not_run_exits_2_with_a_hint() {
         vec![
             "journal".into(),
             "check-append".into(),
-            seal.clone().into(),
-            file.clone().into(),
-        ],
-        vec![
-            "journal".into(),
-            "check-append".into(),
             ws.path("no.seal").into(),
             file.clone().into(),
             "--trusted-key".into(),
@@ -356,14 +350,19 @@ fn could_not_run_exits_2_with_a_hint() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("error"), "{args:?}: {err}");
     }
-    // The run errors of the tool itself carry a hint.
+    // No trusted key is no run error but a failed check whose detail names the flags.
     let out = evidence()
         .args(["journal", "check-append"])
         .arg(&seal)
         .arg(&file)
+        .arg("--json")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: pass --trusted-key"));
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    assert_eq!(failing_codes(&report), vec!["trust-not-configured"]);
+    let detail = report["checks"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("--trusted-key") && detail.contains("--keyring"));
 }
 
 #[test]

@@ -22,6 +22,14 @@ fn run_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
     (code, report)
 }
 
+/// Like [`run_json`], for integrity only on purpose (`--allow-unsigned`): the trees these tests
+/// build are unsigned.
+fn run_unsigned(args: &[&std::ffi::OsStr]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.push("--allow-unsigned".as_ref());
+    run_json(&all)
+}
+
 #[test]
 fn fixtures_are_up_to_date() {
     let diffs = fixtures::check(&workspace_root().join("fixtures")).unwrap();
@@ -95,7 +103,11 @@ fn every_release_case_meets_its_stated_expectation() {
 #[test]
 fn human_output_is_one_line_per_failure_plus_a_summary() {
     let dir = workspace_root().join("fixtures/release-cases/tampered-byte");
-    let out = release_verify().arg(&dir).output().unwrap();
+    let out = release_verify()
+        .arg(&dir)
+        .arg("--allow-unsigned")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let golden = include_str!("golden/release-verify-tampered-byte.txt");
     assert_eq!(String::from_utf8(out.stdout).unwrap(), golden);
@@ -114,6 +126,179 @@ fn human_output_is_one_line_per_failure_plus_a_summary() {
     let quiet = release_verify().arg(&dir).arg("--quiet").output().unwrap();
     assert_eq!(quiet.status.code(), Some(1));
     assert!(quiet.stdout.is_empty());
+}
+
+/// No --trusted-key, --keyring or --minisign-key: the verdict fails closed, naming the flags;
+/// `--allow-unsigned` makes it an integrity-only pass that says so.
+#[test]
+fn without_a_trust_anchor_verification_fails_unless_integrity_only_is_asked_for() {
+    let sample = workspace_root().join("fixtures/sample-release");
+    let out = release_verify().arg(&sample).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        include_str!("golden/release-verify-sample-release-no-trust-anchor.txt")
+    );
+    let (code, report) = run_json(&[sample.as_os_str()]);
+    assert_eq!(code, 1);
+    assert_eq!(failing_codes(&report), vec!["trust-not-configured"]);
+    let check = &report["checks"][0];
+    assert_eq!(check["code"], "trust-not-configured");
+    assert_eq!(check["section"], "signatures");
+    for flag in [
+        "--trusted-key",
+        "--keyring",
+        "--minisign-key",
+        "--allow-unsigned",
+    ] {
+        assert!(check["detail"].as_str().unwrap().contains(flag), "{check}");
+    }
+
+    let out = release_verify()
+        .arg(&sample)
+        .arg("--allow-unsigned")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        include_str!("golden/release-verify-sample-release-integrity-only.txt")
+    );
+    let (code, report) = run_unsigned(&[sample.as_os_str()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["checks"][0]["code"], "trust-not-configured");
+    assert_eq!(report["checks"][0]["status"], "warn");
+
+    // The README shows both transcripts as they are.
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    for golden in [
+        include_str!("golden/release-verify-sample-release-no-trust-anchor.txt"),
+        include_str!("golden/release-verify-sample-release-integrity-only.txt"),
+    ] {
+        assert!(readme.contains(golden), "README lacks:\n{golden}");
+    }
+
+    // A minisign key is a trust anchor too (here one that signed nothing in this release).
+    let minisign = tempfile::tempdir().unwrap();
+    let minisign_pub = minisign.path().join("minisign.pub");
+    std::fs::write(
+        &minisign_pub,
+        "untrusted comment: minisign public key\nRWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3\n",
+    )
+    .unwrap();
+    let (code, report) = run_json(&[
+        sample.as_os_str(),
+        "--minisign-key".as_ref(),
+        minisign_pub.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(failing_codes(&report), vec!["release-minisign-missing"]);
+
+    // With a key the check is absent, and --allow-unsigned beside a key is a usage error.
+    let (code, report) = run_json(&[sample.as_os_str(), "--trusted-key".as_ref(), &fixture_key()]);
+    assert_eq!(code, 0);
+    assert!(!report.to_string().contains("trust-not-configured"));
+    let out = release_verify()
+        .arg(&sample)
+        .arg("--allow-unsigned")
+        .arg("--trusted-key")
+        .arg(fixture_key())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--source-ref` takes full refs only; `--source-tag` and `--source-branch` name one kind of
+/// ref each, so a branch named like the release tag never passes for the tag.
+#[test]
+fn a_branch_named_like_the_tag_is_not_the_tag() {
+    let keys = tempfile::tempdir().unwrap();
+    let prefix = keys.path().join("release");
+    let status = evidence_tests::bin("evidence")
+        .args(["key", "generate", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    let public = prefix.with_extension("pub");
+    let release = make_release(&[("app.tar.gz", b"app")]);
+    let seal = |source: &[&str]| {
+        evidence_tests::bin("evidence")
+            .args(["release", "seal"])
+            .arg(release.path())
+            .arg("--key")
+            .arg(prefix.with_extension("key"))
+            .args(["--builder-id", "https://ci.example/release@v1"])
+            .args(["--source-uri", "https://github.com/acme/widget"])
+            .args(source)
+            .args(["--json"])
+            .output()
+            .unwrap()
+    };
+    // Sealing takes full refs only, too.
+    let out = seal(&["--source-ref", "v1.4.2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--source-branch v1.4.2"));
+    assert_eq!(seal(&["--source-branch", "v1.4.2"]).status.code(), Some(0));
+
+    let verify = |source: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            release.path().as_os_str(),
+            "--trusted-key".as_ref(),
+            public.as_os_str(),
+        ];
+        args.extend(source.iter().map(std::ffi::OsStr::new));
+        run_json(&args)
+    };
+    let ref_status = |report: &Value| -> Vec<String> {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["code"] == "provenance-source-ref")
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for source in [
+        &["--source-branch", "v1.4.2"][..],
+        &["--source-ref", "refs/heads/v1.4.2"][..],
+    ] {
+        let (code, report) = verify(source);
+        assert_eq!(code, 0, "{source:?}: {report:#}");
+        assert_eq!(ref_status(&report), vec!["pass"], "{source:?}");
+    }
+    for source in [
+        &["--source-tag", "v1.4.2"][..],
+        &["--source-ref", "refs/tags/v1.4.2"][..],
+    ] {
+        let (code, report) = verify(source);
+        assert_eq!(code, 1, "{source:?}");
+        assert_eq!(ref_status(&report), vec!["fail"], "{source:?}");
+    }
+
+    // A bare --source-ref is a usage error naming both precise flags.
+    let out = release_verify()
+        .arg(release.path())
+        .arg("--trusted-key")
+        .arg(&public)
+        .args(["--source-ref", "v1.4.2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("not a full ref"), "{stderr}");
+    assert!(stderr.contains("--source-tag v1.4.2"), "{stderr}");
+    assert!(stderr.contains("--source-branch v1.4.2"), "{stderr}");
+    // At most one of the three.
+    let out = release_verify()
+        .arg(release.path())
+        .arg("--trusted-key")
+        .arg(&public)
+        .args(["--source-tag", "v1.4.2", "--source-branch", "v1.4.2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -145,7 +330,7 @@ fn could_not_run_exits_2_with_a_hint() {
 #[test]
 fn expected_assets_and_relaxations() {
     let sample = workspace_root().join("fixtures/sample-release");
-    let (code, report) = run_json(&[
+    let (code, report) = run_unsigned(&[
         sample.as_os_str(),
         "--expect".as_ref(),
         "app-1.4.2-linux-x86_64.tar.gz".as_ref(),
@@ -156,17 +341,17 @@ fn expected_assets_and_relaxations() {
     assert_eq!(failing_codes(&report), vec!["release-expected-asset"]);
 
     let missing = workspace_root().join("fixtures/release-cases/missing-file");
-    let (code, report) = run_json(&[missing.as_os_str(), "--ignore-missing".as_ref()]);
+    let (code, report) = run_unsigned(&[missing.as_os_str(), "--ignore-missing".as_ref()]);
     assert_eq!(code, 0, "{report:#}");
     let unlisted = workspace_root().join("fixtures/release-cases/unlisted-file");
-    let (code, _) = run_json(&[
+    let (code, _) = run_unsigned(&[
         unlisted.as_os_str(),
         "--allow-unlisted".as_ref(),
         "install.sh".as_ref(),
     ]);
     assert_eq!(code, 0);
     let malformed = workspace_root().join("fixtures/release-cases/malformed-line");
-    let (code, report) = run_json(&[malformed.as_os_str(), "--no-strict".as_ref()]);
+    let (code, report) = run_unsigned(&[malformed.as_os_str(), "--no-strict".as_ref()]);
     assert_eq!(code, 0);
     assert!(
         report["checks"]
@@ -196,7 +381,7 @@ fn make_release(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 fn hard_links_fifos_and_non_utf8_names_fail_at_runtime() {
     let dir = make_release(&[("a.bin", b"a")]);
     std::fs::hard_link(dir.path().join("a.bin"), dir.path().join("b.bin")).unwrap();
-    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    let (code, report) = run_unsigned(&[dir.path().as_os_str()]);
     assert_eq!(code, 1);
     assert!(failing_codes(&report).contains(&"sums-hardlink".to_owned()));
 
@@ -208,7 +393,7 @@ fn hard_links_fifos_and_non_utf8_names_fail_at_runtime() {
             .unwrap()
             .success()
     );
-    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    let (code, report) = run_unsigned(&[dir.path().as_os_str()]);
     assert_eq!(code, 1);
     assert!(failing_codes(&report).contains(&"sums-special-file".to_owned()));
 
@@ -218,7 +403,7 @@ fn hard_links_fifos_and_non_utf8_names_fail_at_runtime() {
         .path()
         .join(std::ffi::OsStr::from_bytes(b"bad-\xff.bin"));
     std::fs::write(bad, b"x").unwrap();
-    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    let (code, report) = run_unsigned(&[dir.path().as_os_str()]);
     assert_eq!(code, 1);
     assert!(failing_codes(&report).contains(&"sums-tree-incomplete".to_owned()));
 }
@@ -235,7 +420,7 @@ fn a_symlinked_folder_is_never_followed() {
         evidence_core::Sha256Digest::of(b"s").to_hex()
     );
     std::fs::write(dir.path().join("SHA256SUMS"), sums).unwrap();
-    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    let (code, report) = run_unsigned(&[dir.path().as_os_str()]);
     assert_eq!(code, 1);
     let fails = failing_codes(&report);
     assert!(fails.contains(&"sums-symlink".to_owned()), "{fails:?}");
@@ -340,7 +525,7 @@ fn files_written_by_coreutils_shasum_and_openssl_verify() {
             }
         }
         let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-        let (code, report) = run_json(&refs);
+        let (code, report) = run_unsigned(&refs);
         assert_eq!(code, 0, "{label}: {report:#}");
         let matched = report["checks"]
             .as_array()
@@ -382,7 +567,7 @@ fn coreutils_and_shasum_accept_what_we_write() {
         );
     }
     // Our own verifier agrees.
-    let (code, report) = run_json(&[dir.path().as_os_str()]);
+    let (code, report) = run_unsigned(&[dir.path().as_os_str()]);
     assert_eq!(code, 0, "{report:#}");
 }
 
@@ -427,7 +612,7 @@ fn the_interop_statement_verifies_a_release_of_plain_bin() {
             key.as_os_str(),
             std::ffi::OsStr::new("--builder-id"),
             std::ffi::OsStr::new(builder),
-            std::ffi::OsStr::new("--source-ref"),
+            std::ffi::OsStr::new("--source-tag"),
             std::ffi::OsStr::new("v1.2.3"),
         ])
     };

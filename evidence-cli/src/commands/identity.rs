@@ -12,7 +12,7 @@ use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::SignArgs;
 use crate::tool;
-use crate::trust::TrustArgs;
+use crate::trust::{self, TrustArgs};
 
 /// Identity commands.
 #[derive(Debug, clap::Subcommand)]
@@ -86,8 +86,9 @@ agree with what was recomputed. With --max-age the heartbeat must be at most tha
 
 The report has sections bundle and identity; --json prints it as evidence.report/v1.
 
-Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run (missing bundle,
-no or bad --trusted-key, bad --max-age).
+Exit status: 0 every check passed, 1 a check failed (trust-not-configured without
+--trusted-key or --keyring), 2 the tool could not run (missing bundle, bad --trusted-key, bad
+--max-age).
 
 Examples:
   evidence identity verify evidence/identity-2026-11-22 --trusted-key keys/operator.pub
@@ -224,10 +225,12 @@ fn from_capture(
 
 fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
     must_exist(&args.bundle, "identity bundle")?;
-    let policy = args.trust.policy()?.ok_or_else(|| {
-        CliError::new("identity verify needs the operator's public key")
-            .hint("pass --trusted-key operator.pub (or --keyring); a key inside the bundle is never trusted")
-    })?;
+    // A key inside the bundle is never trusted.
+    let Some(policy) = args.trust.policy()? else {
+        let subject =
+            serde_json::json!({"kind": "identity", "bundle": args.bundle.display().to_string()});
+        return output::emit(trust::untrusted_report(subject), "evidence", &args.output);
+    };
     let freshness = match &args.max_age {
         None => None,
         Some(text) => {

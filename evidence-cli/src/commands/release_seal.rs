@@ -12,6 +12,7 @@ use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
 use crate::signing::SignArgs;
+use crate::source::SourceRefArgs;
 
 /// `evidence release seal`.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,7 +31,7 @@ the source the repository at GITHUB_REF and GITHUB_SHA; flags override single fi
 
 Examples:
   evidence release seal dist/ --sign release.key --builder-id https://ci.example/release@v1 \\
-      --source-uri https://github.com/acme/widget --source-ref refs/tags/v1.4.2 \\
+      --source-uri https://github.com/acme/widget --source-tag v1.4.2 \\
       --source-commit 3f2c1e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e
   evidence release seal dist/ --sign release.key --provenance-from-env")]
 pub struct SealArgs {
@@ -51,9 +52,8 @@ pub struct SealArgs {
     /// The source repository URI.
     #[arg(long, value_name = "URI")]
     pub source_uri: Option<String>,
-    /// The source ref (refs/tags/v1.4.2).
-    #[arg(long, value_name = "REF")]
-    pub source_ref: Option<String>,
+    #[command(flatten)]
+    pub source: SourceRefArgs,
     /// The source commit.
     #[arg(long, value_name = "SHA")]
     pub source_commit: Option<String>,
@@ -85,8 +85,8 @@ fn build_info(args: &SealArgs) -> Result<BuildInfo, CliError> {
     if let Some(v) = &args.source_uri {
         build.source_uri = Some(v.clone());
     }
-    if let Some(v) = &args.source_ref {
-        build.source_ref = Some(v.clone());
+    if let Some(v) = args.source.full_ref()? {
+        build.source_ref = Some(v);
     }
     if let Some(v) = &args.source_commit {
         build.source_commit = Some(v.clone());

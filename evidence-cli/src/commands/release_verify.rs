@@ -9,7 +9,8 @@ use evidence_core::release::{self, MinisignKey, ReleaseOptions};
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
-use crate::trust::TrustArgs;
+use crate::source::SourceRefArgs;
+use crate::trust::{self, TrustArgs};
 
 /// Arguments of the release verification step.
 #[derive(Debug, Clone, clap::Args)]
@@ -50,6 +51,11 @@ pub struct ReleaseVerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub minisign_key: Option<PathBuf>,
 
+    /// Check integrity only, on purpose: with no --trusted-key, --keyring or --minisign-key the
+    /// verification fails (trust-not-configured) unless this is given.
+    #[arg(long, conflicts_with_all = ["trusted_keys", "keyring", "minisign_key"])]
+    pub allow_unsigned: bool,
+
     /// An SPDX 2.3 JSON SBOM to use instead of the discovered SBOM.spdx.json.
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
@@ -58,6 +64,10 @@ pub struct ReleaseVerifyArgs {
     /// (repeatable): .intoto.jsonl, a DSSE envelope, a bare statement, or PROVENANCE.json.
     #[arg(long, value_name = "FILE")]
     pub provenance: Vec<PathBuf>,
+
+    // Before the policy flags: see `source`.
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Require a signed SLSA statement whose builder id is ID.
     #[arg(
@@ -77,13 +87,13 @@ pub struct ReleaseVerifyArgs {
     )]
     pub source_uri: Option<String>,
 
-    /// Require the source ref: a tag or branch (`v1.4.2`, `main`) or a full ref.
-    #[arg(
-        long,
-        value_name = "REF",
-        help_heading = "Provenance policy (needs --trusted-key or --keyring)"
+    /// Require the source ref (`--source-ref` in full, or `--source-tag`, `--source-branch`).
+    /// The group's heading carries on to later fields, which therefore name their own.
+    #[command(
+        flatten,
+        next_help_heading = "Provenance policy (needs --trusted-key or --keyring)"
     )]
-    pub source_ref: Option<String>,
+    pub source: SourceRefArgs,
 
     /// Require the source commit (full hex).
     #[arg(
@@ -108,9 +118,6 @@ pub struct ReleaseVerifyArgs {
         help_heading = "Provenance policy (needs --trusted-key or --keyring)"
     )]
     pub artifacts: Vec<String>,
-
-    #[command(flatten)]
-    pub output: OutputArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -122,7 +129,9 @@ Checks, in one report:
               metadata.
   signatures  SHA256SUMS.dsse.json (DSSE over the exact SHA256SUMS bytes) against --trusted-key or
               --keyring, SHA256SUMS.minisig against --minisign-key. With a key given, a missing or
-              invalid signature fails; without one, a signature present is reported as unchecked.
+              invalid signature fails. Without any, verification fails (trust-not-configured)
+              unless --allow-unsigned asks for integrity only: the verdict then reads
+              \"OK (unauthenticated: integrity only)\".
   sbom        SBOM.spdx.json (or --sbom): SPDX 2.3 rules as the SPDX tools check them; every
               package or file checksum naming a release asset must equal its verified SHA-256.
   provenance  *.intoto.jsonl (or --provenance): in-toto Statement v1 with SLSA provenance v1, signed
@@ -134,13 +143,13 @@ Checks, in one report:
 Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run.
 
 Examples:
-  release-verify dist/
-  release-verify dist/ --expect app-linux-x86_64.tar.gz --json > report.json
+  release-verify dist/ --trusted-key release.pub
+  release-verify dist/ --keyring release.keyring.json --expect app-linux-x86_64.tar.gz --json > report.json
   release-verify downloads/ --trusted-key release.pub \\
       --builder-id https://github.com/acme/widget/.github/workflows/release.yml@refs/tags/v1.4.2 \\
-      --source-uri github.com/acme/widget --source-ref v1.4.2
+      --source-uri github.com/acme/widget --source-tag v1.4.2
   release-verify downloads/ --minisign-key minisign.pub
-  release-verify downloads/ --sums downloads/checksums.txt --allow-unlisted notes.txt";
+  release-verify downloads/ --sums downloads/checksums.txt --allow-unlisted notes.txt --allow-unsigned";
 
 /// Runs the release verification step; `tool` names the binary in the report.
 pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
@@ -148,7 +157,7 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
     let policy = ProvenancePolicy {
         builder_id: args.builder_id.clone(),
         source_uri: args.source_uri.clone(),
-        source_ref: args.source_ref.clone(),
+        source_ref: args.source.full_ref()?,
         source_commit: args.source_commit.clone(),
         build_type: args.build_type.clone(),
         artifacts: args.artifacts.clone(),
@@ -183,11 +192,18 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
     };
     let result = release::verify_release(&args.dir, &opts);
     progress.finish();
-    let verification = result.map_err(|e| {
+    let mut verification = result.map_err(|e| {
         CliError::from(e).hint(
             "pass the release directory (and --sums FILE if the checksum file lives elsewhere)",
         )
     })?;
+    if trust.is_none() && minisign_key.is_none() {
+        trust::not_configured(
+            &mut verification.report,
+            "--trusted-key PUBFILE, --keyring FILE or --minisign-key FILE",
+            args.allow_unsigned,
+        );
+    }
     // The process ends right after the report is printed; freeing every verified asset one by
     // one first would only delay the verdict.
     std::mem::forget(verification.verified);

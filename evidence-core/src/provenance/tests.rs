@@ -134,7 +134,7 @@ fn full_policy() -> ProvenancePolicy {
     ProvenancePolicy {
         builder_id: Some("https://ci.example/builders/release@v1".into()),
         source_uri: Some("github.com/acme/widget".into()),
-        source_ref: Some("v1.4.2".into()),
+        source_ref: Some("refs/tags/v1.4.2".into()),
         source_commit: Some(COMMIT.to_uppercase()),
         build_type: Some("https://example.com/buildtypes/make@v1".into()),
         artifacts: vec![],
@@ -153,7 +153,7 @@ fn the_interop_statement_verifies_against_its_subject() {
     let provenance = ProvenancePolicy {
         builder_id: Some("https://example.com/builders/ci@v1".into()),
         source_uri: Some("https://example.com/acme/widget".into()),
-        source_ref: Some("v1.2.3".into()),
+        source_ref: Some("refs/tags/v1.2.3".into()),
         source_commit: Some("a".repeat(40)),
         ..ProvenancePolicy::default()
     };
@@ -220,7 +220,7 @@ fn policy_violations_report_what_was_seen() {
         ),
         (
             ProvenancePolicy {
-                source_ref: Some("v1.4.3".into()),
+                source_ref: Some("refs/tags/v1.4.3".into()),
                 ..ProvenancePolicy::default()
             },
             PROVENANCE_SOURCE_REF,
@@ -228,7 +228,7 @@ fn policy_violations_report_what_was_seen() {
         ),
         (
             ProvenancePolicy {
-                source_ref: Some("main".into()),
+                source_ref: Some("refs/heads/main".into()),
                 ..ProvenancePolicy::default()
             },
             PROVENANCE_SOURCE_REF,
@@ -531,11 +531,58 @@ fn uris_and_refs_compare_as_documented() {
         normalize_uri("github.com/acme/widget"),
         "github.com/acme/widget"
     );
-    assert!(ref_matches("refs/tags/v1", "v1"));
-    assert!(ref_matches("refs/heads/main", "main"));
-    assert!(ref_matches("refs/tags/v1", "refs/tags/v1"));
-    assert!(!ref_matches("refs/tags/v1", "refs/heads/v1"));
-    assert!(!ref_matches("refs/tags/v10", "v1"));
+}
+
+/// Refs compare in full and exactly: a tag never passes for the branch of the same name nor
+/// the other way round, and a bare name matches nothing (the CLI turns `--source-tag` and
+/// `--source-branch` into full refs).
+#[test]
+fn a_tag_and_a_branch_of_the_same_name_are_different_refs() {
+    let k = key(1);
+    let by_ref = |built: &str, required: &str| {
+        let mut statement = good_statement();
+        let uri = format!("git+https://github.com/acme/widget@{built}");
+        statement["predicate"]["buildDefinition"]["externalParameters"] = json!({"source": uri});
+        let policy = ProvenancePolicy {
+            source_ref: Some(required.into()),
+            ..ProvenancePolicy::default()
+        };
+        status_of(&run_signed(&k, &statement, &policy), PROVENANCE_SOURCE_REF)
+    };
+    assert_eq!(
+        by_ref("refs/tags/v1.4.2", "refs/tags/v1.4.2"),
+        vec![Status::Pass]
+    );
+    assert_eq!(
+        by_ref("refs/heads/main", "refs/heads/main"),
+        vec![Status::Pass]
+    );
+    assert_eq!(
+        by_ref("refs/pull/7/merge", "refs/pull/7/merge"),
+        vec![Status::Pass]
+    );
+    assert_eq!(
+        by_ref("refs/heads/v1.4.2", "refs/tags/v1.4.2"),
+        vec![Status::Fail]
+    );
+    assert_eq!(
+        by_ref("refs/tags/v1.4.2", "refs/heads/v1.4.2"),
+        vec![Status::Fail]
+    );
+    assert_eq!(by_ref("refs/tags/v1.4.2", "v1.4.2"), vec![Status::Fail]);
+    assert_eq!(by_ref("refs/heads/main", "main"), vec![Status::Fail]);
+    assert_eq!(by_ref("refs/tags/v10", "refs/tags/v1"), vec![Status::Fail]);
+
+    // The GitHub workflow build type's `workflow.ref` is held to the same rule.
+    let mut workflow = good_statement();
+    workflow["predicate"]["buildDefinition"]["externalParameters"] = json!({
+        "workflow": {"repository": "https://github.com/acme/widget", "ref": "refs/heads/v1.4.2"}
+    });
+    let policy = ProvenancePolicy {
+        source_ref: Some("refs/tags/v1.4.2".into()),
+        ..ProvenancePolicy::default()
+    };
+    assert_fails(&run_signed(&k, &workflow, &policy), PROVENANCE_SOURCE_REF);
 }
 
 #[test]
@@ -608,7 +655,7 @@ fn source_flags_bind_to_the_source_built_not_a_dependency() {
     split["predicate"]["buildDefinition"]["resolvedDependencies"] = json!([]);
     let policy = ProvenancePolicy {
         source_uri: Some("github.com/acme/widget".into()),
-        source_ref: Some("v1.4.2".into()),
+        source_ref: Some("refs/tags/v1.4.2".into()),
         ..ProvenancePolicy::default()
     };
     let checks = run_signed(&k, &split, &policy);
@@ -796,7 +843,7 @@ fn the_predecessors_repository_and_ref_are_held_to_the_policy_as_claims() {
     let good = legacy(legacy_assets(&Sha256Digest::of(b"app").to_hex(), 3), COMMIT);
     let policy = ProvenancePolicy {
         source_uri: Some("github.com/acme/widget".into()),
-        source_ref: Some("v1.4.2".into()),
+        source_ref: Some("refs/tags/v1.4.2".into()),
         ..ProvenancePolicy::default()
     };
     let checks = run(&[], Some(&good), None, &policy);
@@ -815,16 +862,23 @@ fn the_predecessors_repository_and_ref_are_held_to_the_policy_as_claims() {
     }
     // A ref the predecessor does not claim fails as an unsigned claim.
     let other_ref = ProvenancePolicy {
-        source_ref: Some("v9".into()),
+        source_ref: Some("refs/tags/v9".into()),
         ..ProvenancePolicy::default()
     };
-    let checks = run(&[], Some(&good), None, &other_ref);
-    let by_legacy: Vec<Status> = checks
-        .iter()
-        .filter(|c| c.is(PROVENANCE_SOURCE_REF) && c.path.as_deref() == Some("PROVENANCE.json"))
-        .map(|c| c.status)
-        .collect();
-    assert_eq!(by_legacy, vec![Status::Fail]);
+    let legacy_ref = |policy: &ProvenancePolicy| -> Vec<Status> {
+        run(&[], Some(&good), None, policy)
+            .iter()
+            .filter(|c| c.is(PROVENANCE_SOURCE_REF) && c.path.as_deref() == Some("PROVENANCE.json"))
+            .map(|c| c.status)
+            .collect()
+    };
+    assert_eq!(legacy_ref(&other_ref), vec![Status::Fail]);
+    // Its `tag` is refs/tags/TAG, never the branch of that name.
+    let branch_named_like_the_tag = ProvenancePolicy {
+        source_ref: Some("refs/heads/v1.4.2".into()),
+        ..ProvenancePolicy::default()
+    };
+    assert_eq!(legacy_ref(&branch_named_like_the_tag), vec![Status::Fail]);
 }
 
 #[test]

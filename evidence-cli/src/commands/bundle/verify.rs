@@ -9,15 +9,16 @@ use evidence_core::keys::TrustPolicy;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
-use crate::trust::TrustArgs;
+use crate::trust::{self, ANCHOR_FLAGS, TrustArgs};
 
 /// `evidence bundle verify`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Checks every rule of docs/FORMAT.md section 5: each listed file's size and SHA-256, no
 unlisted file, folder, link or special file, confined paths, SHA256SUMS agreeing with the
-manifest, and, when trusted keys are given, signatures by enough distinct trusted keys.
-Without --trusted-key or --keyring only integrity is checked, and the report says so.
+manifest, and signatures by enough distinct trusted keys. Without --trusted-key or --keyring
+the verification fails (trust-not-configured) unless --allow-unsigned asks for integrity
+only: the verdict then reads \"OK (unauthenticated: integrity only)\".
 
 Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run.
 
@@ -30,7 +31,8 @@ pub struct VerifyArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// With trusted keys given, accept a bundle without signatures (an invalid one still fails).
+    /// Accept what no trusted key signed: with trusted keys, a bundle without signatures; with
+    /// none, integrity only (an invalid signature still fails).
     #[arg(long)]
     pub allow_unsigned: bool,
     #[command(flatten)]
@@ -48,7 +50,8 @@ pub struct UnpackArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// With trusted keys given, accept a bundle without signatures.
+    /// Accept what no trusted key signed: with trusted keys, a bundle without signatures; with
+    /// none, integrity only. Without either, nothing is unpacked.
     #[arg(long)]
     pub allow_unsigned: bool,
     #[command(flatten)]
@@ -78,19 +81,31 @@ pub(super) fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
     let policy = args.trust.policy()?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let opts = verify_options(policy.as_ref(), args.allow_unsigned, &progress);
-    let verification = bundle::verify_path(&args.bundle, &opts);
+    let mut report = bundle::verify_path(&args.bundle, &opts).report;
     progress.finish();
-    output::emit(verification.report, "evidence", &args.output)
+    if policy.is_none() {
+        trust::not_configured(&mut report, ANCHOR_FLAGS, args.allow_unsigned);
+    }
+    output::emit(report, "evidence", &args.output)
 }
 
-/// Verifies an archive and unpacks it into a new folder.
+/// Verifies an archive and unpacks it into a new folder. With no trust anchor and no
+/// `--allow-unsigned` it only verifies: nothing unauthenticated is written.
 pub(super) fn unpack(args: &UnpackArgs) -> Result<Outcome, CliError> {
     must_exist(&args.archive, "archive")?;
     let policy = args.trust.policy()?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let opts = verify_options(policy.as_ref(), args.allow_unsigned, &progress);
-    let verification = archive::unpack(&args.archive, &args.out, &opts)
-        .map_err(|e| CliError::from(e).hint("choose a destination that does not exist"))?;
+    let mut report = if policy.is_some() || args.allow_unsigned {
+        archive::unpack(&args.archive, &args.out, &opts)
+            .map_err(|e| CliError::from(e).hint("choose a destination that does not exist"))?
+            .report
+    } else {
+        bundle::verify_path(&args.archive, &opts).report
+    };
     progress.finish();
-    output::emit(verification.report, "evidence", &args.output)
+    if policy.is_none() {
+        trust::not_configured(&mut report, ANCHOR_FLAGS, args.allow_unsigned);
+    }
+    output::emit(report, "evidence", &args.output)
 }

@@ -9,14 +9,15 @@ use evidence_core::text::printable;
 
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output;
-use crate::trust::TrustArgs;
+use crate::trust::{self, ANCHOR_FLAGS, TrustArgs};
 
 /// `evidence incident postmortem`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
-The pack is verified first (against --trusted-key/--keyring when given; otherwise integrity
-only, and the post-mortem says so). Its incident.json is then read strictly and checked again
-with the rules of `incident capture`: a pack that is not a valid incident fails
+The pack is verified first, against --trusted-key/--keyring; without them it fails
+(trust-not-configured, exit 1, nothing rendered) unless --allow-unsigned asks for integrity
+only, which the post-mortem then says. Its incident.json is then read strictly and checked
+again with the rules of `incident capture`: a pack that is not a valid incident fails
 incident-invalid (exit 1) and nothing is rendered. Every value from the pack is escaped for
 Markdown (no HTML, links, emphasis or table cells can come from it), and the verification
 commands are put in a code fence longer than any backtick run inside them.
@@ -29,6 +30,9 @@ pub struct PostmortemArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Render from a pack no trusted key vouches for (integrity only), on purpose.
+    #[arg(long, conflicts_with_all = ["trusted_keys", "keyring"])]
+    pub allow_unsigned: bool,
 }
 
 /// Verifies the pack, then renders its post-mortem.
@@ -45,8 +49,12 @@ pub(super) fn postmortem(args: &PostmortemArgs) -> Result<Outcome, CliError> {
             ..VerifyOptions::default()
         },
     );
-    let Some(verified) = verification.bundle else {
-        output::write_stdout(&verification.report.to_text(false))?;
+    let mut report = verification.report;
+    if trust.is_none() {
+        trust::not_configured(&mut report, ANCHOR_FLAGS, args.allow_unsigned);
+    }
+    let (Some(verified), true) = (verification.bundle, report.ok()) else {
+        output::write_stdout(&report.to_text(false))?;
         return Ok(Outcome::Failed);
     };
     match incident::postmortem(&verified, trust.is_some()) {

@@ -13,7 +13,7 @@ use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::SignArgs;
 use crate::tool;
-use crate::trust::TrustArgs;
+use crate::trust::{self, TrustArgs};
 
 /// Journal commands.
 #[derive(Debug, clap::Subcommand)]
@@ -135,8 +135,9 @@ appended lines verify), or the interval of lines in which the first changed line
 history was rewritten (changed, deleted, inserted or reordered lines), or that sealed lines
 are missing. Every line is also verified as `journal verify` does.
 
-Exit status: 0 only appended (or unchanged), 1 a check failed (untrusted or tampered seal,
-rewritten or truncated history, a bad line), 2 the tool could not run.
+Exit status: 0 only appended (or unchanged), 1 a check failed (untrusted or tampered seal, no
+--trusted-key or --keyring, rewritten or truncated history, a bad line), 2 the tool could not
+run.
 
 Examples:
   evidence journal check-append seals/events-2026-11-22 events.jsonl \\
@@ -166,10 +167,14 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
             must_exist(&args.seal, "seal")?;
             must_exist(&args.file, "journal")?;
             let opts = args.lines.options()?;
-            let trust = args.trust.policy()?.ok_or_else(|| {
-                CliError::new("check-append needs the key the seal was signed with")
-                    .hint("pass --trusted-key PUBFILE or --keyring FILE; a seal is never trusted by itself")
-            })?;
+            // A seal is never trusted by itself.
+            let Some(trust) = args.trust.policy()? else {
+                let subject = serde_json::json!({
+                    "kind": "journal-append",
+                    "seal": args.seal.display().to_string(),
+                });
+                return output::emit(trust::untrusted_report(subject), "evidence", &args.output);
+            };
             let report = seal::check_append(
                 &args.seal,
                 &args.file,

@@ -10,7 +10,7 @@ use evidence_core::timestamp::{Timestamp, parse_duration};
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::SignArgs;
-use crate::trust::TrustArgs;
+use crate::trust::{self, TrustArgs};
 use crate::{clock, tool};
 
 /// `evidence rollback permit`.
@@ -116,7 +116,13 @@ pub(super) fn permit(args: &PermitArgs) -> Result<Outcome, CliError> {
 /// Checks a permit for exactly this rollback, now (or at `--now`).
 pub(super) fn check_permit(args: &CheckPermitArgs) -> Result<Outcome, CliError> {
     must_exist(&args.permit, "bundle")?;
-    let trust = args.trust.required()?;
+    let Some(trust) = args.trust.policy()? else {
+        let subject = serde_json::json!({
+            "kind": "rollback-permit",
+            "bundle": args.permit.display().to_string(),
+        });
+        return output::emit(trust::untrusted_report(subject), "evidence", &args.output);
+    };
     let report = rollback::check_permit(
         &args.permit,
         &args.from,

@@ -9,7 +9,7 @@ use crate::clock::CreatedAtArgs;
 use crate::exit::{CliError, Outcome, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::SignArgs;
-use crate::trust::TrustArgs;
+use crate::trust::{self, TrustArgs};
 use crate::{profile, tool};
 
 /// `evidence rollback rehearse`.
@@ -89,7 +89,13 @@ pub(super) fn rehearse(args: &RehearseArgs) -> Result<Outcome, CliError> {
 /// Verifies a rehearsal bundle.
 pub(super) fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
     must_exist(&args.rehearsal, "bundle")?;
-    let trust = args.trust.required()?;
+    let Some(trust) = args.trust.policy()? else {
+        let subject = serde_json::json!({
+            "kind": "rollback-rehearsal",
+            "bundle": args.rehearsal.display().to_string(),
+        });
+        return output::emit(trust::untrusted_report(subject), "evidence", &args.output);
+    };
     let (report, _) = rollback::verify_rehearsal(&args.rehearsal, &trust);
     output::emit(report, "evidence", &args.output)
 }

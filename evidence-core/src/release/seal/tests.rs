@@ -108,7 +108,7 @@ fn a_sealed_release_verifies_with_its_policy_and_sealing_is_idempotent() {
     let policy = ProvenancePolicy {
         builder_id: Some("https://ci.example/builders/release@v1".into()),
         source_uri: Some("github.com/acme/widget".into()),
-        source_ref: Some("v1.4.2".into()),
+        source_ref: Some("refs/tags/v1.4.2".into()),
         source_commit: Some("3f2c1e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e".into()),
         build_type: Some(DEFAULT_BUILD_TYPE.into()),
         artifacts: vec![],
