@@ -287,5 +287,26 @@ pub fn verify_path(path: &std::path::Path, opts: &VerifyOptions<'_>) -> BundleVe
     }
 }
 
+/// Verifies the bundle at `path` under `trust` (signatures required) and keeps the verified
+/// bytes of the payload paths in `wanted` (as [`VerifyOptions::capture`] takes them), within
+/// `limits`: what every flow that reads a signed bundle of its own kind does first.
+pub fn verify_capturing(
+    path: &std::path::Path,
+    trust: &TrustPolicy,
+    wanted: &[String],
+    limits: BundleLimits,
+) -> BundleVerification {
+    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    verify_path(
+        path,
+        &VerifyOptions {
+            trust: Some(trust),
+            capture: &refs,
+            limits,
+            ..VerifyOptions::default()
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests;

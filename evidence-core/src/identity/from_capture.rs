@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bundle::{self, BundleId, BundleLimits, VerifyOptions};
+use crate::bundle::{self, BundleId, BundleLimits};
 use crate::capture::{self, profile::Profile};
 use crate::keys::TrustPolicy;
 use crate::report::Report;
@@ -49,20 +49,12 @@ pub fn pair_from_capture(
         format!("payload/{}", capture::PROFILE_FILE),
         format!("payload/{}/", capture::PACKETS_DIR),
     ];
-    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let verification = bundle::verify_path(
-        path,
-        &VerifyOptions {
-            trust: Some(trust),
-            capture: &refs,
-            limits: BundleLimits {
-                max_capture_bytes: MAX_READ_BYTES,
-                max_capture_total_bytes: MAX_READ_BYTES,
-                ..BundleLimits::default()
-            },
-            ..VerifyOptions::default()
-        },
-    );
+    let limits = BundleLimits {
+        max_capture_bytes: MAX_READ_BYTES,
+        max_capture_total_bytes: MAX_READ_BYTES,
+        ..BundleLimits::default()
+    };
+    let verification = bundle::verify_capturing(path, trust, &wanted, limits);
     let Some(verified) = verification.bundle else {
         return Err(FromCaptureError::Unverified(Box::new(verification.report)));
     };

@@ -12,7 +12,7 @@ use super::{
     MAX_PERMIT_SECONDS, PERMIT_FILE, PERMIT_KIND, PERMIT_SCHEMA, SECTION, verify_rehearsal,
 };
 use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
-use crate::bundle::{self, BundleId, ToolInfo, VerifyOptions};
+use crate::bundle::{self, BundleId, BundleLimits, ToolInfo};
 use crate::digest::Sha256Digest;
 use crate::keys::{PrivateKey, TrustPolicy};
 use crate::report::{Check, Report};
@@ -155,15 +155,7 @@ fn open_permit(
     report: &mut Report,
 ) -> Option<(BundleId, Permit)> {
     let capture = [format!("payload/{PERMIT_FILE}")];
-    let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
-    let verification = bundle::verify_path(
-        path,
-        &VerifyOptions {
-            trust: Some(trust),
-            capture: &refs,
-            ..VerifyOptions::default()
-        },
-    );
+    let verification = bundle::verify_capturing(path, trust, &capture, BundleLimits::default());
     report.absorb(verification.report, "bundle");
     let mut invalid = |detail: &str| {
         report.push(Check::fail(ROLLBACK_PERMIT_INVALID, detail.to_owned()).in_section(SECTION));

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::Verified;
 use crate::bundle::build::{self, BuildError, BuildOptions, Built, Input};
-use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifiedBundle, VerifyOptions};
+use crate::bundle::{self, BundleId, BundleLimits, ToolInfo, VerifiedBundle};
 use crate::capture::{self, profile::Profile};
 use crate::digest::Sha256Digest;
 use crate::keys::{PrivateKey, TrustPolicy};
@@ -125,21 +125,12 @@ fn verify_capture_bundle(path: &Path, trust: &TrustPolicy) -> bundle::BundleVeri
         format!("payload/{}", capture::PROFILE_FILE),
         format!("payload/{}/", capture::PACKETS_DIR),
     ];
-    let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let limits = BundleLimits {
         max_capture_bytes: MAX_CAPTURE_READ_BYTES,
         max_capture_total_bytes: MAX_CAPTURE_READ_BYTES,
         ..BundleLimits::default()
     };
-    bundle::verify_path(
-        path,
-        &VerifyOptions {
-            trust: Some(trust),
-            capture: &refs,
-            limits,
-            ..VerifyOptions::default()
-        },
-    )
+    bundle::verify_capturing(path, trust, &wanted, limits)
 }
 
 /// The failed `rollback-capture-unverified` check, naming the bundle checks that failed.
@@ -510,15 +501,7 @@ fn open_rehearsal(
         format!("payload/{REHEARSAL_REPORT_FILE}"),
         format!("payload/{PLAN_FILE}"),
     ];
-    let refs: Vec<&str> = capture.iter().map(String::as_str).collect();
-    let verification = bundle::verify_path(
-        path,
-        &VerifyOptions {
-            trust: Some(trust),
-            capture: &refs,
-            ..VerifyOptions::default()
-        },
-    );
+    let verification = bundle::verify_capturing(path, trust, &capture, BundleLimits::default());
     report.absorb(verification.report, "bundle");
     let mut invalid = |detail: String| {
         report.push(Check::fail(ROLLBACK_REHEARSAL_INVALID, detail).in_section(SECTION));
