@@ -317,13 +317,12 @@ impl Envelope {
     ///
     /// The payload type must be `expected_type` before any signature is considered. Each
     /// signature is tried against the trusted keys (the key its `keyid` names first):
-    /// - it verifies with a key not yet counted, under its own key id or an empty one: it
-    ///   counts for that key ([`SigStatus::Verified`]);
+    /// - it verifies with a key not yet counted: it counts for that key
+    ///   ([`SigStatus::Verified`]), whatever its `keyid` says (DSSE: the key id "MUST NOT be used
+    ///   for security decisions"; other implementations write their own key id forms);
     /// - it verifies with an already counted key: [`SigStatus::Duplicate`], not counted again;
-    /// - it verifies with a trusted key but carries another key's id: relabelled,
-    ///   [`SigStatus::KeyIdMismatch`], not counted;
     /// - it verifies with no trusted key although its `keyid` names one: forged or made over
-    ///   other bytes, [`SigStatus::Invalid`];
+    ///   other bytes, [`SigStatus::Invalid`] (a claim that can only make the verdict stricter);
     /// - otherwise it is by a stranger: [`SigStatus::Untrusted`].
     pub fn verify(&self, expected_type: &str, policy: &TrustPolicy) -> Verdict {
         if self.payload_type != expected_type {
@@ -344,10 +343,7 @@ impl Envelope {
             policy.keys.iter().map(|k| (k.key.key_id(), k)).collect();
         for (index, sig) in self.signatures.iter().enumerate() {
             let status = judge_signature(sig, &message, &trusted, &mut counted);
-            problems |= matches!(
-                status,
-                SigStatus::Invalid { .. } | SigStatus::KeyIdMismatch { .. }
-            );
+            problems |= matches!(status, SigStatus::Invalid { .. });
             reports.push(SigReport {
                 index,
                 keyid_hint: sig.keyid.clone(),
@@ -391,9 +387,7 @@ fn judge_signature(
     let names_trusted = named.is_some_and(|n| trusted.iter().any(|(id, _)| *id == n));
     match verified_with {
         Some(&(id, key)) => {
-            if !sig.keyid.is_empty() && named != Some(id) {
-                SigStatus::KeyIdMismatch { verified_with: id }
-            } else if counted.contains(&id) {
+            if counted.contains(&id) {
                 SigStatus::Duplicate
             } else {
                 counted.push(id);
@@ -425,11 +419,6 @@ pub enum SigStatus {
     Invalid {
         /// Why.
         reason: String,
-    },
-    /// Verifies with a trusted key but is labelled with another key id.
-    KeyIdMismatch {
-        /// The key it verifies with.
-        verified_with: KeyId,
     },
     /// By no trusted key.
     Untrusted,
@@ -486,22 +475,18 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// True when the threshold was met and no signature is forged or relabelled. An envelope
+    /// True when the threshold was met and no signature is forged. An envelope
     /// that carries a forgery beside enough good signatures has been tampered with, and the
     /// checks from [`verdict_checks`] fail; callers deciding trust must not accept it either.
     pub fn is_verified(&self) -> bool {
         self.outcome == SignatureOutcome::Verified && !self.has_forgery()
     }
 
-    /// True when some signature names a trusted key but does not verify, or verifies with a
-    /// trusted key under another key's label.
+    /// True when some signature names a trusted key but does not verify.
     pub fn has_forgery(&self) -> bool {
-        self.signatures.iter().any(|s| {
-            matches!(
-                s.status,
-                SigStatus::Invalid { .. } | SigStatus::KeyIdMismatch { .. }
-            )
-        })
+        self.signatures
+            .iter()
+            .any(|s| matches!(s.status, SigStatus::Invalid { .. }))
     }
 
     /// The trusted keys that counted, with their names.
@@ -523,7 +508,7 @@ pub struct SignatureCodes {
     pub verified: CheckCode,
     /// No signature where one is required.
     pub missing: CheckCode,
-    /// A signature is forged, relabelled, or the envelope is for another payload type.
+    /// A signature is forged, or the envelope is for another payload type.
     pub invalid: CheckCode,
     /// Signatures by keys that are not trusted.
     pub untrusted: CheckCode,
@@ -581,14 +566,6 @@ fn signature_check(sig: &SigReport, codes: &SignatureCodes, what: &str) -> Check
             ),
         )
         .with("keyid", hint),
-        SigStatus::KeyIdMismatch { verified_with } => Check::fail(
-            codes.invalid,
-            format!(
-                "signature {n} verifies with key {verified_with} but is labelled {hint:?}: the envelope was relabelled"
-            ),
-        )
-        .with("keyid", hint)
-        .with("key_id", verified_with.to_string()),
         // A stranger's signature alone proves nothing either way; the threshold check
         // decides.
         SigStatus::Untrusted => Check::warn(
@@ -794,7 +771,7 @@ mod tests {
     }
 
     #[test]
-    fn strangers_forgeries_and_relabels_are_told_apart() {
+    fn strangers_and_forgeries_are_told_apart_and_labels_are_hints() {
         let a = key(1);
         let stranger = key(9);
         let trusted = policy(&[&a], 1);
@@ -820,17 +797,26 @@ mod tests {
         let v = changed.verify("t", &trusted);
         assert!(matches!(v.signatures[0].status, SigStatus::Invalid { .. }));
 
-        // The trusted key's signature relabelled as the stranger's.
-        let mut relabelled = Envelope::sign("t", b"p", &[&a]);
-        relabelled.signatures[0].keyid = stranger.public().key_id().to_string();
-        let v = relabelled.verify("t", &trusted);
-        assert_eq!(
-            v.signatures[0].status,
-            SigStatus::KeyIdMismatch {
-                verified_with: a.public().key_id()
-            }
-        );
-        assert!(!v.is_verified());
+        // The trusted key's signature under another label (a stranger's id, or the id form of
+        // another implementation): the key id is a hint, the signature counts.
+        for label in [
+            stranger.public().key_id().to_string(),
+            "4b14284670182934c5043942231d5c6d2c429f376dbb3b03fb2fb89320f49aca".to_owned(),
+            "carol".to_owned(),
+        ] {
+            let mut relabelled = Envelope::sign("t", b"p", &[&a]);
+            relabelled.signatures[0].keyid = label.clone();
+            let v = relabelled.verify("t", &trusted);
+            assert_eq!(
+                v.signatures[0].status,
+                SigStatus::Verified {
+                    key_id: a.public().key_id(),
+                    name: "k0".to_owned()
+                },
+                "{label}"
+            );
+            assert!(v.is_verified(), "{label}");
+        }
 
         // Enough good signatures beside a forgery: the threshold is met, yet not verified.
         let mut beside = Envelope::sign("t", b"p", &[&a]);
@@ -1056,6 +1042,10 @@ mod tests {
         assert_eq!(relabelled.signatures[1].keyid, a_id);
         let verdict = relabelled.verify("t", &policy(&[&a], 1));
         assert!(matches!(verdict.outcome, SignatureOutcome::Verified));
-        assert!(verdict.has_forgery(), "a's signature under another label");
+        assert_eq!(verdict.signatures[1].status, SigStatus::Duplicate);
+        assert!(
+            verdict.is_verified(),
+            "a's signature under another label still counts once"
+        );
     }
 }

@@ -46,7 +46,7 @@ pub mod codes {
         PROVENANCE_SIGNATURE_MISSING = "provenance-signature-missing":
             "A statement is not signed although trusted keys were given.";
         PROVENANCE_SIGNATURE_INVALID = "provenance-signature-invalid":
-            "A statement's signature is forged, relabelled, or its envelope is not of the in-toto payload type.";
+            "A statement's signature is forged, or its envelope is not of the in-toto payload type.";
         PROVENANCE_SIGNER_UNTRUSTED = "provenance-signer-untrusted":
             "A statement is signed by keys that are not trusted.";
         PROVENANCE_SIGNATURE_DUPLICATE = "provenance-signature-duplicate":

@@ -146,7 +146,7 @@ const REQUIRED_CASES: &[&str] = &[
     "sums-edited",
     "signature-stripped",
     "resigned-by-stranger",
-    "keyid-relabelled",
+    "keyid-names-another-key",
     "envelope-for-other-payload-type",
     "signature-over-other-bytes",
     "cosigned-two-keys",

@@ -643,3 +643,73 @@ fn the_interop_statement_verifies_a_release_of_plain_bin() {
     assert_eq!(code, 1);
     assert!(failing_codes(&report).contains(&"sums-entry-mismatch".to_owned()));
 }
+
+/// A release signed by another DSSE implementation (securesystemslib, `../shared/interop/
+/// dsse-thirdparty/`): its `keyid` is securesystemslib's own hash of the key, not our key id.
+/// DSSE makes the key id a hint, so both signatures count for the trusted key they verify with.
+#[test]
+fn a_release_signed_by_securesystemslib_verifies_whatever_its_key_ids() {
+    let (Some(third), Some(wheel)) = (
+        evidence_tests::need_interop("dsse-thirdparty/SHA256SUMS.dsse.json"),
+        evidence_tests::need_interop("sigstore/github_provenance_demo-0.0.12-py3-none-any.whl"),
+    ) else {
+        return;
+    };
+    let third = third.parent().unwrap();
+    let release = tempfile::tempdir().unwrap();
+    std::fs::copy(&wheel, release.path().join(wheel.file_name().unwrap())).unwrap();
+    for name in ["SHA256SUMS", "SHA256SUMS.dsse.json"] {
+        std::fs::copy(third.join(name), release.path().join(name)).unwrap();
+    }
+    std::fs::copy(
+        third.join("statement.intoto.jsonl"),
+        release.path().join("provenance.intoto.jsonl"),
+    )
+    .unwrap();
+    let key = third.join("carol.pub");
+    let (code, report) = run_json(&[
+        release.path().as_os_str(),
+        std::ffi::OsStr::new("--trusted-key"),
+        key.as_os_str(),
+        std::ffi::OsStr::new("--builder-id"),
+        std::ffi::OsStr::new("https://github.com/actions/runner/github-hosted"),
+        std::ffi::OsStr::new("--source-branch"),
+        std::ffi::OsStr::new("main"),
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    let passed = |code: &str| {
+        checks
+            .iter()
+            .any(|c| c["code"] == code && c["status"] == "pass")
+    };
+    assert!(passed("release-sums-signature-verified"), "{report:#}");
+    assert!(passed("provenance-signature-verified"), "{report:#}");
+    // The label as written is kept in the report; it decided nothing.
+    let label = "4b14284670182934c5043942231d5c6d2c429f376dbb3b03fb2fb89320f49aca";
+    let carol_id = checks
+        .iter()
+        .find(|c| c["code"] == "release-sums-signature-verified")
+        .and_then(|c| c["key_id"].as_str())
+        .map(str::to_owned)
+        .expect("the verified signature names its key");
+    assert_ne!(carol_id, label, "{report:#}");
+
+    // A stranger's key still does not verify it, and the third-party label is no shortcut.
+    let stranger = tempfile::tempdir().unwrap();
+    let stranger_pub = stranger.path().join("stranger.pub");
+    let private = evidence_core::keys::PrivateKey::from_seed(&[7; 32]);
+    std::fs::write(&stranger_pub, private.public().to_spki_pem()).unwrap();
+    let (code, report) = run_json(&[
+        release.path().as_os_str(),
+        std::ffi::OsStr::new("--trusted-key"),
+        stranger_pub.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let fails = failing_codes(&report);
+    assert!(
+        fails.contains(&"release-sums-signer-untrusted".to_owned())
+            || fails.contains(&"release-sums-threshold-not-met".to_owned()),
+        "{fails:?}"
+    );
+}

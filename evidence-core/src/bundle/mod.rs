@@ -89,7 +89,7 @@ pub mod codes {
         BUNDLE_SIGNATURE_MISSING = "bundle-signature-missing":
             "A trusted key was given but the bundle carries no signature (a warning with --allow-unsigned).";
         BUNDLE_SIGNATURE_INVALID = "bundle-signature-invalid":
-            "A signature does not verify: forged, made over other bytes, relabelled with another key id, or the envelope signs something other than manifest.json.";
+            "A signature does not verify: forged, made over other bytes, or the envelope signs something other than manifest.json.";
         BUNDLE_SIGNER_UNTRUSTED = "bundle-signer-untrusted":
             "The bundle's signatures are by keys that are not trusted (a warning when the threshold is met by trusted keys anyway).";
         BUNDLE_SIGNATURE_DUPLICATE = "bundle-signature-duplicate":

@@ -63,7 +63,7 @@ pub mod codes {
         RELEASE_SUMS_SIGNATURE_MISSING = "release-sums-signature-missing":
             "A trusted key was given but the checksum file has no DSSE signature (SHA256SUMS.dsse.json).";
         RELEASE_SUMS_SIGNATURE_INVALID = "release-sums-signature-invalid":
-            "The checksum file's signature does not verify: forged, relabelled, made for another payload type, or the file was rewritten after signing.";
+            "The checksum file's signature does not verify: forged, made for another payload type, or the file was rewritten after signing.";
         RELEASE_SUMS_SIGNER_UNTRUSTED = "release-sums-signer-untrusted":
             "The checksum file is signed by keys that are not trusted.";
         RELEASE_SUMS_SIGNATURE_DUPLICATE = "release-sums-signature-duplicate":
