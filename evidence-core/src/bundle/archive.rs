@@ -45,11 +45,12 @@ pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
 pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 64 << 30;
 /// Default largest single entry: 16 GiB.
 pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 16 << 30;
-/// Default highest compression ratio tolerated once more than [`RATIO_GRACE_BYTES`] were
-/// unpacked. Real evidence (logs, JSON) compresses 5-50 times; a bomb, thousands of times.
-pub const DEFAULT_MAX_RATIO: u64 = 250;
-/// Bytes unpacked before the compression ratio is enforced.
-pub const RATIO_GRACE_BYTES: u64 = 16 << 20;
+/// Decompressed bytes allowed beyond the tar end-of-archive marker's two blocks: the zero
+/// padding `tar` writes to fill its last record (10 KiB for GNU tar's default blocking).
+pub const END_PADDING_ALLOWANCE: u64 = 1 << 20;
+/// Decompressed bytes allowed beyond the stream limit the manifest implies, and beyond the
+/// content limit: the absolute cap on the decompressed stream is `max_total_bytes` plus this.
+pub const STREAM_SLACK_BYTES: u64 = 1 << 30;
 
 /// Hard limits on archives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +62,6 @@ pub struct ArchiveLimits {
     pub max_total_bytes: u64,
     /// Largest single entry.
     pub max_entry_bytes: u64,
-    /// Highest ratio of decompressed to compressed bytes (checked after `ratio_grace_bytes`).
-    pub max_ratio: u64,
-    /// Decompressed bytes (tar headers included) before the ratio is enforced.
-    pub ratio_grace_bytes: u64,
 }
 
 impl Default for ArchiveLimits {
@@ -73,8 +70,6 @@ impl Default for ArchiveLimits {
             max_entries: DEFAULT_MAX_ENTRIES,
             max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
             max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
-            max_ratio: DEFAULT_MAX_RATIO,
-            ratio_grace_bytes: RATIO_GRACE_BYTES,
         }
     }
 }
@@ -317,71 +312,130 @@ fn archive_report(path: &Path) -> Report {
     Form::Archive.report(&path.display().to_string())
 }
 
-/// Counts the compressed bytes the decoder consumes, to bound the compression ratio.
-struct CountingReader<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: BufRead> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for CountingReader<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.count.fetch_add(amt as u64, Ordering::Relaxed);
-        self.inner.consume(amt);
-    }
-}
-
 /// Bounds the decompressed stream itself: every byte the tar reader or this module reads
 /// passes here, headers and extension records included, so a bomb is stopped wherever it
 /// hides (a metadata entry, a long-name record, the padding after the end marker).
+///
+/// The bound is what the archive can legitimately hold, not a compression ratio (evidence such
+/// as a zero-filled disk image compresses a thousandfold): until the metadata entries are read,
+/// their own limits ([`metadata_allowance`]); then what the manifest declares, in tar blocks,
+/// with the headers of its files and folders and the end padding ([`payload_allowance`]);
+/// never more than the content limit plus [`STREAM_SLACK_BYTES`].
 struct Guard<R> {
     inner: R,
-    limits: ArchiveLimits,
-    compressed: Arc<AtomicU64>,
-    expanded: u64,
+    bound: Bound,
     /// Why reading stopped, when a limit tripped (the error the reader sees is generic).
     tripped: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// The decompressed bytes read so far and the current limit, shared between the [`Guard`] and
+/// the stream that raises the limit once the manifest is known.
+#[derive(Clone)]
+struct Bound {
+    read: Arc<AtomicU64>,
+    limit: Arc<AtomicU64>,
+    /// What the limit stands for, for the message when it trips.
+    why: Arc<std::sync::Mutex<String>>,
+}
+
+impl Bound {
+    fn new(limit: u64, why: String) -> Self {
+        Self {
+            read: Arc::new(AtomicU64::new(0)),
+            limit: Arc::new(AtomicU64::new(limit)),
+            why: Arc::new(std::sync::Mutex::new(why)),
+        }
+    }
+
+    /// Sets the limit to `more` bytes past what was read so far, capped at `absolute`.
+    fn allow_more(&self, more: u64, absolute: u64, why: String) {
+        let read = self.read.load(Ordering::Relaxed);
+        let limit = read.saturating_add(more).min(absolute);
+        self.limit.store(limit, Ordering::Relaxed);
+        if let Ok(mut slot) = self.why.lock() {
+            *slot = why;
+        }
+    }
 }
 
 impl<R: Read> Read for Guard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.expanded = self.expanded.saturating_add(n as u64);
-        let packed = self.compressed.load(Ordering::Relaxed).max(1);
-        let why = if self.expanded > self.limits.max_total_bytes.saturating_add(1 << 30) {
-            Some(format!(
-                "more than {} bytes decompressed",
-                self.limits.max_total_bytes.saturating_add(1 << 30)
-            ))
-        } else if self.expanded > self.limits.ratio_grace_bytes
-            && self.expanded / packed > self.limits.max_ratio
-        {
-            Some(format!(
-                "compression ratio above {}:1 after {} bytes: refusing a likely gzip bomb",
-                self.limits.max_ratio, self.expanded
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = why {
+        let read = self
+            .bound
+            .read
+            .fetch_add(n as u64, Ordering::Relaxed)
+            .saturating_add(n as u64);
+        let limit = self.bound.limit.load(Ordering::Relaxed);
+        if read > limit {
+            let why = self.bound.why.lock().map(|w| w.clone()).unwrap_or_default();
             if let Ok(mut slot) = self.tripped.lock() {
-                slot.get_or_insert(why);
+                slot.get_or_insert(format!(
+                    "more than {limit} bytes decompressed ({why}): refusing a likely gzip bomb"
+                ));
             }
             return Err(io::Error::other("archive limit exceeded"));
         }
         Ok(n)
     }
+}
+
+/// One 512-byte tar block.
+const BLOCK: u64 = 512;
+
+fn blocks(bytes: u64) -> u64 {
+    bytes.div_ceil(BLOCK).saturating_mul(BLOCK)
+}
+
+/// The most tar bytes one entry named `path` with `size` content bytes takes: its header, a
+/// GNU long-name record when the name needs one, and the content padded to whole blocks.
+fn entry_allowance(path_len: usize, size: u64) -> u64 {
+    let long_name = if path_len >= 100 {
+        BLOCK.saturating_add(blocks(path_len as u64 + 1))
+    } else {
+        0
+    };
+    BLOCK.saturating_add(long_name).saturating_add(blocks(size))
+}
+
+/// The decompressed bytes the metadata entries may take: each at its own size limit.
+fn metadata_allowance(opts: &VerifyOptions<'_>) -> u64 {
+    let metadata = opts.limits.max_metadata_bytes;
+    entry_allowance(MANIFEST_FILE.len(), opts.limits.manifest.max_bytes)
+        .saturating_add(entry_allowance(ENVELOPE_FILE.len(), metadata))
+        .saturating_add(entry_allowance(SUMS_FILE.len(), metadata))
+}
+
+/// The decompressed bytes the payload may take after the metadata entries: every file the
+/// manifest declares at its declared size, every folder those paths imply, the end marker and
+/// the padding after it.
+pub(crate) fn payload_allowance(manifest: &Manifest) -> u64 {
+    let mut folders = std::collections::BTreeSet::new();
+    let mut total = 0u64;
+    for file in &manifest.files {
+        total = total.saturating_add(entry_allowance(file.path.len(), file.size));
+        let mut at = file.path.as_str();
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            if !folders.insert(parent) {
+                break;
+            }
+            at = parent;
+        }
+    }
+    for folder in &folders {
+        total = total.saturating_add(entry_allowance(folder.len() + 1, 0));
+    }
+    total
+        .saturating_add(2 * BLOCK)
+        .saturating_add(END_PADDING_ALLOWANCE)
+}
+
+/// The absolute cap on the decompressed stream, whatever the manifest declares.
+fn absolute_limit(opts: &VerifyOptions<'_>) -> u64 {
+    opts.limits
+        .archive
+        .max_total_bytes
+        .saturating_add(STREAM_SLACK_BYTES)
 }
 
 /// Content bytes unpacked so far, against the total limit.
@@ -453,26 +507,21 @@ struct Stream<'o, 'p> {
     /// with folders as `path/`, so a folder's contents follow it without a break and only this
     /// chain, never every folder seen, is needed to know that an entry's folder came first.
     open_folders: Vec<String>,
+    /// The decompressed stream's limit, raised to what the manifest declares once it is read.
+    bound: Bound,
 }
 
 /// The tar reader over the decompressed stream, every byte of which passes the [`Guard`].
-type GuardedTar<F> = tar::Archive<Guard<GzDecoder<CountingReader<BufReader<F>>>>>;
+type GuardedTar<F> = tar::Archive<Guard<GzDecoder<BufReader<F>>>>;
 
 /// Why the [`Guard`] stopped reading, when a limit tripped.
 type Tripped = Arc<std::sync::Mutex<Option<String>>>;
 
 /// Opens the stream: gzip decoding, bounded by the guard, under a tar reader.
-fn open<F: Read>(file: F, opts: &VerifyOptions<'_>, tripped: Tripped) -> GuardedTar<F> {
-    let compressed = Arc::new(AtomicU64::new(0));
-    let reader = CountingReader {
-        inner: BufReader::with_capacity(1 << 20, file),
-        count: compressed.clone(),
-    };
+fn open<F: Read>(file: F, bound: Bound, tripped: Tripped) -> GuardedTar<F> {
     tar::Archive::new(Guard {
-        inner: GzDecoder::new(reader),
-        limits: opts.limits.archive,
-        compressed,
-        expanded: 0,
+        inner: GzDecoder::new(BufReader::with_capacity(1 << 20, file)),
+        bound,
         tripped,
     })
 }
@@ -488,8 +537,12 @@ fn stream<F: Read>(
     mut report: Report,
 ) -> BundleVerification {
     let tripped = Tripped::default();
-    let mut archive = open(file, opts, tripped.clone());
-    let mut state = Stream::new(opts, sink);
+    let bound = Bound::new(
+        metadata_allowance(opts).min(absolute_limit(opts)),
+        "the metadata entries' size limits".to_owned(),
+    );
+    let mut archive = open(file, bound.clone(), tripped.clone());
+    let mut state = Stream::new(opts, sink, bound);
     let mut meta_slot: Option<MetadataChecks> = None;
     let mut payload_owner: Option<PayloadChecks<'_>> = None;
     let mut stopped = match archive.entries() {
@@ -563,10 +616,11 @@ impl Stage {
 }
 
 impl<'o, 'p> Stream<'o, 'p> {
-    fn new(opts: &'o VerifyOptions<'o>, sink: Option<&'p Path>) -> Self {
+    fn new(opts: &'o VerifyOptions<'o>, sink: Option<&'p Path>, bound: Bound) -> Self {
         Self {
             opts,
             sink,
+            bound,
             stage: Stage::Start,
             last_payload_key: None,
             entries: 0,
@@ -711,13 +765,28 @@ impl<'o, 'p> Stream<'o, 'p> {
             Stage::AfterManifest => self.manifest_bytes = Some(bytes),
             Stage::AfterEnvelope => self.envelope_bytes = Some(bytes),
             _ => {
-                self.meta = Some(check::metadata(
+                let meta = check::metadata(
                     self.manifest_bytes.as_deref(),
                     self.envelope_bytes.as_deref(),
                     Some(&bytes),
                     self.opts,
                     report,
-                ));
+                );
+                // Without a manifest to say what follows, the stream stays at its metadata
+                // bound: the bundle has failed already, and nothing more is worth inflating.
+                if let Some(manifest) = &meta.manifest {
+                    let declared: u64 = manifest.files.iter().map(|f| f.size).sum();
+                    self.bound.allow_more(
+                        payload_allowance(manifest),
+                        absolute_limit(self.opts),
+                        format!(
+                            "the manifest declares {declared} bytes in {} file{}",
+                            manifest.files.len(),
+                            if manifest.files.len() == 1 { "" } else { "s" }
+                        ),
+                    );
+                }
+                self.meta = Some(meta);
             }
         }
         self.stage = next;

@@ -103,7 +103,7 @@ pub mod codes {
         BUNDLE_ARCHIVE_INVALID = "bundle-archive-invalid":
             "The archive is not a well-formed gzip'd tar, an entry header is inconsistent (PAX size vs header size), entries are out of the required order, or data follows the archive (a second gzip member, trailing bytes).";
         BUNDLE_ARCHIVE_LIMIT = "bundle-archive-limit":
-            "The archive exceeds a hard limit (total or per-entry bytes, entries, compression ratio); unpacking stopped.";
+            "The archive exceeds a hard limit (total or per-entry bytes, entries, decompressed bytes beyond what the manifest declares); unpacking stopped.";
     }
 }
 

@@ -585,7 +585,9 @@ fn archives_verify_from_memory_like_from_a_file() {
 }
 
 #[test]
-fn archive_bombs_and_oversized_entries_stop_at_the_limit() {
+fn highly_compressible_evidence_verifies_and_unpacks_and_oversized_entries_stop() {
+    // 24 MiB of zeros (a wiped disk image) compresses over 1000:1: evidence, not a bomb. The
+    // manifest declares every byte, so the stream stays within what it declares.
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("zeros.bin");
     fs::write(&src, vec![0u8; 24 << 20]).unwrap();
@@ -595,16 +597,17 @@ fn archive_bombs_and_oversized_entries_stop_at_the_limit() {
     archive::pack(&dir, &packed).unwrap();
     assert!(fs::metadata(&packed).unwrap().len() < 200 << 10);
     let v = archive::verify_archive(&packed, &VerifyOptions::default());
-    assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
-    assert!(
-        v.report
-            .with_code(BUNDLE_ARCHIVE_LIMIT)
-            .any(|c| c.detail.contains("gzip bomb"))
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let out = tmp.path().join("unpacked");
+    let v = archive::unpack(&packed, &out, &VerifyOptions::default()).unwrap();
+    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    assert_eq!(
+        fs::metadata(out.join("payload/zeros.bin")).unwrap().len(),
+        24 << 20
     );
 
     let limits = BundleLimits {
         archive: ArchiveLimits {
-            max_ratio: u64::MAX,
             max_entry_bytes: 1 << 20,
             ..ArchiveLimits::default()
         },
@@ -1121,20 +1124,6 @@ fn archive_limits_trip_at_their_values_and_not_before() {
             .collect()
     };
 
-    // 8 MiB of zeros compresses about 1000:1, but stays under the 16 MiB grace: not a bomb.
-    assert_eq!(archive::RATIO_GRACE_BYTES, 16 << 20);
-    let zeros = pack_of("zeros", &[("zeros.bin", vec![0u8; 8 << 20])]);
-    let v = archive::verify_archive(&zeros, &VerifyOptions::default());
-    assert!(v.report.ok(), "{}", v.report.to_text(true));
-    // With no grace at all, the same archive is a bomb.
-    let no_grace = ArchiveLimits {
-        ratio_grace_bytes: 0,
-        ..ArchiveLimits::default()
-    };
-    let v = archive::verify_archive(&zeros, &with(no_grace));
-    assert!(limit_details(&v).iter().any(|d| d.contains("gzip bomb")));
-
-    // Data that does not compress is never a bomb, however early the ratio is judged.
     let mut noise = vec![0u8; 2 << 20];
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     for b in &mut noise {
@@ -1147,7 +1136,7 @@ fn archive_limits_trip_at_their_values_and_not_before() {
         "noise",
         &[("noise.bin", noise), ("small.txt", b"x".to_vec())],
     );
-    let v = archive::verify_archive(&noisy, &with(no_grace));
+    let v = archive::verify_archive(&noisy, &VerifyOptions::default());
     assert!(v.report.ok(), "{}", v.report.to_text(true));
 
     // The content budget (every file's bytes, metadata included): exactly those bytes pass,
@@ -1184,10 +1173,10 @@ fn archive_limits_trip_at_their_values_and_not_before() {
 }
 
 /// Zeros after the end-of-archive marker are not content, so the content budget never sees
-/// them; the decompressed stream itself is bounded (the content limit plus 1 GiB), so a bomb
-/// hidden there stops too, even with the ratio check turned off.
+/// them; the decompressed stream is bounded by what the manifest declares, so padding up to
+/// [`archive::END_PADDING_ALLOWANCE`] passes and a bomb hidden there stops.
 #[test]
-fn a_bomb_after_the_end_marker_stops_at_the_stream_limit() {
+fn a_bomb_after_the_end_marker_stops_at_the_declared_bound() {
     use std::io::{Read as _, Write as _};
     let tmp = tempfile::tempdir().unwrap();
     let dir = signed_bundle(tmp.path(), &key(1));
@@ -1197,86 +1186,147 @@ fn a_bomb_after_the_end_marker_stops_at_the_stream_limit() {
     flate2::read::GzDecoder::new(fs::File::open(&packed).unwrap())
         .read_to_end(&mut tar)
         .unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).unwrap();
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..1025 {
-        gz.write_all(&zeros).unwrap();
-    }
-    let bomb = gz.finish().unwrap();
-    let content: u64 = tree_bytes(&dir).values().map(|b| b.len() as u64).sum();
-    let opts = VerifyOptions {
-        limits: BundleLimits {
-            archive: ArchiveLimits {
-                max_ratio: u64::MAX,
-                max_total_bytes: content,
-                ..ArchiveLimits::default()
-            },
-            ..BundleLimits::default()
-        },
-        ..VerifyOptions::default()
+    let padded = |zeros: usize| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let block = vec![0u8; 1 << 20];
+        let mut left = zeros;
+        while left > 0 {
+            let n = left.min(block.len());
+            gz.write_all(&block[..n]).unwrap();
+            left -= n;
+        }
+        gz.finish().unwrap()
     };
-    // The archive itself, unpadded, is within every limit.
-    let v = archive::verify_archive(&packed, &opts);
+    let opts = VerifyOptions::default();
+    // Padding within the allowance: what `tar` writes to fill a record, and more.
+    let allowed = padded(archive::END_PADDING_ALLOWANCE as usize / 2);
+    let v = archive::verify_archive_reader(allowed.as_slice(), "padded.tar.gz", &opts);
     assert!(v.report.ok(), "{}", v.report.to_text(true));
+    // A gigabyte of zeros after the end marker: stopped at the bound the manifest implies,
+    // long before the absolute cap.
+    let bomb = padded(1 << 30);
     let v = archive::verify_archive_reader(bomb.as_slice(), "bomb.tar.gz", &opts);
-    let limit = content + (1 << 30);
+    let details: Vec<String> = v
+        .report
+        .with_code(BUNDLE_ARCHIVE_LIMIT)
+        .map(|c| c.detail.to_string())
+        .collect();
+    assert_eq!(details.len(), 1, "{}", v.report.to_text(true));
     assert!(
-        v.report
-            .with_code(BUNDLE_ARCHIVE_LIMIT)
-            .any(|c| c.detail == format!("more than {limit} bytes decompressed")),
+        details[0].contains("bytes decompressed (the manifest declares"),
         "{}",
-        v.report.to_text(true)
+        details[0]
     );
-    // A stream of exactly the limit is within it: zeros after the end marker are allowed.
-    let decompressed = tar.len() as u64 + (1025 << 20);
-    let exact = VerifyOptions {
-        limits: BundleLimits {
-            archive: ArchiveLimits {
-                max_ratio: u64::MAX,
-                max_total_bytes: decompressed - (1 << 30),
-                ..ArchiveLimits::default()
-            },
-            ..BundleLimits::default()
-        },
-        ..VerifyOptions::default()
-    };
-    let v = archive::verify_archive_reader(bomb.as_slice(), "padded.tar.gz", &exact);
-    assert!(v.report.ok(), "{}", v.report.to_text(true));
+    let limit: u64 = details[0]
+        .strip_prefix("more than ")
+        .and_then(|d| d.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(limit < tar.len() as u64 + (4 << 20), "{limit}");
 }
 
-/// The ratio is judged only once more than the grace has been unpacked: a stream of exactly
-/// the grace is not judged, whatever its ratio.
+/// The bound the manifest implies, exactly: its files at their declared sizes in tar blocks,
+/// with a header each (and a long-name record for long paths), the folders their paths imply,
+/// the end marker and the padding allowance.
 #[test]
-fn the_ratio_grace_is_exclusive() {
-    use std::io::Read as _;
+fn the_payload_allowance_counts_declared_files_folders_and_headers() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("zeros.bin");
-    fs::write(&src, vec![0u8; 4 << 20]).unwrap();
+    let long = format!("{}/deep.txt", "d".repeat(120));
     let dir = tmp.path().join("b");
-    build::create(&dir, &[Input::Path(src)], &options(&[])).unwrap();
-    let packed = tmp.path().join("b.tar.gz");
-    archive::pack(&dir, &packed).unwrap();
-    let mut tar = Vec::new();
-    flate2::read::GzDecoder::new(fs::File::open(&packed).unwrap())
-        .read_to_end(&mut tar)
-        .unwrap();
-    let with_grace = |grace: u64| VerifyOptions {
-        limits: BundleLimits {
-            archive: ArchiveLimits {
-                max_ratio: 2,
-                ratio_grace_bytes: grace,
-                ..ArchiveLimits::default()
+    build::create(
+        &dir,
+        &[
+            Input::Bytes {
+                at: "a/one.txt".into(),
+                bytes: vec![b'x'; 513],
             },
-            ..BundleLimits::default()
-        },
-        ..VerifyOptions::default()
-    };
-    let whole = tar.len() as u64;
-    let v = archive::verify_archive(&packed, &with_grace(whole));
-    assert!(v.report.ok(), "{}", v.report.to_text(true));
-    let v = archive::verify_archive(&packed, &with_grace(whole - 1));
-    assert_fails_with(&v, BUNDLE_ARCHIVE_LIMIT);
+            Input::Bytes {
+                at: long.clone(),
+                bytes: Vec::new(),
+            },
+        ],
+        &options(&[]),
+    )
+    .unwrap();
+    let manifest = Manifest::parse(
+        &fs::read(dir.join(MANIFEST_FILE)).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let long_record = |len: u64| 512 + len.div_ceil(512) * 512;
+    // payload/a/one.txt: a header and two blocks of content.
+    let one = 512 + 1024;
+    // payload/<long>/deep.txt: a header and a long-name record, no content.
+    let deep = 512 + long_record(format!("payload/{long}").len() as u64 + 1);
+    // The folders payload/, payload/a/ and payload/<long>/ (a long name too).
+    let folders =
+        512 + 512 + 512 + long_record(format!("payload/{}/", "d".repeat(120)).len() as u64 + 1);
+    // The end marker and the padding allowance.
+    let end = 1024 + archive::END_PADDING_ALLOWANCE;
+    let expected = one + deep + folders + end;
+    assert_eq!(archive::payload_allowance(&manifest), expected);
+}
+
+/// A payload entry larger than its manifest line declares is a bomb in disguise: the stream
+/// stops at the declared bound, whatever the compression ratio.
+#[test]
+fn an_entry_larger_than_declared_stops_at_the_declared_bound() {
+    use std::io::{self, Read as _, Write as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    build::create(
+        &dir,
+        &[Input::Bytes {
+            at: "small.txt".into(),
+            bytes: b"tiny".to_vec(),
+        }],
+        &options(&[]),
+    )
+    .unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    for name in [MANIFEST_FILE, SUMS_FILE] {
+        let bytes = fs::read(dir.join(name)).unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    let mut folder = tar::Header::new_gnu();
+    folder.set_entry_type(tar::EntryType::Directory);
+    folder.set_mode(0o755);
+    folder.set_size(0);
+    folder.set_cksum();
+    builder
+        .append_data(&mut folder, "payload/", io::empty())
+        .unwrap();
+    let huge: u64 = 256 << 20;
+    let mut header = tar::Header::new_gnu();
+    header.set_size(huge);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "payload/small.txt", io::repeat(0).take(huge))
+        .unwrap();
+    let tar_bytes = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar_bytes).unwrap();
+    let gz = gz.finish().unwrap();
+    let v = archive::verify_archive_reader(gz.as_slice(), "big.tar.gz", &VerifyOptions::default());
+    let details: Vec<String> = v
+        .report
+        .with_code(BUNDLE_ARCHIVE_LIMIT)
+        .map(|c| c.detail.to_string())
+        .collect();
+    assert_eq!(details.len(), 1, "{}", v.report.to_text(true));
+    assert!(
+        details[0].contains("the manifest declares 4 bytes in 1 file)"),
+        "{}",
+        details[0]
+    );
 }
 
 /// An archive that stops at its first entry fails as a whole, with the one check that says
