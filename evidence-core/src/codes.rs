@@ -14,6 +14,7 @@ pub fn all() -> Vec<CheckCode> {
         crate::bundle::codes::ALL,
         crate::provenance::codes::ALL,
         crate::sbom::codes::ALL,
+        crate::sbom::cyclonedx::codes::ALL,
         crate::identity::codes::ALL,
         crate::journal::codes::ALL,
         crate::journal::envelope::codes::ALL,

@@ -713,3 +713,83 @@ fn a_release_signed_by_securesystemslib_verifies_whatever_its_key_ids() {
         "{fails:?}"
     );
 }
+
+/// A release shipping CycloneDX BOMs, as goreleaser (`ARTIFACT.sbom.json`) and CycloneDX tools
+/// (`bom.json`, here the CycloneDX specification's own valid 1.6 example) write them: each is
+/// found, judged as CycloneDX, and bound to the asset it names.
+#[test]
+fn cyclonedx_boms_in_a_release_are_found_and_bound_to_their_assets() {
+    let Some(spec_example) =
+        evidence_tests::need_interop("cyclonedx/cyclonedx-spec-valid-bom-1.6.json")
+    else {
+        return;
+    };
+    let release = tempfile::tempdir().unwrap();
+    let asset = b"the linux build";
+    std::fs::write(release.path().join("app_1.0_linux_amd64.tar.gz"), asset).unwrap();
+    std::fs::copy(&spec_example, release.path().join("bom.json")).unwrap();
+    let bom = |digest: &str| {
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.5",
+            "serialNumber": "urn:uuid:1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+            "version": 1,
+            "metadata": {"component": {
+                "type": "file", "name": "app_1.0_linux_amd64.tar.gz", "bom-ref": "archive",
+                "hashes": [{"alg": "SHA-256", "content": digest}]
+            }},
+            "components": [{"type": "library", "name": "serde", "bom-ref": "serde",
+                            "purl": "pkg:cargo/serde@1.0.210"}],
+            "dependencies": [{"ref": "archive", "dependsOn": ["serde"]}]
+        }))
+        .unwrap()
+    };
+    let good = evidence_core::Sha256Digest::of(asset).to_hex();
+    let write = |bytes: Vec<u8>| {
+        std::fs::write(
+            release.path().join("app_1.0_linux_amd64.tar.gz.sbom.json"),
+            bytes,
+        )
+        .unwrap();
+        let listing = std::process::Command::new("sha256sum")
+            .args([
+                "app_1.0_linux_amd64.tar.gz",
+                "app_1.0_linux_amd64.tar.gz.sbom.json",
+                "bom.json",
+            ])
+            .current_dir(release.path())
+            .output()
+            .unwrap();
+        assert!(listing.status.success());
+        std::fs::write(release.path().join("SHA256SUMS"), listing.stdout).unwrap();
+    };
+    write(bom(&good));
+    let (code, report) = run_unsigned(&[release.path().as_os_str()]);
+    assert_eq!(code, 0, "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    let parsed: Vec<(&str, &str)> = checks
+        .iter()
+        .filter(|c| c["code"] == "sbom-parsed")
+        .map(|c| (c["path"].as_str().unwrap(), c["format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        parsed,
+        vec![
+            ("app_1.0_linux_amd64.tar.gz.sbom.json", "CycloneDX JSON"),
+            ("bom.json", "CycloneDX JSON")
+        ]
+    );
+    assert!(checks.iter().any(|c| c["code"] == "sbom-asset-digest-match"
+        && c["sbom"] == "app_1.0_linux_amd64.tar.gz.sbom.json"
+        && c["path"] == "archive"));
+    assert_eq!(
+        checks.iter().filter(|c| c["code"] == "sbom-valid").count(),
+        2
+    );
+
+    // The BOM describes another build: the release fails, naming BOM and component.
+    write(bom(&"0".repeat(64)));
+    let (code, report) = run_unsigned(&[release.path().as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(failing_codes(&report).contains(&"sbom-asset-digest-mismatch".to_owned()));
+}

@@ -56,9 +56,10 @@ pub struct ReleaseVerifyArgs {
     #[arg(long, conflicts_with_all = ["trusted_keys", "keyring", "minisign_key"])]
     pub allow_unsigned: bool,
 
-    /// An SPDX 2.3 JSON SBOM to use instead of the discovered SBOM.spdx.json.
+    /// An SBOM (SPDX or CycloneDX JSON, judged by content) to check besides those the release
+    /// ships (repeatable).
     #[arg(long, value_name = "FILE")]
-    pub sbom: Option<PathBuf>,
+    pub sbom: Vec<PathBuf>,
 
     /// A provenance file to use instead of the discovered *.intoto.jsonl and PROVENANCE.json
     /// (repeatable): .intoto.jsonl, a DSSE envelope, a bare statement, or PROVENANCE.json.
@@ -132,8 +133,11 @@ Checks, in one report:
               invalid signature fails. Without any, verification fails (trust-not-configured)
               unless --allow-unsigned asks for integrity only: the verdict then reads
               \"OK (unauthenticated: integrity only)\".
-  sbom        SBOM.spdx.json (or --sbom): SPDX 2.3 rules as the SPDX tools check them; every
-              package or file checksum naming a release asset must equal its verified SHA-256.
+  sbom        every SBOM among the assets (*.spdx.json, *.cdx.json, *.cyclonedx.json, bom.json,
+              *.bom.json, sbom.json, *.sbom.json; any case, any depth) and each --sbom, judged by
+              content: SPDX 2.2/2.3 JSON by the SPDX rules, CycloneDX 1.4-1.6 JSON by its schema's
+              (bom-refs, dependencies, hashes, licenses, purls); one that is neither fails. Every
+              package, file or component naming a release asset must give its verified SHA-256.
   provenance  *.intoto.jsonl (or --provenance): in-toto Statement v1 with SLSA provenance v1, signed
               by trusted keys; every asset (or each --artifact) must be a subject by SHA-256; the
               policy flags are checked against signed statements only. PROVENANCE.json

@@ -16,8 +16,10 @@
 //!    statements attest every asset decides step 5;
 //! 5. `signatures`: each checksum signature format ([`signatures`]: DSSE, minisign) over the
 //!    exact checksum bytes, against the caller's keys;
-//! 6. `sbom`: the SBOM (`--sbom` or `SBOM.spdx.json`), validated by its format
-//!    ([`crate::sbom::SbomFormat`]) and its asset checksums compared with the verified ones;
+//! 6. `sbom`: every SBOM among the verified assets (found by name, [`is_sbom_name`], judged
+//!    by content) and every `--sbom` file, each validated by its format
+//!    ([`crate::sbom::SbomFormat`]: SPDX or CycloneDX JSON) and its asset checksums compared
+//!    with the verified ones;
 //! 7. `provenance` and `cross-checks`: the checks judged at step 4;
 //! 8. `release`: at least one asset verified, no zero-byte assets, every `--expect`ed asset
 //!    present and verified.
@@ -126,8 +128,28 @@ pub fn is_metadata_name(name: &str) -> bool {
         || name.ends_with(".intoto.jsonl")
 }
 
-/// The SBOM read when present (and no `--sbom` was given).
+/// The SBOM file name the predecessor's releases and our `release seal` use.
 pub const SBOM_FILE: &str = "SBOM.spdx.json";
+
+/// True for asset names that are SBOMs by the conventions of the tools that write them:
+/// `*.spdx.json` (syft, trivy, npm, GitHub's dependency graph, sbom-tool), `*.cdx.json` and
+/// `*.cyclonedx.json` (CycloneDX tools, syft), `bom.json` and `*.bom.json` (cyclonedx-npm,
+/// cdxgen), `sbom.json` and `*.sbom.json` (goreleaser's `ARTIFACT.sbom.json`), compared without
+/// regard to case, at any depth. Such a file is judged by its content, SPDX or CycloneDX; one
+/// that is neither fails.
+pub fn is_sbom_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    ["bom.json", "sbom.json"].contains(&name.as_str())
+        || [
+            ".spdx.json",
+            ".cdx.json",
+            ".cyclonedx.json",
+            ".bom.json",
+            ".sbom.json",
+        ]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
 
 /// The predecessor's provenance file, read as unsigned evidence when present.
 pub const LEGACY_PROVENANCE_FILE: &str = "PROVENANCE.json";
@@ -155,8 +177,9 @@ pub struct ReleaseOptions<'a> {
     pub trust: Option<&'a TrustPolicy>,
     /// A minisign key for `SHA256SUMS.minisig`.
     pub minisign_key: Option<&'a MinisignKey>,
-    /// An SBOM to use instead of the discovered `SBOM.spdx.json`.
-    pub sbom: Option<PathBuf>,
+    /// SBOMs to judge besides those found among the assets ([`is_sbom_name`]); one that is
+    /// also an asset is judged once.
+    pub sbom: Vec<PathBuf>,
     /// Provenance files to use instead of the discovered `*.intoto.jsonl`.
     pub provenance: Vec<PathBuf>,
     /// What the provenance must say; any requirement makes a signed statement mandatory.
@@ -182,7 +205,7 @@ impl Default for ReleaseOptions<'_> {
             progress: &NoProgress,
             trust: None,
             minisign_key: None,
-            sbom: None,
+            sbom: Vec::new(),
             provenance: Vec::new(),
             policy: ProvenancePolicy::default(),
             dsse_limits: DsseLimits::default(),
@@ -456,19 +479,124 @@ mod tests {
         std::fs::write(&path, &lying).unwrap();
         let dir = release(&[("app.tar.gz", b"app")]);
         let opts = ReleaseOptions {
-            sbom: Some(path),
+            sbom: vec![path],
             ..ReleaseOptions::default()
         };
         let out = verify_release(dir.path(), &opts).unwrap();
         assert!(out.report.has(sbom::codes::SBOM_ASSET_DIGEST_MISMATCH));
         let missing = ReleaseOptions {
-            sbom: Some(outside.path().join("nope.json")),
+            sbom: vec![outside.path().join("nope.json")],
             ..ReleaseOptions::default()
         };
         assert!(matches!(
             verify_release(dir.path(), &missing),
             Err(ReleaseError::Argument { .. })
         ));
+    }
+
+    /// A minimal valid CycloneDX 1.6 BOM naming `asset` with SHA-256 `digest`.
+    fn cyclonedx(asset: &str, digest: &Sha256Digest) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "components": [{
+                "type": "file",
+                "name": asset,
+                "bom-ref": "asset",
+                "hashes": [{"alg": "SHA-256", "content": digest.to_hex()}]
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn sbom_names_follow_the_tools_conventions() {
+        for name in [
+            "SBOM.spdx.json",
+            "app.spdx.json",
+            "sub/app.cdx.json",
+            "bom.json",
+            "app.bom.json",
+            "app_1.0_linux_amd64.tar.gz.sbom.json",
+            "SBOM.JSON",
+            "app.cyclonedx.json",
+        ] {
+            assert!(is_sbom_name(name), "{name}");
+        }
+        for name in [
+            "app.json",
+            "bom.xml",
+            "app.spdx",
+            "sbom.json.sig",
+            "boom.json",
+        ] {
+            assert!(!is_sbom_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_sbom_the_release_ships_is_found_and_judged_by_content() {
+        let app = Sha256Digest::of(b"app");
+        let other = Sha256Digest::of(b"other");
+        // An SPDX document and a CycloneDX BOM, the second naming a wrong digest.
+        let dir = release(&[
+            ("app.tar.gz", b"app"),
+            ("app.spdx.json", &spdx("app.tar.gz", &app)),
+            ("app.tar.gz.sbom.json", &cyclonedx("app.tar.gz", &other)),
+        ]);
+        let out = verify_release(dir.path(), &ReleaseOptions::default()).unwrap();
+        let matched: Vec<_> = out
+            .report
+            .with_code(sbom::codes::SBOM_ASSET_DIGEST_MATCH)
+            .map(|c| c.data["sbom"].clone())
+            .collect();
+        assert_eq!(matched, vec![serde_json::json!("app.spdx.json")]);
+        let wrong = out
+            .report
+            .with_code(sbom::codes::SBOM_ASSET_DIGEST_MISMATCH)
+            .next()
+            .unwrap();
+        assert_eq!(wrong.data["sbom"], "app.tar.gz.sbom.json");
+        let formats: Vec<_> = out
+            .report
+            .with_code(sbom::codes::SBOM_PARSED)
+            .map(|c| c.data["format"].clone())
+            .collect();
+        assert_eq!(formats, vec!["SPDX JSON", "CycloneDX JSON"]);
+
+        // Named like an SBOM but neither format: fails, naming the file.
+        let dir = release(&[("app.tar.gz", b"app"), ("bom.json", b"{\"name\": \"x\"}")]);
+        let out = verify_release(dir.path(), &ReleaseOptions::default()).unwrap();
+        let c = out
+            .report
+            .with_code(sbom::codes::SBOM_FORMAT_UNKNOWN)
+            .next()
+            .unwrap();
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.path.as_deref(), Some("bom.json"));
+
+        // --sbom is repeatable; one that is also an asset is judged once.
+        let dir = release(&[
+            ("app.tar.gz", b"app"),
+            ("app.cdx.json", &cyclonedx("app.tar.gz", &app)),
+        ]);
+        let outside = tempfile::tempdir().unwrap();
+        let extra = outside.path().join("extra.json");
+        std::fs::write(&extra, spdx("app.tar.gz", &app)).unwrap();
+        let opts = ReleaseOptions {
+            sbom: vec![extra, dir.path().join("app.cdx.json")],
+            ..ReleaseOptions::default()
+        };
+        let out = verify_release(dir.path(), &opts).unwrap();
+        assert!(out.report.ok(), "{}", out.report.to_text(true));
+        assert_eq!(out.report.with_code(sbom::codes::SBOM_PARSED).count(), 2);
+        assert_eq!(
+            out.report
+                .with_code(sbom::codes::SBOM_ASSET_DIGEST_MATCH)
+                .count(),
+            2
+        );
     }
 
     #[test]

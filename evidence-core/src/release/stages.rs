@@ -50,8 +50,8 @@ pub(super) struct Run<'a, 'o> {
     sums_explicit: bool,
     /// `--provenance` files, read before anything else.
     named_provenance: Provenance,
-    /// The `--sbom` file, read before anything else.
-    named_sbom: Option<Vec<u8>>,
+    /// The `--sbom` files, read before anything else: as given, resolved, and their bytes.
+    named_sboms: Vec<sbom::NamedSbom>,
     /// Every check so far.
     pub(super) report: Report,
 }
@@ -113,15 +113,7 @@ impl<'a, 'o> Run<'a, 'o> {
             None => (dir.join(SUMS_FILE), SUMS_FILE.to_owned(), false),
         };
         let named_provenance = read_explicit_provenance(opts)?;
-        let named_sbom = match &opts.sbom {
-            Some(path) => Some(read_limited(path, opts.sbom_limits.max_bytes).map_err(|e| {
-                ReleaseError::Argument {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                }
-            })?),
-            None => None,
-        };
+        let named_sboms = sbom::read_named(opts)?;
         let report = Report::new(json!({
             "kind": "release",
             "directory": dir.display().to_string(),
@@ -134,7 +126,7 @@ impl<'a, 'o> Run<'a, 'o> {
             sums_display,
             sums_explicit,
             named_provenance,
-            named_sbom,
+            named_sboms,
             report,
         })
     }

@@ -1,5 +1,5 @@
 //! Software bills of materials: each format behind [`SbomFormat`], SPDX 2.3 JSON ([`spdx`])
-//! the first.
+//! and CycloneDX 1.4 to 1.6 JSON ([`cyclonedx`]).
 //!
 //! A format recognises its documents by content, parses and validates them into checks, and
 //! hands the cross-checks its [`AssetClaim`]s: which files its elements name and with which
@@ -12,6 +12,7 @@ use crate::digest::Sha256Digest;
 use crate::json::JsonError;
 use crate::report::{Check, CheckCode, Report, check_codes, codes::INPUT_TOO_LARGE};
 
+pub mod cyclonedx;
 pub mod license;
 pub mod model;
 pub mod purl;
@@ -79,6 +80,8 @@ pub mod codes {
             "An SBOM element naming a release asset has no SHA256 checksum; weak digests never count.";
         SBOM_ASSETS_UNMATCHED = "sbom-assets-unmatched":
             "No SBOM element names any release asset, so the SBOM is not bound to the release.";
+        SBOM_FORMAT_UNKNOWN = "sbom-format-unknown":
+            "A file named like an SBOM (or given with --sbom) is neither SPDX JSON nor CycloneDX JSON by its content.";
     }
 }
 use codes::*;
@@ -220,9 +223,15 @@ pub trait SbomFormat: Sync {
 
 /// Every supported format; the first is also the one a document no format recognises is
 /// judged by, so its parser says what is wrong with it.
-pub const FORMATS: &[&dyn SbomFormat] = &[&spdx::Spdx];
+pub const FORMATS: &[&dyn SbomFormat] = &[&spdx::Spdx, &cyclonedx::CycloneDx];
 
-/// The format `bytes` are judged by.
+/// The format that recognises `bytes`, if any.
+pub fn recognise(bytes: &[u8]) -> Option<&'static dyn SbomFormat> {
+    FORMATS.iter().copied().find(|f| f.recognises(bytes))
+}
+
+/// The format `bytes` are judged by: the one that recognises them, or SPDX, whose parser then
+/// says what is wrong.
 pub fn format_of(bytes: &[u8]) -> &'static dyn SbomFormat {
     FORMATS
         .iter()
