@@ -7,8 +7,8 @@
 //!    limits (elements, string length);
 //! 2. **checked**: what the CycloneDX schema and specification require and a verifier needs
 //!    (`docs/FORMAT.md` 9.2): `bomFormat` is `CycloneDX`; `specVersion` is 1.4, 1.5 or 1.6;
-//!    `serialNumber`, when present, is an RFC 4122 `urn:uuid:`; `version` is an integer of at
-//!    least 1; every component (`metadata.component`, `components` and their nested
+//!    `serialNumber`, when present, is `urn:uuid:` and a lower-case UUID; `version` is an
+//!    integer (from 1.5 on, at least 1); every component (`metadata.component`, `components` and their nested
 //!    `components`, `metadata.tools.components`) has a `type` its version defines and a
 //!    `name`; every `bom-ref` anywhere in the document is unique; every `dependencies[].ref`,
 //!    `dependsOn` and `provides` entry names a `bom-ref`; hash algorithms are those of the
@@ -39,7 +39,7 @@ pub mod codes {
     use super::check_codes;
     check_codes! {
         SBOM_SERIAL_NUMBER_INVALID = "sbom-serial-number-invalid":
-            "A CycloneDX serialNumber is not an RFC 4122 UUID URN (urn:uuid:xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx), or version is not an integer of at least 1.";
+            "A CycloneDX serialNumber is not urn:uuid: and a lower-case 8-4-4-4-12 hex UUID (the schema's pattern), or version is not an integer (from 1.5 on, of at least 1).";
         SBOM_COMPONENT_TYPE_INVALID = "sbom-component-type-invalid":
             "A CycloneDX component's type is not one its specVersion defines.";
         SBOM_BOM_REF_DUPLICATE = "sbom-bom-ref-duplicate":
@@ -297,17 +297,20 @@ impl<'a> Judge<'a> {
             self.fail(
                 SBOM_SERIAL_NUMBER_INVALID,
                 "serialNumber",
-                format!("serialNumber {found} is not urn:uuid: followed by an RFC 4122 UUID"),
+                format!("serialNumber {found} is not urn:uuid: followed by a lower-case UUID"),
             );
         }
+        // An integer; from 1.5 on, at least 1.
+        let least = if self.version == "1.4" { i64::MIN } else { 1 };
         if let Some(version) = self.bom.get("version")
-            && version.as_u64().is_none_or(|v| v < 1)
+            && version.as_i64().is_none_or(|v| v < least)
         {
             let found = shown(Some(version));
+            let rule = if least == 1 { " of at least 1" } else { "" };
             self.fail(
                 SBOM_SERIAL_NUMBER_INVALID,
                 "version",
-                format!("version {found} is not an integer of at least 1"),
+                format!("version {found} is not an integer{rule}"),
             );
         }
     }
@@ -728,20 +731,17 @@ fn is_hex_of(text: &str, len: usize) -> bool {
     lengths.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `urn:uuid:` and an RFC 4122 UUID: version 1 to 5, variant 8, 9, a or b (the schema's
-/// pattern, either case).
+/// `urn:uuid:` and a UUID in lower-case hex, 8-4-4-4-12 digits: the pattern of the 1.4 to 1.6
+/// schemas (which, unlike RFC 4122, constrain neither the version nor the variant digit).
 fn is_uuid_urn(text: &str) -> bool {
     let Some(uuid) = text.strip_prefix("urn:uuid:") else {
         return false;
     };
     let groups: Vec<&str> = uuid.split('-').collect();
-    let first = |i: usize| groups.get(i).and_then(|g| g.bytes().next());
     groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
         && groups
             .iter()
-            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
-        && matches!(first(2), Some(b'1'..=b'5'))
-        && matches!(first(3), Some(b'8' | b'9' | b'a' | b'b' | b'A' | b'B'))
+            .all(|g| g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 #[cfg(test)]
