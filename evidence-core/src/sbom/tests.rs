@@ -130,6 +130,9 @@ fn wrong_version_fails_and_2_2_has_its_own_rules() {
     failed(&report, SBOM_FIELD_MISSING, "SPDXRef-fromDoap-0");
 }
 
+/// An edit of a test document.
+type Edit = fn(&mut Value);
+
 /// A valid document of `version` with one package whose files were not analysed, and every
 /// field SPDX 2.2 requires.
 fn small(version: &str) -> Value {
@@ -225,7 +228,7 @@ fn unanalyzed_packages_have_no_files() {
             edit(d);
         })
     };
-    let cases: [(fn(&mut Value), &str); 5] = [
+    let cases: [(Edit, &str); 5] = [
         (
             |d| d["packages"][0]["hasFiles"] = serde_json::json!(["SPDXRef-F"]),
             "hasFiles",
@@ -352,7 +355,7 @@ fn spdx_2_2_requires_what_2_3_made_optional() {
 
 #[test]
 fn spdx_2_2_refuses_what_2_3_introduced() {
-    let cases: [(fn(&mut Value), &str); 7] = [
+    let cases: [(Edit, &str); 7] = [
         (
             |d| d["packages"][0]["primaryPackagePurpose"] = "LIBRARY".into(),
             "LIBRARY",
