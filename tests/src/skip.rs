@@ -52,7 +52,8 @@ pub fn need_interop(rel: &str) -> Option<PathBuf> {
     need_shared(&format!("interop/{rel}"))
 }
 
-/// The path of an external program that answers `program --version` (or `version`), or `None` after one skip
+/// The path of an external program that answers `program --version` (or `version`, or
+/// `--help`: pyspdxtools 0.8 takes `--version` for an option with a value), or `None` after one skip
 /// line naming how to install it. `env` names a variable that may point at the program instead
 /// of looking it up on `PATH` (for example `EVIDENCE_PYSPDXTOOLS`).
 #[track_caller]
@@ -62,8 +63,8 @@ pub fn need_tool(program: &str, env: Option<&str>, install: &str) -> Option<Path
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(program));
-    // `openssl` answers `version`, the others `--version`.
-    let runs = ["--version", "version"].iter().any(|arg| {
+    // `openssl` answers `version`, pyspdxtools only `--help`, the others `--version`.
+    let runs = ["--version", "version", "--help"].iter().any(|arg| {
         Command::new(&chosen)
             .arg(arg)
             .stdin(Stdio::null())

@@ -21,7 +21,7 @@ mod validate;
 
 pub use model::{
     Checksum, CreationInfo, ExternalDocumentRef, ExternalRef, ExtractedLicense, File, Package,
-    Relationship, Snippet, SpdxDocument,
+    Relationship, Snippet, SpdxDocument, VerificationCode,
 };
 pub use spdx::{cross_check, parse, verify_sbom};
 pub use validate::{
@@ -39,7 +39,7 @@ pub mod codes {
         SBOM_SCHEMA_INVALID = "sbom-schema-invalid":
             "The SBOM is JSON but not an SPDX JSON document: not an object, or a checked field has the wrong JSON type.";
         SBOM_VERSION_UNSUPPORTED = "sbom-version-unsupported":
-            "spdxVersion is not SPDX-2.3 (SPDX-2.2 is checked by the 2.3 rules with a warning).";
+            "spdxVersion is neither SPDX-2.3 nor SPDX-2.2 (each is judged by its own version's rules).";
         SBOM_DATA_LICENSE_INVALID = "sbom-data-license-invalid":
             "dataLicense is not CC0-1.0.";
         SBOM_SPDXID_INVALID = "sbom-spdxid-invalid":
@@ -47,21 +47,29 @@ pub mod codes {
         SBOM_SPDXID_DUPLICATE = "sbom-spdxid-duplicate":
             "Two elements (or two external document references) share one identifier.";
         SBOM_FIELD_MISSING = "sbom-field-missing":
-            "A field SPDX 2.3 requires is missing or empty.";
+            "A field the document's SPDX version requires is missing or empty.";
         SBOM_NAMESPACE_INVALID = "sbom-namespace-invalid":
             "documentNamespace (or an external document's URI) is not an absolute URI without a fragment.";
         SBOM_CREATION_INFO_INVALID = "sbom-creation-info-invalid":
-            "creationInfo is missing, has no creators, a creator without a Person:/Organization:/Tool: prefix, or a created time not in YYYY-MM-DDThh:mm:ssZ form.";
+            "creationInfo is missing, has no creators, a creator without a Person:/Organization:/Tool: prefix, or a created time not in YYYY-MM-DDThh:mm:ssZ form (fractional seconds only warn).";
+        SBOM_CREATED_FRACTIONAL_SECONDS = "sbom-created-fractional-seconds":
+            "creationInfo.created has fractional seconds (YYYY-MM-DDThh:mm:ss.fffZ), which SPDX's YYYY-MM-DDThh:mm:ssZ does not allow; many generators write them, so it warns.";
         SBOM_RELATIONSHIP_DANGLING = "sbom-relationship-dangling":
             "A relationship, documentDescribes, hasFiles or snippetFromFile names an element that does not exist.";
         SBOM_RELATIONSHIP_TYPE_INVALID = "sbom-relationship-type-invalid":
             "A relationshipType is not one of the SPDX 2.3 relationship types.";
         SBOM_DESCRIBES_NOTHING = "sbom-describes-nothing":
-            "The document DESCRIBES no element.";
+            "The document DESCRIBES no element, though it has more than a single package.";
         SBOM_CHECKSUM_INVALID = "sbom-checksum-invalid":
             "A checksum names an algorithm outside the SPDX 2.3 list, or its value is not lower-case hex of the algorithm's length.";
         SBOM_CHECKSUM_MISSING = "sbom-checksum-missing":
             "A file has no SHA1 checksum, which SPDX 2.3 requires of every file.";
+        SBOM_FILE_NAME_ABSOLUTE = "sbom-file-name-absolute":
+            "A fileName starts with '/'; SPDX file names are relative to the package root (\"./\"-prefixed).";
+        SBOM_FILES_ANALYZED_CONFLICT = "sbom-files-analyzed-conflict":
+            "A package with filesAnalyzed false has files (hasFiles, CONTAINS a file, a file CONTAINED_BY it), a packageVerificationCode or licenseInfoFromFiles.";
+        SBOM_NOT_IN_VERSION = "sbom-not-in-version":
+            "An SPDX-2.2 document uses a field, checksum algorithm, relationship type or external reference type that SPDX 2.3 introduced.";
         SBOM_LICENSE_INVALID = "sbom-license-invalid":
             "A license field is not a valid SPDX license expression, NONE or NOASSERTION, or an extracted license id is malformed or repeated.";
         SBOM_LICENSE_REF_UNDECLARED = "sbom-license-ref-undeclared":

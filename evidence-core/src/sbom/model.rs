@@ -1,4 +1,4 @@
-//! The raw stage: the parts of an SPDX 2.3 JSON document this crate checks.
+//! The raw stage: the parts of an SPDX 2.3 (or 2.2) JSON document this crate checks.
 //!
 //! Lenient on what it does not check (unknown members and the many informational fields are
 //! ignored, so vendor extensions, `$schema`, `revieweds`, annotations and every valid
@@ -134,6 +134,44 @@ pub struct Package {
     /// `hasFiles`: SPDXIDs of files the package contains.
     #[serde(default)]
     pub has_files: Vec<String>,
+    /// `filesAnalyzed`; absent means `true` (SPDX 2.3 clause 7.8).
+    #[serde(default)]
+    pub files_analyzed: Option<bool>,
+    /// `packageVerificationCode`.
+    #[serde(default)]
+    pub package_verification_code: Option<VerificationCode>,
+    /// `copyrightText`.
+    #[serde(default)]
+    pub copyright_text: Option<String>,
+    /// `primaryPackagePurpose` (new in SPDX 2.3).
+    #[serde(default)]
+    pub primary_package_purpose: Option<String>,
+    /// `releaseDate` (new in SPDX 2.3).
+    #[serde(default)]
+    pub release_date: Option<String>,
+    /// `builtDate` (new in SPDX 2.3).
+    #[serde(default)]
+    pub built_date: Option<String>,
+    /// `validUntilDate` (new in SPDX 2.3).
+    #[serde(default)]
+    pub valid_until_date: Option<String>,
+}
+
+impl Package {
+    /// Whether the package's files were analysed: `filesAnalyzed`, `true` when absent.
+    pub fn files_analyzed(&self) -> bool {
+        self.files_analyzed.unwrap_or(true)
+    }
+}
+
+/// A package's `packageVerificationCode`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct VerificationCode {
+    /// `packageVerificationCodeValue`.
+    #[serde(default)]
+    pub package_verification_code_value: String,
 }
 
 /// An `externalRefs` entry of a package.
@@ -172,6 +210,9 @@ pub struct File {
     /// `licenseInfoInFiles`.
     #[serde(default)]
     pub license_info_in_files: Vec<String>,
+    /// `copyrightText`.
+    #[serde(default)]
+    pub copyright_text: Option<String>,
 }
 
 /// A snippet.
@@ -191,6 +232,9 @@ pub struct Snippet {
     /// `licenseInfoInSnippets`.
     #[serde(default)]
     pub license_info_in_snippets: Vec<String>,
+    /// `copyrightText`.
+    #[serde(default)]
+    pub copyright_text: Option<String>,
 }
 
 /// A relationship.

@@ -1,4 +1,4 @@
-//! SPDX 2.3 JSON: parse, validate, cross-check against a release.
+//! SPDX 2.3 (and 2.2) JSON: parse, validate, cross-check against a release.
 //!
 //! Three stages (DESIGN section 2):
 //!
@@ -6,7 +6,7 @@
 //!    duplicate keys refused at any depth, size, depth and value-count limits), then enforces
 //!    the SBOM limits ([`SbomLimits`]: elements, relationships, string length) and reads the
 //!    fields this module checks into an [`SpdxDocument`];
-//! 2. **checked**: [`validate`] applies the SPDX 2.3 rules `docs/FORMAT.md` lists (version,
+//! 2. **checked**: [`validate`] applies the SPDX 2.3 (or 2.2) rules `docs/FORMAT.md` lists (version,
 //!    data license, SPDXIDs, namespace, creation info, references, relationships, DESCRIBES,
 //!    checksums, license expressions, purls). Every problem is its own check naming the
 //!    element's SPDXID; a document with no failure gets one `sbom-valid` pass with counts;

@@ -104,7 +104,7 @@ fn valid_documents_spdx_rs_refuses_pass() {
 }
 
 #[test]
-fn wrong_version_fails_and_2_2_warns() {
+fn wrong_version_fails_and_2_2_has_its_own_rules() {
     if !crate::testing::have_interop(EXAMPLE) {
         return;
     }
@@ -112,10 +112,293 @@ fn wrong_version_fails_and_2_2_warns() {
     let c = failed(&report, SBOM_VERSION_UNSUPPORTED, "SPDXRef-DOCUMENT");
     assert_eq!(c.data["actual"], "SPDX-2.1");
 
+    // The 2.3 example relabelled 2.2 breaks twelve 2.2 rules, the twelve pyspdxtools 0.8
+    // names: six fields 2.2 requires, six things 2.3 introduced.
     let report = edited(|d| d["spdxVersion"] = "SPDX-2.2".into());
+    assert!(!report.has(SBOM_VERSION_UNSUPPORTED));
+    let count = |code: CheckCode| {
+        report
+            .with_code(code)
+            .filter(|c| c.status == Status::Fail)
+            .count()
+    };
+    assert_eq!(count(SBOM_FIELD_MISSING), 6, "{}", report.to_text(true));
+    assert_eq!(count(SBOM_NOT_IN_VERSION), 6, "{}", report.to_text(true));
+    assert_eq!(report.summary().fail, 12, "{}", report.to_text(true));
+    let c = failed(&report, SBOM_NOT_IN_VERSION, "SPDXRef-Specification");
+    assert_eq!(c.data["actual"], "SPECIFICATION_FOR");
+    failed(&report, SBOM_FIELD_MISSING, "SPDXRef-fromDoap-0");
+}
+
+/// An edit of a test document.
+type Edit = fn(&mut Value);
+
+/// A valid document of `version` with one package whose files were not analysed, and every
+/// field SPDX 2.2 requires.
+fn small(version: &str) -> Value {
+    serde_json::json!({
+        "spdxVersion": version,
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "small",
+        "documentNamespace": "https://example.com/spdx/small-1",
+        "creationInfo": {"created": "2023-01-01T00:00:00Z", "creators": ["Tool: test"]},
+        "packages": [{
+            "SPDXID": "SPDXRef-P",
+            "name": "p",
+            "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": false,
+            "licenseConcluded": "NOASSERTION",
+            "licenseDeclared": "NOASSERTION",
+            "copyrightText": "NOASSERTION"
+        }]
+    })
+}
+
+fn small_edited(version: &str, edit: impl FnOnce(&mut Value)) -> Report {
+    let mut doc = small(version);
+    edit(&mut doc);
+    run(&doc)
+}
+
+/// A file of the small documents, with every field SPDX 2.2 requires.
+fn small_file(name: &str) -> Value {
+    serde_json::json!({
+        "SPDXID": "SPDXRef-F",
+        "fileName": name,
+        "checksums": [{"algorithm": "SHA1", "checksumValue": "0".repeat(40)}],
+        "licenseConcluded": "NOASSERTION",
+        "licenseInfoInFiles": ["NOASSERTION"],
+        "copyrightText": "NOASSERTION"
+    })
+}
+
+#[test]
+fn small_documents_of_both_versions_pass() {
+    for version in ["SPDX-2.3", "SPDX-2.2"] {
+        let report = run(&small(version));
+        assert!(report.ok(), "{}", report.to_text(true));
+        assert_eq!(report.summary().warn, 0, "{}", report.to_text(true));
+    }
+}
+
+#[test]
+fn a_single_package_needs_no_describes() {
+    // SPDX 2.3 clause 11.1: DESCRIBES is mandatory only with more than one package.
+    let report = run(&small("SPDX-2.3"));
+    assert!(
+        !report.has(SBOM_DESCRIBES_NOTHING),
+        "{}",
+        report.to_text(true)
+    );
+    let report = small_edited("SPDX-2.3", |d| {
+        let second = serde_json::json!({"SPDXID": "SPDXRef-Q", "name": "q", "downloadLocation": "NONE", "filesAnalyzed": false});
+        d["packages"].as_array_mut().unwrap().push(second);
+    });
+    failed(&report, SBOM_DESCRIBES_NOTHING, "SPDXRef-DOCUMENT");
+    // A package and a file are more than a single package.
+    let report = small_edited("SPDX-2.3", |d| {
+        d["files"] = serde_json::json!([small_file("./a")])
+    });
+    failed(&report, SBOM_DESCRIBES_NOTHING, "SPDXRef-DOCUMENT");
+}
+
+#[test]
+fn absolute_file_names_fail() {
+    let with_file = |name: &str| {
+        small_edited("SPDX-2.3", |d| {
+            d["documentDescribes"] = serde_json::json!(["SPDXRef-P"]);
+            d["files"] = serde_json::json!([small_file(name)]);
+        })
+    };
+    let c = failed(&with_file("/go.mod"), SBOM_FILE_NAME_ABSOLUTE, "SPDXRef-F").clone();
+    assert_eq!(c.data["actual"], "/go.mod");
+    for relative in ["./go.mod", "go.mod"] {
+        let report = with_file(relative);
+        assert!(report.ok(), "{relative}: {}", report.to_text(true));
+    }
+}
+
+#[test]
+fn unanalyzed_packages_have_no_files() {
+    let contains = |edit: fn(&mut Value)| {
+        small_edited("SPDX-2.3", |d| {
+            d["documentDescribes"] = serde_json::json!(["SPDXRef-P"]);
+            d["files"] = serde_json::json!([small_file("./a")]);
+            edit(d);
+        })
+    };
+    let cases: [(Edit, &str); 5] = [
+        (
+            |d| d["packages"][0]["hasFiles"] = serde_json::json!(["SPDXRef-F"]),
+            "hasFiles",
+        ),
+        (
+            |d| {
+                d["relationships"] = serde_json::json!([{"spdxElementId": "SPDXRef-P", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-F"}]);
+            },
+            "relationships",
+        ),
+        (
+            |d| {
+                d["relationships"] = serde_json::json!([{"spdxElementId": "SPDXRef-F", "relationshipType": "CONTAINED_BY", "relatedSpdxElement": "SPDXRef-P"}]);
+            },
+            "relationships",
+        ),
+        (
+            |d| {
+                d["packages"][0]["packageVerificationCode"] =
+                    serde_json::json!({"packageVerificationCodeValue": "0".repeat(40)});
+            },
+            "packageVerificationCode",
+        ),
+        (
+            |d| d["packages"][0]["licenseInfoFromFiles"] = serde_json::json!(["MIT"]),
+            "licenseInfoFromFiles",
+        ),
+    ];
+    for (edit, field) in cases {
+        let report = contains(edit);
+        let c = failed(&report, SBOM_FILES_ANALYZED_CONFLICT, "SPDXRef-P");
+        assert_eq!(c.data["field"], field);
+    }
+    // The same package with filesAnalyzed true may contain the file.
+    let report = contains(|d| {
+        d["packages"][0]["filesAnalyzed"] = true.into();
+        d["packages"][0]["hasFiles"] = serde_json::json!(["SPDXRef-F"]);
+    });
     assert!(report.ok(), "{}", report.to_text(true));
-    let warn = report.with_code(SBOM_VERSION_UNSUPPORTED).next().unwrap();
-    assert_eq!(warn.status, Status::Warn);
+    // Containing a package is not containing a file.
+    let report = contains(|d| {
+        d["relationships"] = serde_json::json!([{"spdxElementId": "SPDXRef-P", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-DOCUMENT"}]);
+    });
+    assert!(
+        !report.has(SBOM_FILES_ANALYZED_CONFLICT),
+        "{}",
+        report.to_text(true)
+    );
+}
+
+#[test]
+fn fractional_seconds_in_created_warn() {
+    for created in ["2023-01-01T00:00:00.123Z", "2022-08-18T05:23:38.066146511Z"] {
+        let report = small_edited("SPDX-2.3", |d| {
+            d["creationInfo"]["created"] = created.into()
+        });
+        assert!(report.ok(), "{}", report.to_text(true));
+        let c = report
+            .with_code(SBOM_CREATED_FRACTIONAL_SECONDS)
+            .next()
+            .unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.data["actual"], created);
+    }
+    for bad in [
+        "2023-01-01T00:00:00.Z",
+        "2023-01-01T00:00:00.12a3Z",
+        "2023-13-01T00:00:00.123Z",
+        "2023-01-01T00:00:00.123+01:00",
+    ] {
+        let report = small_edited("SPDX-2.3", |d| d["creationInfo"]["created"] = bad.into());
+        failed(&report, SBOM_CREATION_INFO_INVALID, "SPDXRef-DOCUMENT");
+        assert!(!report.has(SBOM_CREATED_FRACTIONAL_SECONDS), "{bad}");
+    }
+}
+
+#[test]
+fn spdx_2_2_requires_what_2_3_made_optional() {
+    for field in ["licenseConcluded", "licenseDeclared", "copyrightText"] {
+        let without = |d: &mut Value| {
+            d["packages"][0].as_object_mut().unwrap().remove(field);
+        };
+        let c = failed(
+            &small_edited("SPDX-2.2", without),
+            SBOM_FIELD_MISSING,
+            "SPDXRef-P",
+        )
+        .clone();
+        assert_eq!(c.data["field"], field);
+        let report = small_edited("SPDX-2.3", without);
+        assert!(report.ok(), "2.3 without {field}: {}", report.to_text(true));
+    }
+    // 2.2 clause 7.9: analysed files need a verification code (absent filesAnalyzed is true).
+    for analyzed in [Some(true), None] {
+        let edit = |d: &mut Value| match analyzed {
+            Some(a) => d["packages"][0]["filesAnalyzed"] = a.into(),
+            None => {
+                d["packages"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("filesAnalyzed");
+            }
+        };
+        let c = failed(
+            &small_edited("SPDX-2.2", edit),
+            SBOM_FIELD_MISSING,
+            "SPDXRef-P",
+        )
+        .clone();
+        assert_eq!(c.data["field"], "packageVerificationCode");
+        assert!(small_edited("SPDX-2.3", edit).ok());
+    }
+    for field in ["licenseConcluded", "licenseInfoInFiles", "copyrightText"] {
+        let report = small_edited("SPDX-2.2", |d| {
+            let mut file = small_file("./a");
+            file.as_object_mut().unwrap().remove(field);
+            d["files"] = serde_json::json!([file]);
+            d["documentDescribes"] = serde_json::json!(["SPDXRef-P"]);
+        });
+        let c = failed(&report, SBOM_FIELD_MISSING, "SPDXRef-F");
+        assert_eq!(c.data["field"], field);
+    }
+}
+
+#[test]
+fn spdx_2_2_refuses_what_2_3_introduced() {
+    let cases: [(Edit, &str); 7] = [
+        (
+            |d| d["packages"][0]["primaryPackagePurpose"] = "LIBRARY".into(),
+            "LIBRARY",
+        ),
+        (
+            |d| d["packages"][0]["releaseDate"] = "2023-01-01T00:00:00Z".into(),
+            "2023-01-01T00:00:00Z",
+        ),
+        (
+            |d| d["packages"][0]["builtDate"] = "2023-01-01T00:00:00Z".into(),
+            "2023-01-01T00:00:00Z",
+        ),
+        (
+            |d| d["packages"][0]["validUntilDate"] = "2023-01-01T00:00:00Z".into(),
+            "2023-01-01T00:00:00Z",
+        ),
+        (
+            |d| {
+                d["packages"][0]["checksums"] =
+                    serde_json::json!([{"algorithm": "SHA3-256", "checksumValue": "0".repeat(64)}])
+            },
+            "SHA3-256",
+        ),
+        (
+            |d| d["packages"][0]["externalRefs"] = serde_json::json!([{"referenceCategory": "SECURITY", "referenceType": "advisory", "referenceLocator": "https://example.com/a"}]),
+            "advisory",
+        ),
+        (
+            |d| d["relationships"] = serde_json::json!([{"spdxElementId": "SPDXRef-P", "relationshipType": "SPECIFICATION_FOR", "relatedSpdxElement": "NONE"}]),
+            "SPECIFICATION_FOR",
+        ),
+    ];
+    for (edit, actual) in cases {
+        let c = failed(
+            &small_edited("SPDX-2.2", edit),
+            SBOM_NOT_IN_VERSION,
+            "SPDXRef-P",
+        )
+        .clone();
+        assert_eq!(c.data["actual"], actual);
+        let report = small_edited("SPDX-2.3", edit);
+        assert!(report.ok(), "2.3 with {actual}: {}", report.to_text(true));
+    }
 }
 
 #[test]

@@ -1,6 +1,13 @@
-//! The checked stage: SPDX 2.3 rules over a parsed document. Each rule cites the clause of the
-//! SPDX 2.3 specification it implements; `docs/FORMAT.md` section 9.2 lists them for independent
+//! The checked stage: SPDX 2.3 rules over a parsed document, and for an `SPDX-2.2` document
+//! the rules of 2.2 where they differ ([`spdx22`]). Each rule cites the clause of the SPDX 2.3
+//! specification it implements; `docs/FORMAT.md` section 9.2 lists them for independent
 //! verifiers.
+//!
+//! Where the SPDX specification and the reference validator (spdx/tools-python, `pyspdxtools`
+//! 0.8) differ, the specification wins and `docs/FORMAT.md` says so: fractional seconds in
+//! `created` warn here (pyspdxtools refuses them; nearly every generator writes them), and a
+//! 2.2 package whose files were analysed must have a verification code (pyspdxtools does not
+//! check it).
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,10 +18,37 @@ use super::{about, excerpt, is_idstring, is_spdx_ref, label, purl, section};
 use crate::report::{Check, CheckCode, Status};
 use crate::timestamp::Timestamp;
 
+mod spdx22;
+
 /// The SPDX version this module implements.
 pub const SPDX_VERSION: &str = "SPDX-2.3";
-/// The older version accepted with a warning (checked by the 2.3 rules).
+/// The older version, judged by its own rules where they differ from 2.3.
 pub const SPDX_VERSION_OLD: &str = "SPDX-2.2";
+
+/// The SPDX version a document is judged by: 2.2 for `SPDX-2.2`, otherwise 2.3 (a document of
+/// any other version fails `sbom-version-unsupported` and is judged by the 2.3 rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V2_2,
+    V2_3,
+}
+
+impl Version {
+    fn of(doc: &SpdxDocument) -> Self {
+        if doc.spdx_version == SPDX_VERSION_OLD {
+            Version::V2_2
+        } else {
+            Version::V2_3
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Version::V2_2 => "SPDX 2.2",
+            Version::V2_3 => "SPDX 2.3",
+        }
+    }
+}
 /// The SPDXID a document must have (clause 6.3).
 pub const DOCUMENT_SPDXID: &str = "SPDXRef-DOCUMENT";
 /// The only data license (clause 6.2).
@@ -100,11 +134,13 @@ fn hex_length(algorithm: &str) -> Option<HexLength> {
     })
 }
 
-/// Applies the SPDX 2.3 rules (the checked stage). Failures and warnings name the element's
-/// SPDXID in `path`; when nothing failed, one `sbom-valid` pass summarises the counts.
+/// Applies the SPDX 2.3 rules, or for an `SPDX-2.2` document the 2.2 rules (the checked
+/// stage). Failures and warnings name the element's SPDXID in `path`; when nothing failed, one
+/// `sbom-valid` pass summarises the counts.
 pub fn validate(doc: &SpdxDocument) -> Vec<Check> {
     let mut v = Validator {
         doc,
+        version: Version::of(doc),
         checks: Vec::new(),
         ids: HashMap::new(),
         document_refs: HashSet::new(),
@@ -114,12 +150,18 @@ pub fn validate(doc: &SpdxDocument) -> Vec<Check> {
     v.identifiers();
     v.elements();
     v.relationships();
+    v.files_analyzed();
+    if v.version == Version::V2_2 {
+        v.spdx22();
+    }
     v.summary();
     v.checks
 }
 
 struct Validator<'a> {
     doc: &'a SpdxDocument,
+    /// The rules the document is judged by.
+    version: Version,
     checks: Vec<Check>,
     /// Every element SPDXID (document, packages, files, snippets) -> where it was first seen.
     ids: HashMap<&'a str, String>,
@@ -148,7 +190,10 @@ impl<'a> Validator<'a> {
             fail(
                 SBOM_FIELD_MISSING,
                 path,
-                format!("{field} is required by SPDX 2.3 but missing or empty"),
+                format!(
+                    "{field} is required by {} but missing or empty",
+                    self.version.name()
+                ),
             )
             .with("field", field),
         );
@@ -212,21 +257,15 @@ impl<'a> Validator<'a> {
     /// 6.1: spdxVersion.
     fn version(&mut self) {
         match self.doc.spdx_version.as_str() {
-            SPDX_VERSION => {}
-            SPDX_VERSION_OLD => self.checks.push(
-                check(
-                    SBOM_VERSION_UNSUPPORTED,
-                    Status::Warn,
-                    DOCUMENT_SPDXID,
-                    format!("{SPDX_VERSION_OLD} document checked by the {SPDX_VERSION} rules"),
-                )
-                .with("actual", SPDX_VERSION_OLD),
-            ),
+            SPDX_VERSION | SPDX_VERSION_OLD => {}
             other => self.checks.push(
                 fail(
                     SBOM_VERSION_UNSUPPORTED,
                     DOCUMENT_SPDXID,
-                    format!("spdxVersion {:?} is not {SPDX_VERSION}", excerpt(other)),
+                    format!(
+                        "spdxVersion {:?} is neither {SPDX_VERSION} nor {SPDX_VERSION_OLD}",
+                        excerpt(other)
+                    ),
                 )
                 .with("expected", SPDX_VERSION)
                 .with("actual", excerpt(other)),
@@ -271,6 +310,24 @@ impl<'a> Validator<'a> {
             }
         }
         if Timestamp::parse(&info.created).is_err() {
+            // 6.9 asks for whole seconds; npm, syft, trivy and cargo-sbom write fractions. A
+            // fraction on an otherwise valid time is a warning (FORMAT 9.2), never a failure:
+            // `created` is a claim nobody's trust rests on (DESIGN 4 rule 8).
+            if whole_seconds(&info.created).is_some_and(|t| Timestamp::parse(&t).is_ok()) {
+                self.checks.push(
+                    check(
+                        SBOM_CREATED_FRACTIONAL_SECONDS,
+                        Status::Warn,
+                        DOCUMENT_SPDXID,
+                        format!(
+                            "creationInfo.created {:?} has fractional seconds; SPDX writes YYYY-MM-DDThh:mm:ssZ",
+                            excerpt(&info.created)
+                        ),
+                    )
+                    .with("actual", excerpt(&info.created)),
+                );
+                return;
+            }
             self.checks.push(
                 fail(
                     SBOM_CREATION_INFO_INVALID,
@@ -495,6 +552,21 @@ impl<'a> Validator<'a> {
             let path = label(&f.spdx_id, "files", i);
             if f.file_name.is_empty() {
                 self.missing(&path, "fileName");
+            }
+            // 8.1: a file name is relative to the package root, "./"-prefixed. pyspdxtools
+            // refuses a leading "/" too (syft 0.91 writes "/go.mod").
+            if f.file_name.starts_with('/') {
+                self.checks.push(
+                    fail(
+                        SBOM_FILE_NAME_ABSOLUTE,
+                        &path,
+                        format!(
+                            "fileName {:?} is absolute; SPDX file names are relative to the package root and start with \"./\"",
+                            excerpt(&f.file_name)
+                        ),
+                    )
+                    .with("actual", excerpt(&f.file_name)),
+                );
             }
             for c in &f.checksums {
                 self.checksum(&path, c);
@@ -754,12 +826,86 @@ impl<'a> Validator<'a> {
                 describes += 1;
             }
         }
-        if describes == 0 {
+        // 11.1: DESCRIBES is mandatory only when the document has more than one package or set
+        // of files. As pyspdxtools reads it: one package and no files or snippets needs none.
+        let single_package =
+            doc.packages.len() == 1 && doc.files.is_empty() && doc.snippets.is_empty();
+        if describes == 0 && !single_package {
             self.checks.push(fail(
                 SBOM_DESCRIBES_NOTHING,
                 DOCUMENT_SPDXID,
-                "the document DESCRIBES no element (no documentDescribes, no DESCRIBES relationship from SPDXRef-DOCUMENT, no DESCRIBED_BY relationship to it)".into(),
+                "the document DESCRIBES no element (no documentDescribes, no DESCRIBES relationship from SPDXRef-DOCUMENT, no DESCRIBED_BY relationship to it), and it has more than a single package".into(),
             ));
+        }
+    }
+
+    /// Packages whose files were not analysed (`filesAnalyzed: false`, 7.8): such a package
+    /// contains no files (7.8: `hasFiles`, `CONTAINS` a file, a file `CONTAINED_BY` it), and
+    /// has no `packageVerificationCode` (7.9) and no `licenseInfoFromFiles` (7.14).
+    fn files_analyzed(&mut self) {
+        let doc = self.doc;
+        let unanalyzed: HashSet<&str> = doc
+            .packages
+            .iter()
+            .filter(|p| !p.files_analyzed())
+            .map(|p| p.spdx_id.as_str())
+            .collect();
+        if unanalyzed.is_empty() {
+            return;
+        }
+        let file_ids: HashSet<&str> = doc.files.iter().map(|f| f.spdx_id.as_str()).collect();
+        // One pass over the relationships: how many files each such package contains.
+        let mut contained: HashMap<&str, usize> = HashMap::new();
+        for r in &doc.relationships {
+            let (package, file) = match r.relationship_type.as_str() {
+                "CONTAINS" => (r.spdx_element_id.as_str(), r.related_spdx_element.as_str()),
+                "CONTAINED_BY" => (r.related_spdx_element.as_str(), r.spdx_element_id.as_str()),
+                _ => continue,
+            };
+            if unanalyzed.contains(package) && file_ids.contains(file) {
+                *contained.entry(package).or_default() += 1;
+            }
+        }
+        for (i, p) in doc.packages.iter().enumerate() {
+            if p.files_analyzed() {
+                continue;
+            }
+            let path = label(&p.spdx_id, "packages", i);
+            let relationships = contained.get(p.spdx_id.as_str()).copied().unwrap_or(0);
+            let problems = [
+                ("hasFiles", p.has_files.len(), "lists files"),
+                (
+                    "relationships",
+                    relationships,
+                    "relate files to it by CONTAINS or CONTAINED_BY",
+                ),
+                (
+                    "packageVerificationCode",
+                    usize::from(p.package_verification_code.is_some()),
+                    "is present",
+                ),
+                (
+                    "licenseInfoFromFiles",
+                    p.license_info_from_files.len(),
+                    "is present",
+                ),
+            ];
+            for (field, count, what) in problems {
+                if count == 0 {
+                    continue;
+                }
+                self.checks.push(
+                    fail(
+                        SBOM_FILES_ANALYZED_CONFLICT,
+                        &path,
+                        format!(
+                            "filesAnalyzed is false, so the package has no files, verification code or licenses from files (SPDX 2.3 clauses 7.8, 7.9, 7.14), but {field} {what}"
+                        ),
+                    )
+                    .with("field", field)
+                    .with("count", count),
+                );
+            }
         }
     }
 
@@ -821,6 +967,14 @@ impl<'a> Validator<'a> {
             .with("license_list_version", license::license_list_version()),
         );
     }
+}
+
+/// `YYYY-MM-DDThh:mm:ss.fffZ` without its fraction (`YYYY-MM-DDThh:mm:ssZ`), or `None` when
+/// `text` is not a time with a fraction of one or more digits.
+fn whole_seconds(text: &str) -> Option<String> {
+    let (seconds, fraction) = text.strip_suffix('Z')?.split_once('.')?;
+    (!fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("{seconds}Z"))
 }
 
 /// RFC 3986 absolute URI, as SPDX 2.3 clause 6.5 asks of a namespace: `scheme ":" rest`,
