@@ -33,13 +33,13 @@ pub mod codes {
     use super::check_codes;
     check_codes! {
         SBOM_PARSED = "sbom-parsed":
-            "The SBOM was read as strict JSON within the limits and has the shape of an SPDX JSON document.";
+            "The SBOM was read as strict JSON within the limits and has the shape of its format (SPDX or CycloneDX JSON).";
         SBOM_INVALID_JSON = "sbom-invalid-json":
             "The SBOM is not strict JSON: a syntax error or a member name repeated in one object.";
         SBOM_SCHEMA_INVALID = "sbom-schema-invalid":
-            "The SBOM is JSON but not an SPDX JSON document: not an object, or a checked field has the wrong JSON type.";
+            "The SBOM is JSON but not of its format's shape: not an object, a checked field of the wrong JSON type, or (CycloneDX) bomFormat not CycloneDX.";
         SBOM_VERSION_UNSUPPORTED = "sbom-version-unsupported":
-            "spdxVersion is neither SPDX-2.3 nor SPDX-2.2 (each is judged by its own version's rules).";
+            "spdxVersion is neither SPDX-2.3 nor SPDX-2.2 (each is judged by its own version's rules), or a CycloneDX specVersion is not 1.4, 1.5 or 1.6.";
         SBOM_DATA_LICENSE_INVALID = "sbom-data-license-invalid":
             "dataLicense is not CC0-1.0.";
         SBOM_SPDXID_INVALID = "sbom-spdxid-invalid":
@@ -47,7 +47,7 @@ pub mod codes {
         SBOM_SPDXID_DUPLICATE = "sbom-spdxid-duplicate":
             "Two elements (or two external document references) share one identifier.";
         SBOM_FIELD_MISSING = "sbom-field-missing":
-            "A field the document's SPDX version requires is missing or empty.";
+            "A field the document's SPDX version, or CycloneDX (component type and name, dependency ref), requires is missing or empty.";
         SBOM_NAMESPACE_INVALID = "sbom-namespace-invalid":
             "documentNamespace (or an external document's URI) is not an absolute URI without a fragment.";
         SBOM_CREATION_INFO_INVALID = "sbom-creation-info-invalid":
@@ -61,7 +61,7 @@ pub mod codes {
         SBOM_DESCRIBES_NOTHING = "sbom-describes-nothing":
             "The document DESCRIBES no element, though it has more than a single package.";
         SBOM_CHECKSUM_INVALID = "sbom-checksum-invalid":
-            "A checksum names an algorithm outside the SPDX 2.3 list, or its value is not lower-case hex of the algorithm's length.";
+            "A checksum names an algorithm outside its format's list, or its value is not hex (SPDX: lower-case) of the algorithm's length.";
         SBOM_CHECKSUM_MISSING = "sbom-checksum-missing":
             "A file has no SHA1 checksum, which SPDX 2.3 requires of every file.";
         SBOM_FILE_NAME_ABSOLUTE = "sbom-file-name-absolute":
@@ -71,15 +71,15 @@ pub mod codes {
         SBOM_NOT_IN_VERSION = "sbom-not-in-version":
             "An SPDX-2.2 document uses a field, checksum algorithm, relationship type or external reference type that SPDX 2.3 introduced.";
         SBOM_LICENSE_INVALID = "sbom-license-invalid":
-            "A license field is not a valid SPDX license expression, NONE or NOASSERTION, or an extracted license id is malformed or repeated.";
+            "A license field is not a valid SPDX license expression, NONE or NOASSERTION, an extracted license id is malformed or repeated, or a CycloneDX license has neither id, name nor expression.";
         SBOM_LICENSE_REF_UNDECLARED = "sbom-license-ref-undeclared":
             "A license expression uses a LicenseRef- not defined in hasExtractedLicensingInfos, or a DocumentRef- not declared in externalDocumentRefs.";
         SBOM_LICENSE_UNKNOWN = "sbom-license-unknown":
             "A license or exception identifier is not on the SPDX License List this tool embeds.";
         SBOM_PURL_INVALID = "sbom-purl-invalid":
-            "An external reference of type purl is not a valid package URL.";
+            "An external reference of type purl (a CycloneDX component's purl) is not a valid package URL.";
         SBOM_VALID = "sbom-valid":
-            "Every SPDX rule checked held; the detail gives the element counts.";
+            "Every rule of the SBOM's format checked held; the detail gives the element counts.";
         SBOM_ASSET_DIGEST_MATCH = "sbom-asset-digest-match":
             "An SBOM element naming a release asset gives that asset's SHA-256.";
         SBOM_ASSET_DIGEST_MISMATCH = "sbom-asset-digest-mismatch":
