@@ -175,7 +175,11 @@ fn manifest_checks(
     report.push(in_manifest(
         Check::pass(
             BUNDLE_MANIFEST_VALID,
-            format!("{} bundle {id}, {} files", m.kind, m.files.len()),
+            format!(
+                "{} bundle {id}, {}",
+                m.kind,
+                crate::text::count(m.files.len() as u64, "file")
+            ),
         )
         .with_path(MANIFEST_FILE)
         .with("id", id.to_string())

@@ -374,18 +374,20 @@ pub fn freshness_check(heartbeat_time: Option<Timestamp>, freshness: Option<&Fre
                 Check::fail(
                     IDENTITY_HEARTBEAT_FRESH,
                     format!(
-                        "heartbeat {t} is {age}s old at {}, more than the maximum {}s: the deployment may be dead",
-                        f.now, f.max_age_seconds
+                        "heartbeat {t} is {} old at {}, more than the maximum {}: the deployment may be dead",
+                        crate::text::duration(age.unsigned_abs()),
+                        f.now,
+                        crate::text::duration(f.max_age_seconds.unsigned_abs())
                     ),
                 )
             } else {
                 Check::pass(
                     IDENTITY_HEARTBEAT_FRESH,
                     format!(
-                        "heartbeat {t} is {}s old at {} (maximum {}s)",
-                        age.max(0),
+                        "heartbeat {t} is {} old at {} (maximum {})",
+                        crate::text::duration(age.max(0).unsigned_abs()),
                         f.now,
-                        f.max_age_seconds
+                        crate::text::duration(f.max_age_seconds.unsigned_abs())
                     ),
                 )
             };

@@ -76,7 +76,10 @@ pub(super) fn check_sums(pack: &Pack, exempt: &[&str], report: &mut Report) -> S
     if listed == present {
         report.push(Check::pass(
             LEGACY_SUMS_INVENTORY,
-            format!("SHA256SUMS covers the {} files of the pack", present.len()),
+            format!(
+                "SHA256SUMS covers the {} of the pack",
+                crate::text::count(present.len() as u64, "file")
+            ),
         ));
     } else {
         let unlisted: Vec<&str> = present.difference(&listed).copied().collect();

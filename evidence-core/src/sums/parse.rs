@@ -327,8 +327,8 @@ fn entries_check(parsed: &ParsedSums) -> Check {
     Check::pass(
         SUMS_PARSED,
         format!(
-            "{} entries ({}{})",
-            parsed.entries.len(),
+            "{} ({}{})",
+            crate::text::count(parsed.entries.len() as u64, "entry"),
             forms.join(", "),
             if parsed.crlf { ", CRLF line ends" } else { "" }
         ),

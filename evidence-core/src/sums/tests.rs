@@ -119,13 +119,13 @@ fn line_limit_is_inclusive_and_a_bare_dot_slash_is_kept() {
 fn the_parsed_check_names_each_form_found() {
     let hex = "a".repeat(64);
     let cases = [
-        (format!("{hex}  x\n"), "1 entries (GNU text)"),
+        (format!("{hex}  x\n"), "1 entry (GNU text)"),
         (
             format!("{hex} *x\r\n"),
-            "1 entries (GNU binary, CRLF line ends)",
+            "1 entry (GNU binary, CRLF line ends)",
         ),
-        (format!("SHA256 (x) = {hex}\n"), "1 entries (BSD tag)"),
-        (format!("SHA256(x)= {hex}\n"), "1 entries (OpenSSL)"),
+        (format!("SHA256 (x) = {hex}\n"), "1 entry (BSD tag)"),
+        (format!("SHA256(x)= {hex}\n"), "1 entry (OpenSSL)"),
     ];
     for (text, detail) in cases {
         let parsed = parse(text.as_bytes(), &SumsLimits::default()).unwrap();

@@ -123,11 +123,11 @@ fn created_text(args: &CreateArgs, built: &Built, keys: &[PrivateKey]) -> String
         t
     } else {
         let mut t = format!(
-            "{}\ncreated {} bundle at {} ({} files",
+            "{}\ncreated {} bundle at {} ({}",
             built.id,
             built.manifest.kind,
             args.out.display(),
-            built.manifest.files.len()
+            evidence_core::text::count(built.manifest.files.len() as u64, "file")
         );
         if !keys.is_empty() {
             t.push_str(&format!(", signed by {} key(s)", keys.len()));

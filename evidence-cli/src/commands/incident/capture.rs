@@ -122,11 +122,14 @@ pub(super) fn capture(args: &CaptureArgs) -> Result<Outcome, CliError> {
         CliError::from(e).hint(hint)
     })?;
     output::write_stdout(&format!(
-        "{}\nsealed incident {} ({} files, {} value(s) redacted) at {}\n",
+        "{}\nsealed incident {} ({}, {} redacted) at {}\n",
         built.id,
         args.id,
-        built.manifest.files.len(),
-        built.manifest.redaction.counts.values().sum::<u64>(),
+        evidence_core::text::count(built.manifest.files.len() as u64, "file"),
+        evidence_core::text::count(
+            built.manifest.redaction.counts.values().sum::<u64>(),
+            "value"
+        ),
         args.out.display()
     ))?;
     Ok(Outcome::Ok)
