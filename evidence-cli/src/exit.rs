@@ -58,6 +58,30 @@ pub fn must_exist(path: &std::path::Path, what: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Fails (exit 2, a usage error) unless `path` exists and is not a folder: a folder where a
+/// file is expected cannot be judged, so it is not a failed check.
+pub fn must_be_file(path: &std::path::Path, what: &str) -> Result<(), CliError> {
+    must_exist(path, what)?;
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::new(format!(
+            "{}: a folder, not {} {what}",
+            path.display(),
+            article(what)
+        ))
+        .hint(format!("pass the {what} file itself")));
+    }
+    Ok(())
+}
+
+/// `a` or `an` before `word`, by its first letter.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// What a command achieved when it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

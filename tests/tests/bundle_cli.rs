@@ -508,6 +508,24 @@ fn unpack_without_a_trust_anchor_writes_nothing_unless_integrity_only_is_asked_f
 }
 
 #[test]
+fn unpack_of_a_folder_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run([
+        OsStr::new("bundle"),
+        "unpack".as_ref(),
+        fixture(fx::SAMPLE_DIR).as_os_str(),
+        "--out".as_ref(),
+        tmp.path().join("out").as_os_str(),
+        "--trusted-key".as_ref(),
+        signer_pub().as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("a folder, not an archive"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+}
+
+#[test]
 fn unpack_refuses_an_existing_destination() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");

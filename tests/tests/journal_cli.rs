@@ -343,6 +343,8 @@ fn could_not_run_exits_2_with_a_hint() {
             ws.path("operator.pub").into(),
         ],
         vec!["journal".into(), "verify".into()],
+        // A folder where the journal file belongs cannot be judged: a usage error.
+        vec!["journal".into(), "verify".into(), ws.path("").into()],
     ];
     for args in cases {
         let out = evidence().args(&args).output().unwrap();

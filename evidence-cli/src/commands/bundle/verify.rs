@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use evidence_core::bundle::{self, SignatureRequirement, VerifyOptions, archive};
 use evidence_core::keys::TrustPolicy;
 
-use crate::exit::{CliError, Outcome, must_exist};
+use crate::exit::{CliError, Outcome, must_be_file, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::progress::HashProgress;
 use crate::trust::{self, ANCHOR_FLAGS, TrustArgs};
@@ -92,7 +92,7 @@ pub(super) fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
 /// Verifies an archive and unpacks it into a new folder. With no trust anchor and no
 /// `--allow-unsigned` it only verifies: nothing unauthenticated is written.
 pub(super) fn unpack(args: &UnpackArgs) -> Result<Outcome, CliError> {
-    must_exist(&args.archive, "archive")?;
+    must_be_file(&args.archive, "archive")?;
     let policy = args.trust.policy()?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let opts = verify_options(policy.as_ref(), args.allow_unsigned, &progress);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use evidence_core::journal::{self, DEFAULT_MAX_LINE_BYTES, envelope};
 
 use super::VerifyArgs;
-use crate::exit::{CliError, Outcome, must_exist};
+use crate::exit::{CliError, Outcome, must_be_file, must_exist};
 use crate::output;
 use crate::trust::TrustArgs;
 
@@ -28,7 +28,7 @@ pub struct EnvelopeArgs {
 
 /// Runs `journal verify`.
 pub fn verify(args: &VerifyArgs) -> Result<Outcome, CliError> {
-    must_exist(&args.file, "journal")?;
+    must_be_file(&args.file, "journal")?;
     let opts = args.lines.options()?;
     let e = &args.envelope;
     let Ok(file) = std::fs::File::open(&args.file) else {

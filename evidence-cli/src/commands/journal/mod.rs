@@ -9,7 +9,7 @@ use evidence_core::journal::seal::{self, AppendOptions, SealError, SealOptions};
 use evidence_core::journal::{DEFAULT_TYPE_KEY, JournalOptions};
 
 use crate::clock::CreatedAtArgs;
-use crate::exit::{CliError, Outcome, must_exist};
+use crate::exit::{CliError, Outcome, must_be_file, must_exist};
 use crate::output::{self, OutputArgs};
 use crate::signing::SignArgs;
 use crate::tool;
@@ -165,7 +165,7 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
         JournalCommand::Seal(args) => seal(args),
         JournalCommand::CheckAppend(args) => {
             must_exist(&args.seal, "seal")?;
-            must_exist(&args.file, "journal")?;
+            must_be_file(&args.file, "journal")?;
             let opts = args.lines.options()?;
             // A seal is never trusted by itself.
             let Some(trust) = args.trust.policy()? else {
@@ -190,7 +190,7 @@ pub fn run(command: &JournalCommand) -> Result<Outcome, CliError> {
 }
 
 fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
-    must_exist(&args.file, "journal")?;
+    must_be_file(&args.file, "journal")?;
     let keys = args.sign.required()?;
     let mut opts = SealOptions::new(keys.iter().collect());
     opts.journal = args.lines.options()?;
