@@ -10,6 +10,14 @@
 
 #![forbid(unsafe_code)]
 
+/// The version `--version` shows: the package version and the commit built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EVIDENCE_BUILD_COMMIT"),
+    ")"
+);
+
 pub mod clock;
 pub mod commands;
 pub mod exit;

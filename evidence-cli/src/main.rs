@@ -21,7 +21,7 @@ use evidence_cli::exit::{self, CliError, Outcome};
 #[derive(Debug, Parser)]
 #[command(
     name = "evidence",
-    version,
+    version = evidence_cli::VERSION,
     propagate_version = true,
     after_long_help = "\
 Every verifying command prints one line per failing check and a summary (-v: every check,

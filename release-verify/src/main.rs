@@ -11,7 +11,7 @@ use evidence_cli::exit;
 /// coverage, signatures of the checksum file, the SBOM and in-toto/SLSA provenance, each
 /// cross-checked against the verified digests. One report, one exit code.
 #[derive(Debug, Parser)]
-#[command(name = "release-verify", version)]
+#[command(name = "release-verify", version = evidence_cli::VERSION)]
 struct Cli {
     #[command(flatten)]
     args: ReleaseVerifyArgs,
