@@ -647,16 +647,32 @@ fn json_nested_100000_deep_is_refused_by_every_reader() {
         assert_fails_with(&run, code);
     }
 
-    // A statement (a line of an .intoto.jsonl file) and an SBOM in a release.
-    for (file, code) in [
-        ("deep.intoto.jsonl", "provenance-invalid"),
-        ("SBOM.spdx.json", "input-too-large"),
+    // A statement (a line of an .intoto.jsonl file) and an SBOM of each format in a release
+    // (marked as its format, so that its reader, not recognition, refuses it).
+    let marked = |marker: &str| {
+        let mut doc = format!("{{{marker},\"a\":").into_bytes();
+        doc.extend_from_slice(&deep);
+        doc.push(b'}');
+        doc
+    };
+    for (file, content, code) in [
+        ("deep.intoto.jsonl", obj.clone(), "provenance-invalid"),
+        (
+            "SBOM.spdx.json",
+            marked("\"spdxVersion\":\"SPDX-2.3\""),
+            "input-too-large",
+        ),
+        (
+            "bom.cdx.json",
+            marked("\"bomFormat\":\"CycloneDX\""),
+            "input-too-large",
+        ),
     ] {
         let dir = small_release();
-        let mut content = obj.clone();
+        let mut content = content;
         content.push(b'\n');
         fs::write(dir.path().join(file), &content).unwrap();
-        if file == "SBOM.spdx.json" {
+        if file != "deep.intoto.jsonl" {
             // The SBOM is an asset: listed like one, and only then read as an SBOM.
             let sums = evidence_core::sums::write(&BTreeMap::from([
                 ("app.tar.gz".to_owned(), Sha256Digest::of(b"app")),
