@@ -164,6 +164,18 @@ impl Check {
         self
     }
 
+    /// Marks the check as one consequence of a root cause shared with other checks (one line
+    /// naming it, the data member [`CAUSE`]). The text form then prints the cause once instead
+    /// of every check it explains, unless verbose; the JSON form keeps every check.
+    pub fn with_cause(self, cause: impl Into<String>) -> Self {
+        self.with(CAUSE, cause.into())
+    }
+
+    /// The root cause this check is marked with ([`Check::with_cause`]).
+    pub fn cause(&self) -> Option<&str> {
+        self.data.get(CAUSE).and_then(Value::as_str)
+    }
+
     /// True if this check has the given code.
     pub fn is(&self, code: CheckCode) -> bool {
         self.code == code.code
@@ -319,11 +331,23 @@ impl Report {
     /// `verbose`), then a summary line. A report that passed without a trust anchor says in
     /// its verdict that only integrity was checked, so the word `OK` alone always means
     /// authenticated.
+    ///
+    /// Without `verbose`, checks that share a root cause ([`Check::with_cause`]) print as one
+    /// line where the first of them stood: the cause, under the worst status among them, and
+    /// how many failures and warnings it explains.
     pub fn to_text(&self, verbose: bool) -> String {
         let mut out = String::new();
+        let mut causes_shown: Vec<&str> = Vec::new();
         for c in &self.checks {
             let show = verbose || matches!(c.status, Status::Fail | Status::Warn);
             if !show {
+                continue;
+            }
+            if let Some(cause) = c.cause().filter(|_| !verbose) {
+                if !causes_shown.contains(&cause) {
+                    causes_shown.push(cause);
+                    self.write_cause(&mut out, cause);
+                }
                 continue;
             }
             let _ = write!(out, "{:<4} {}", c.status.as_str().to_uppercase(), c.code);
@@ -351,6 +375,42 @@ impl Report {
         out
     }
 }
+
+impl Report {
+    /// One line for the failures and warnings sharing `cause`.
+    fn write_cause(&self, out: &mut String, cause: &str) {
+        let shared: Vec<&Check> = self
+            .checks
+            .iter()
+            .filter(|c| c.cause() == Some(cause) && matches!(c.status, Status::Fail | Status::Warn))
+            .collect();
+        let failed = shared.iter().filter(|c| c.status == Status::Fail).count();
+        let status = if failed > 0 {
+            Status::Fail
+        } else {
+            Status::Warn
+        };
+        let warned = shared.len() - failed;
+        let mut counts = Vec::new();
+        if failed > 0 {
+            counts.push(crate::text::count(failed as u64, "failed check"));
+        }
+        if warned > 0 {
+            counts.push(crate::text::count(warned as u64, "warning"));
+        }
+        let _ = writeln!(
+            out,
+            "{:<4} {}: {} ({}; -v shows each)",
+            status.as_str().to_uppercase(),
+            shared.first().map_or("", |c| c.code.as_ref()),
+            printable(cause),
+            counts.join(", ")
+        );
+    }
+}
+
+/// The data member naming a check's root cause ([`Check::with_cause`]).
+pub const CAUSE: &str = "cause";
 
 /// Why a serialised report was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -793,3 +793,80 @@ fn cyclonedx_boms_in_a_release_are_found_and_bound_to_their_assets() {
     assert_eq!(code, 1);
     assert!(failing_codes(&report).contains(&"sbom-asset-digest-mismatch".to_owned()));
 }
+
+/// `--version` names the commit the binary was built from, so a report in an incident file can
+/// be traced to the exact code that wrote it.
+#[test]
+fn version_shows_the_commit() {
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    for tool in ["evidence", "release-verify"] {
+        let out = evidence_tests::bin(tool).arg("--version").output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            text.trim(),
+            format!("{tool} {} (commit {head})", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+/// One mistake, one line: verifying the sample release against the wrong key prints the root
+/// cause once, naming the key id the release is signed with beside the trusted one; `-v` and
+/// `--json` keep every check.
+#[test]
+fn a_wrong_trusted_key_is_one_line_naming_both_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stranger = evidence_core::keys::PrivateKey::from_seed(&[9; 32]);
+    let stranger_pub = tmp.path().join("stranger.pub");
+    std::fs::write(&stranger_pub, stranger.public().to_spki_pem()).unwrap();
+    let release = workspace_root().join("fixtures/sample-release");
+    let run = |extra: &[&str]| {
+        let out = release_verify()
+            .arg(&release)
+            .arg("--trusted-key")
+            .arg(&stranger_pub)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fails.len(), 1, "{text}");
+    let signer = evidence_core::keys::PublicKey::from_spki_pem(
+        &std::fs::read_to_string(workspace_root().join("fixtures/keys/fixture-signer.pub"))
+            .unwrap(),
+    )
+    .unwrap()
+    .key_id()
+    .to_string();
+    assert!(fails[0].contains(&format!("signed by key id {signer}")), "{text}");
+    assert!(
+        fails[0].contains(&stranger.public().key_id().to_string()),
+        "{text}"
+    );
+    assert!(fails[0].contains("-v shows each"), "{text}");
+    // Verbose: every check again, each still saying why.
+    let verbose = run(&["-v"]);
+    assert!(verbose.lines().filter(|l| l.starts_with("FAIL")).count() >= 7, "{verbose}");
+    let (_, report) = run_json(&[
+        release.as_os_str(),
+        std::ffi::OsStr::new("--trusted-key"),
+        stranger_pub.as_os_str(),
+    ]);
+    let caused = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cause"].is_string())
+        .count();
+    assert!(caused >= 7, "{report:#}");
+}

@@ -28,6 +28,7 @@
 //! steps 3 and 4; a new SBOM format is one more SBOM format. Only when every check holds does
 //! the caller get a [`Verified`] asset list.
 
+mod causes;
 pub mod seal;
 pub mod signatures;
 mod stages;
@@ -292,6 +293,7 @@ pub fn verify_release(
         Err(Stop::Reported) => None,
         Err(Stop::CannotRun(e)) => return Err(e),
     };
+    causes::attribute(&mut run.report, opts.trust);
     Ok(ReleaseVerification {
         report: run.report,
         verified,
