@@ -641,3 +641,29 @@ fn an_archive_of_files_and_links_passes_with_warnings() {
     );
     assert!(report.ok());
 }
+
+proptest::proptest! {
+    /// A quoted literal of 8 or more characters under a secret-named key is found, in text,
+    /// YAML-like and JSON shapes alike.
+    #[test]
+    fn quoted_literals_under_secret_names_are_found(
+        literal in "[A-Za-z0-9_.!@#%^*+=:/-]{8,40}",
+        key in proptest::sample::select(vec![
+            "password", "token", "api_key", "client_secret", "id-token", "GITHUB_TOKEN",
+            "accessToken",
+        ]),
+        shape in 0usize..4,
+    ) {
+        let text = match shape {
+            0 => format!("{key} = \"{literal}\"\n"),
+            1 => format!("  {key}: '{literal}'\n"),
+            2 => format!("const {key} = \"{literal}\";\n"),
+            _ => format!("{{\"{key}\": \"{literal}\"}}\n"),
+        };
+        let findings = scan_bytes(&redactor(), "config.txt", text.as_bytes());
+        proptest::prop_assert!(
+            findings.iter().any(|f| f.line == 1),
+            "{text:?}: {findings:?}"
+        );
+    }
+}
