@@ -626,8 +626,9 @@ fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
     if sep < cur.kv {
         return;
     }
-    // `://` is a URL, `==` and `:=` are operators, not key separators.
-    if starts(s, sep, b"://") || starts(s, sep, b"==") {
+    // `://` is a URL, `==` and `:=` are operators, `::` is a path (`token::Shr`), not key
+    // separators.
+    if starts(s, sep, b"://") || starts(s, sep, b"==") || starts(s, sep, b"::") {
         return;
     }
     let Some((ks, ke)) = key_before(s, sep) else {
@@ -891,6 +892,10 @@ mod tests {
             "Authorization: Bearer ${{ secrets.TOKEN }}",
             "password: {{ .Values.db.password }}",
             "let password = match args.password {",
+            "            Token::SeqEnd,",
+            "a.struct[title=\"struct syn::token::Shr\"]::before,",
+            "    let eq_token: Token![=] = input.parse()?;",
+            "pub const MAX_TOKEN: u32 = 4096;",
         ] {
             assert_eq!(key_value_hits(line), Vec::<String>::new(), "{line}");
         }

@@ -24,6 +24,21 @@ const MAX_PLACEHOLDER: usize = 128;
 
 /// Keywords and type names that, as a whole unquoted value, are code rather than a literal.
 const CODE_WORDS: &[&str] = &[
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "char",
     "any",
     "arc",
     "async",
@@ -208,8 +223,8 @@ fn is_code(rest: &[u8], key: &[u8], sep: u8) -> bool {
     }
     let after = rest.get(end..).unwrap_or_default();
     match after.first() {
-        // A call, an index, a generic type, Rust's `?`.
-        Some(b'(' | b'[' | b'<' | b'?') => return true,
+        // A call, an index, a generic type, Rust's `?`, a macro.
+        Some(b'(' | b'[' | b'<' | b'?' | b'!') => return true,
         // Followed by more of a literal (`abc-def`, `abc+/=`, `abc.123`): not a name.
         Some(&b) if is_literal_byte(b) || b == b'-' || b == b'.' => return false,
         _ => {}
@@ -319,6 +334,8 @@ mod tests {
             ("read", "id-token", b':'),
             ("none", "contents", b':'),
             ("fetch_token()?", "token", b'='),
+            ("Token![=]", "token", b':'),
+            ("u32 = 4096;", "max_token", b':'),
         ] {
             assert!(not_literal(value, key, sep), "{key}{} {value}", sep as char);
         }
