@@ -628,7 +628,11 @@ fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
     }
     // `://` is a URL, `==` and `:=` are operators, `::` is a path (`token::Shr`), not key
     // separators.
-    if starts(s, sep, b"://") || starts(s, sep, b"==") || starts(s, sep, b"::") {
+    if starts(s, sep, b"://")
+        || starts(s, sep, b"==")
+        || starts(s, sep, b"::")
+        || starts(s, sep, b":=")
+    {
         return;
     }
     let Some((ks, ke)) = key_before(s, sep) else {
@@ -896,6 +900,10 @@ mod tests {
             "a.struct[title=\"struct syn::token::Shr\"]::before,",
             "    let eq_token: Token![=] = input.parse()?;",
             "pub const MAX_TOKEN: u32 = 4096;",
+            "pub const SYS_lookup_dcookie: c_long = 253;",
+            "    pub Password: *mut u8,",
+            "fn f(token : *const c_void)",
+            "if api_key := os.environ.get(\"OPENAI_API_KEY\"):",
         ] {
             assert_eq!(key_value_hits(line), Vec::<String>::new(), "{line}");
         }

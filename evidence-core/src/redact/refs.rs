@@ -217,6 +217,10 @@ fn path_end(rest: &[u8]) -> (usize, usize) {
 
 /// True when the unquoted value at the start of `rest` is code (see the module doc).
 fn is_code(rest: &[u8], key: &[u8], sep: u8) -> bool {
+    // A raw pointer type (`token: *const c_void`).
+    if rest.starts_with(b"*const ") || rest.starts_with(b"*mut ") {
+        return true;
+    }
     let (end, segments) = path_end(rest);
     if end == 0 {
         return false;
@@ -240,11 +244,12 @@ fn is_code(rest: &[u8], key: &[u8], sep: u8) -> bool {
     if CODE_WORDS.iter().any(|w| lower == w.as_bytes()) {
         return true;
     }
-    // A type annotation: `token: Token,`, `password: SecretString)`, `secret: Secret = ...`.
+    // A type annotation: `token: Token,`, `password: SecretString)`, `secret: c_long = 1`.
     let next = after.trim_ascii_start().first().copied();
     sep == b':'
-        && name.first().is_some_and(u8::is_ascii_uppercase)
-        && matches!(next, Some(b',' | b')' | b';' | b'=' | b'{' | b'>' | b'|'))
+        && (next == Some(b'=')
+            || (name.first().is_some_and(u8::is_ascii_uppercase)
+                && matches!(next, Some(b',' | b')' | b';' | b'{' | b'>' | b'|'))))
 }
 
 /// True when `name` is a variable named like `key`: the same last word (`token = token`,
