@@ -31,6 +31,7 @@ mod detect;
 mod forbidden;
 mod json;
 mod keys;
+mod refs;
 mod values;
 
 use std::collections::BTreeMap;

@@ -10,8 +10,20 @@
 //! JSON); larger ones are streamed in chunks of whole lines, each examined as JSON Lines (a
 //! line that is a JSON value as JSON, other lines as text), so memory stays bounded.
 //!
+//! Every path in a report starts with the path as the caller gave it: a file is named by that
+//! path, a file in a folder by the folder as given, `/` and its path inside the folder
+//! (`a/aws.txt`, `./x/y`, absolute paths stay absolute), an archive entry by the archive's
+//! path, `!/` and the entry's name (`b/pack.tar.gz!/payload/app.log`).
+//!
 //! A scan that examined no file is a failure (`scan-empty`), as is anything that could not be
 //! examined (`scan-unreadable`, `input-too-large`): what was not read cannot be called clean.
+//!
+//! Links are the exception, in folders and in archives alike: a symbolic link (or a hard-link
+//! entry of an archive) is never followed, and is reported as `scan-skipped`, a warning, not a
+//! failure. It holds no content of its own: its target is either part of what is scanned (a
+//! file of the same folder or an earlier entry of the same archive, examined in its own right)
+//! or outside what the caller asked to scan. Devices, FIFOs, sockets and other special entries
+//! stay `scan-unreadable`, as does a file that turns into a link between listing and reading.
 
 use std::cell::Cell;
 use std::io::{self, Read};
@@ -39,9 +51,11 @@ pub mod codes {
         SCAN_FORBIDDEN_TOKEN_FOUND = "scan-forbidden-token-found":
             "A forbidden token was found at this path and line, raw or JSON-escaped, URL-encoded or base64-encoded.";
         SCAN_UNREADABLE = "scan-unreadable":
-            "A file or archive entry could not be examined: unreadable, a symbolic link or special file (never followed), a corrupt archive or an unacceptable name.";
+            "A file or archive entry could not be examined: unreadable, a special file (never opened), a file replaced by a link while scanning, a corrupt archive or an unacceptable name.";
         SCAN_EMPTY = "scan-empty":
             "No file was examined (an empty directory or archive); a scan of nothing is never clean.";
+        SCAN_SKIPPED = "scan-skipped":
+            "A symbolic link in a folder, or a symbolic or hard link entry in an archive, was not followed; its target is scanned only if it is itself part of what was scanned.";
     }
 }
 use codes::*;
@@ -161,7 +175,7 @@ pub fn scan_path(path: &Path, redactor: &Redactor, opts: &ScanOptions) -> Report
     }));
     let mut outcome = Outcome::new(opts.limits.max_findings);
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => scan_tree(path, redactor, opts, &mut outcome),
+        Ok(meta) if meta.is_dir() => scan_tree(path, &shown, redactor, opts, &mut outcome),
         Ok(meta) if meta.is_file() => {
             let name = path
                 .file_name()
@@ -228,6 +242,11 @@ impl Outcome {
     fn unreadable(&mut self, path: &str, detail: String) {
         self.problems
             .push(Check::fail(SCAN_UNREADABLE, detail).with_path(printable(path).into_owned()));
+    }
+
+    fn skipped(&mut self, path: &str, detail: &'static str) {
+        self.problems
+            .push(Check::warn(SCAN_SKIPPED, detail).with_path(printable(path).into_owned()));
     }
 
     fn too_large(&mut self, path: &str, detail: String) {
@@ -342,37 +361,49 @@ fn hide_secrets(redactor: &Redactor, text: &str) -> String {
     }
 }
 
-fn scan_tree(root: &Path, redactor: &Redactor, opts: &ScanOptions, out: &mut Outcome) {
+/// The path of an entry of a folder given as `shown`: the folder as given, then the entry's
+/// path inside it (`a` and `x.txt` give `a/x.txt`, `a/` and `x.txt` give `a/x.txt`).
+fn under(shown: &str, rel: &str) -> String {
+    if shown.ends_with('/') {
+        format!("{shown}{rel}")
+    } else {
+        format!("{shown}/{rel}")
+    }
+}
+
+/// Scans the folder `root`, named `shown` as the caller gave it: every path reported starts
+/// with `shown`, so two folders holding the same file names give distinct findings.
+fn scan_tree(root: &Path, shown: &str, redactor: &Redactor, opts: &ScanOptions, out: &mut Outcome) {
     let limits = &opts.limits;
     let listing = match tree::list_tree(root, PathRules::Posix, limits.max_entries) {
         Ok(l) => l,
         Err(e) => {
-            out.unreadable(&root.display().to_string(), e.to_string());
+            out.unreadable(shown, e.to_string());
             return;
         }
     };
     for problem in &listing.problems {
-        out.unreadable(&problem.display, problem.message.clone());
+        out.unreadable(&under(shown, &problem.display), problem.message.clone());
     }
     if listing.truncated {
         out.too_large(
-            &root.display().to_string(),
+            shown,
             format!(
                 "the directory has more than {} entries; the rest were not examined",
                 limits.max_entries
             ),
         );
     }
-    let jobs = file_jobs(&listing, redactor, out);
+    let jobs = file_jobs(&listing, shown, redactor, out);
     let results: Vec<Outcome> = jobs
         .par_iter()
-        .map(|(rel, id)| {
+        .map(|(rel, entry_shown, id)| {
             let mut o = Outcome::new(limits.max_findings);
             let name = rel.rsplit('/').next().unwrap_or(rel);
             scan_file(
                 &listing.root.join(rel),
                 Some(*id),
-                rel,
+                entry_shown,
                 name,
                 redactor,
                 opts,
@@ -386,24 +417,25 @@ fn scan_tree(root: &Path, redactor: &Redactor, opts: &ScanOptions, out: &mut Out
     }
 }
 
-/// The files of a listing to scan, in path order; `out` gets every name checked and every
+/// The files of a listing of the folder shown as `root_shown` to scan, in path order, as
+/// (path inside the folder, path shown, identity); `out` gets every name checked and every
 /// entry that is not scanned.
 fn file_jobs(
     listing: &tree::Tree,
+    root_shown: &str,
     redactor: &Redactor,
     out: &mut Outcome,
-) -> Vec<(String, FileId)> {
+) -> Vec<(String, String, FileId)> {
     let mut entries: Vec<&tree::TreeEntry> = listing.entries.iter().collect();
     entries.sort_by(|a, b| a.display().cmp(b.display()));
-    let mut jobs: Vec<(String, FileId)> = Vec::new();
+    let mut jobs = Vec::new();
     for entry in entries {
-        let shown = entry.display();
-        out.check_name(redactor, shown, shown.rsplit('/').next().unwrap_or(shown));
+        let rel = entry.display();
+        let shown = &under(root_shown, rel);
+        out.check_name(redactor, shown, rel.rsplit('/').next().unwrap_or(rel));
         match (entry.kind, &entry.path) {
             (EntryKind::Dir, _) => {}
-            (EntryKind::Symlink, _) => {
-                out.unreadable(shown, "symbolic link; not followed".to_owned());
-            }
+            (EntryKind::Symlink, _) => out.skipped(shown, "symbolic link; not followed"),
             (EntryKind::Special, _) => {
                 out.unreadable(shown, "device, FIFO or socket; not opened".to_owned());
             }
@@ -413,7 +445,9 @@ fn file_jobs(
                     format!("name is not an acceptable path: {}", bad.error),
                 );
             }
-            (EntryKind::File, Ok(path)) => jobs.push((path.as_str().to_owned(), entry.id)),
+            (EntryKind::File, Ok(path)) => {
+                jobs.push((path.as_str().to_owned(), shown.clone(), entry.id));
+            }
         }
     }
     jobs
@@ -432,7 +466,10 @@ fn scan_file(
     let mut file = match open_no_follow(disk) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            out.unreadable(shown, "symbolic link; not followed".to_owned());
+            out.unreadable(
+                shown,
+                "replaced by a symbolic link after listing; not followed".to_owned(),
+            );
             return;
         }
         Err(e) => {
@@ -840,8 +877,12 @@ fn examinable(
     if kind.is_dir() || kind.is_pax_global_extensions() {
         return false;
     }
-    if kind.is_symlink() || kind.is_hard_link() {
-        out.unreadable(entry_shown, "link entry; not followed".to_owned());
+    if kind.is_symlink() {
+        out.skipped(entry_shown, "symbolic link entry; not followed");
+        return false;
+    }
+    if kind.is_hard_link() {
+        out.skipped(entry_shown, "hard link entry; not followed");
         return false;
     }
     if !(kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse()) {

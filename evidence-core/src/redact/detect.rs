@@ -5,6 +5,7 @@
 use base64::Engine as _;
 
 use super::keys::{KeyWords, key_names_secret, words_of};
+use super::refs;
 use super::{Hit, SecretClass};
 
 /// Longest JWT header segment decoded (encoded characters).
@@ -619,13 +620,19 @@ fn is_header_key(words: &KeyWords) -> bool {
     )
 }
 
-/// `key=value`, `key: value`, `"key": "value"` where the key names a secret: the value.
+/// `key=value`, `key: value`, `"key": "value"` where the key names a secret: the value, unless
+/// it is a reference, a permission word or code rather than a literal ([`super::refs`]).
 fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
     if sep < cur.kv {
         return;
     }
-    // `://` is a URL, `==` and `:=` are operators, not key separators.
-    if starts(s, sep, b"://") || starts(s, sep, b"==") {
+    // `://` is a URL, `==` and `:=` are operators, `::` is a path (`token::Shr`), not key
+    // separators.
+    if starts(s, sep, b"://")
+        || starts(s, sep, b"==")
+        || starts(s, sep, b"::")
+        || starts(s, sep, b":=")
+    {
         return;
     }
     let Some((ks, ke)) = key_before(s, sep) else {
@@ -640,13 +647,59 @@ fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
         v += 1;
     }
     let line_end = cur.newline.next(s, b"\n", v).unwrap_or(s.len());
-    let (start, end) = match at(s, v) {
-        Some(q @ (b'"' | b'\'')) => (v + 1, quoted_end(s, v + 1, q, line_end)),
-        Some(b'[' | b'{') => (v, bracket_end(s, v, line_end)),
-        Some(_) if at(s, sep) == Some(b':') && is_header_key(&words_of(key)) => {
-            (v, trim_end(s, v, line_end))
+    let Some(value) = value_after(s, sep, v, line_end, key) else {
+        return;
+    };
+    cur.kv = value.end.max(sep + 1);
+    let text = s.get(value.start..value.end).unwrap_or_default();
+    if !value.literal
+        || text.is_empty()
+        || matches!(
+            text.to_ascii_lowercase().as_slice(),
+            b"null" | b"true" | b"false" | b"none" | b"nil"
+        )
+    {
+        return;
+    }
+    out.push(Hit {
+        start: value.start,
+        end: value.end,
+        class: SecretClass::SecretKeyName,
+    });
+}
+
+/// The value of a secret-named key: its span and whether it is a literal.
+struct KeyValue {
+    start: usize,
+    end: usize,
+    literal: bool,
+}
+
+/// The value starting at `v` (at most to `line_end`) after the separator at `sep` of `key`.
+fn value_after(s: &[u8], sep: usize, v: usize, line_end: usize, key: &[u8]) -> Option<KeyValue> {
+    let sep_byte = at(s, sep)?;
+    let not_literal = || refs::unquoted_is_not_literal(s, v, line_end, key, sep_byte);
+    let (start, end, literal) = match at(s, v)? {
+        q @ (b'"' | b'\'') => {
+            let end = quoted_end(s, v + 1, q, line_end);
+            let content = s.get(v + 1..end).unwrap_or_default();
+            (v + 1, end, !refs::is_reference(content))
         }
-        Some(_) => {
+        b'[' | b'{' => {
+            // Code (`[u8; 32]`, `{ self.token }`) unless it holds a quoted string.
+            let end = bracket_end(s, v, line_end);
+            let inner = s.get(v..end).unwrap_or_default();
+            (v, end, inner.iter().any(|b| matches!(b, b'"' | b'\'')))
+        }
+        _ if sep_byte == b':' && is_header_key(&words_of(key)) => {
+            let end = trim_end(s, v, line_end);
+            let text = s.get(v..end).unwrap_or_default();
+            // `Bearer ${{ secrets.X }}`: the credential after the scheme is a reference.
+            let credential = text.splitn(2, |b| *b == b' ').nth(1).unwrap_or_default();
+            let reference = refs::is_reference(text) || refs::is_reference(credential);
+            (v, end, !(reference || not_literal()))
+        }
+        _ => {
             let e = run_end(s, v, |b| {
                 !(b.is_ascii_whitespace()
                     || matches!(
@@ -654,25 +707,14 @@ fn key_value(s: &[u8], sep: usize, cur: &mut Cursors, out: &mut Vec<Hit>) {
                         b'&' | b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b')' | b'}' | b'\\'
                     ))
             });
-            (v, e)
+            (v, e, !not_literal())
         }
-        None => return,
     };
-    cur.kv = end.max(sep + 1);
-    let value = s.get(start..end).unwrap_or_default();
-    if value.is_empty()
-        || matches!(
-            value.to_ascii_lowercase().as_slice(),
-            b"null" | b"true" | b"false" | b"none" | b"nil"
-        )
-    {
-        return;
-    }
-    out.push(Hit {
+    Some(KeyValue {
         start,
         end,
-        class: SecretClass::SecretKeyName,
-    });
+        literal,
+    })
 }
 
 /// Where a value quoted with `q` and starting at `start` ends: at the closing quote on this
@@ -815,6 +857,93 @@ mod tests {
         );
         assert!(found("password: null").is_empty());
         assert!(found("token_count=5 tokens_used=7 max_tokens=9").is_empty());
+    }
+
+    fn key_value_hits(s: &str) -> Vec<String> {
+        found(s)
+            .into_iter()
+            .filter(|(_, c)| *c == SecretClass::SecretKeyName)
+            .map(|(v, _)| v)
+            .collect()
+    }
+
+    #[test]
+    fn references_and_code_under_secret_names_are_not_secrets() {
+        for line in [
+            "        NPM_TOKEN: ${{ secrets.NPM_TOKEN }}",
+            "  token: '${{ secrets.GITHUB_TOKEN }}'",
+            "password=${DB_PASSWORD}",
+            "export API_TOKEN=$API_TOKEN",
+            "secret: \"$CLIENT_SECRET\"",
+            "api_key = \"<your-api-key>\"",
+            "password: <password>",
+            "permissions:\n  id-token: write\n  contents: read",
+            "  id-token: \"write\"",
+            "const token = options.identityToken;",
+            "password = get_password()",
+            "        token: self.token,",
+            "secret=os.environ[\"X\"]",
+            "token = os.getenv('GH_TOKEN')",
+            "    pub token: Option<String>,",
+            "    password: String,",
+            "fn login(password: SecretString) -> bool",
+            "let token = token.trim();",
+            "self.token = token;",
+            "this.accessToken = accessToken;",
+            "token: githubToken,",
+            "let secret: [u8; 32] = rng.gen();",
+            "TOKEN=$(cat /run/secrets/token)",
+            "Authorization: Bearer ${{ secrets.TOKEN }}",
+            "password: {{ .Values.db.password }}",
+            "let password = match args.password {",
+            "            Token::SeqEnd,",
+            "a.struct[title=\"struct syn::token::Shr\"]::before,",
+            "    let eq_token: Token![=] = input.parse()?;",
+            "pub const MAX_TOKEN: u32 = 4096;",
+            "pub const SYS_lookup_dcookie: c_long = 253;",
+            "    pub Password: *mut u8,",
+            "fn f(token : *const c_void)",
+            "if api_key := os.environ.get(\"OPENAI_API_KEY\"):",
+        ] {
+            assert_eq!(key_value_hits(line), Vec::<String>::new(), "{line}");
+        }
+    }
+
+    #[test]
+    fn literals_under_secret_names_still_count() {
+        for (line, want) in [
+            ("password = \"hunter2hunter2\"", "hunter2hunter2"),
+            ("password='hunter2hunter2'", "hunter2hunter2"),
+            (
+                "\"token\": \"options.identityToken\"",
+                "options.identityToken",
+            ),
+            ("DB_PASSWORD=hunter22", "hunter22"),
+            ("password: Hunter22", "Hunter22"),
+            ("id-token: s3cr3t-value", "s3cr3t-value"),
+            ("secret=abc123&x=1", "abc123"),
+            ("token: \"$Passw0rd\"", "$Passw0rd"),
+            ("password = \"pre${X}\"", "pre${X}"),
+            ("api_key: [\"a\", \"b\"]", "[\"a\", \"b\"]"),
+            ("Authorization: Bearer abc.def", "Bearer abc.def"),
+        ] {
+            assert_eq!(key_value_hits(line), vec![want.to_owned()], "{line}");
+        }
+        // A recognisable format is found whatever the key and the shape around it.
+        let gh = format!("ghp_{}", "a1B2c3D4e5".repeat(4)[..36].to_owned());
+        let aws = format!("{}{}", "AKIA", "IOSFODNN7EXAMPLE");
+        for line in [
+            format!("token: ${{{{ secrets.X }}}} # was {gh}"),
+            format!("const token = options.identityToken || '{gh}';"),
+            format!("aws_access_key_id = get({aws})"),
+        ] {
+            let classes: Vec<SecretClass> = found(&line).into_iter().map(|(_, c)| c).collect();
+            assert!(
+                classes.contains(&SecretClass::GithubToken)
+                    || classes.contains(&SecretClass::AwsAccessKeyId),
+                "{line}: {classes:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::decode::{self, Kind};
 use super::keys::key_names_secret;
+use super::refs::is_reference;
 use super::{
     Edit, Hit, PLACEHOLDER_PREFIX, RedactionCounts, Redactor, SecretClass, merge_hits,
     normalise_edits,
@@ -287,15 +288,16 @@ impl Parser<'_> {
         });
     }
 
-    /// True for values that hold nothing to hide: `null`, `true`, `false`, `""`, or a string
-    /// that is already a placeholder.
+    /// True for values that hold nothing to hide: `null`, `true`, `false`, `""`, a string
+    /// that is already a placeholder, or a reference to a secret kept elsewhere
+    /// ([`super::refs::is_reference`]: `"${{ secrets.X }}"`, `"<token>"`, `"write"`).
     fn trivial(&self, start: usize, end: usize) -> bool {
         let text = self.s.get(start..end).unwrap_or_default();
         matches!(text, b"null" | b"true" | b"false" | b"\"\"")
             || text
                 .strip_prefix(b"\"")
                 .and_then(|t| t.strip_suffix(b"\""))
-                .is_some_and(is_placeholder)
+                .is_some_and(|t| is_placeholder(t) || is_reference(t))
     }
 
     fn string_value(&mut self, start: usize, cs: usize, ce: usize, escaped: bool, role: Role) {
@@ -510,7 +512,11 @@ pub(super) fn redact_value(r: &Redactor, root: &mut Value, counts: &mut Redactio
                     }
                     let trivial = match &*child {
                         Value::Null | Value::Bool(_) => true,
-                        Value::String(s) => s.is_empty() || is_placeholder(s.as_bytes()),
+                        Value::String(s) => {
+                            s.is_empty()
+                                || is_placeholder(s.as_bytes())
+                                || is_reference(s.as_bytes())
+                        }
                         _ => false,
                     };
                     if !trivial {

@@ -288,6 +288,28 @@ fn http_header_objects() {
 }
 
 #[test]
+fn references_under_secret_names_are_kept_and_literals_redacted() {
+    let r = redactor();
+    let input = r#"{"token": "${{ secrets.X }}", "id-token": "write", "api_key": "<your-key>", "env": [{"name": "DB_PASSWORD", "value": "$DB_PASSWORD"}], "password": "hunter2hunter2"}"#;
+    let out = r.redact_bytes(input.as_bytes(), ContentHint::Json);
+    let want = input.replace("\"hunter2hunter2\"", "\"[REDACTED:secret-key-name]\"");
+    assert_eq!(String::from_utf8(out.bytes).unwrap(), want);
+    let mut value: serde_json::Value = serde_json::from_str(input).unwrap();
+    r.redact_value(&mut value);
+    assert_eq!(
+        value,
+        serde_json::from_str::<serde_json::Value>(&want).unwrap()
+    );
+    let text =
+        "token: ${{ secrets.X }}\npassword = get_password()\npassword = \"hunter2hunter2\"\n";
+    let out = r.redact_bytes(text.as_bytes(), ContentHint::Text);
+    assert_eq!(
+        String::from_utf8(out.bytes).unwrap(),
+        text.replace("hunter2hunter2", "[REDACTED:secret-key-name]")
+    );
+}
+
+#[test]
 fn key_named_secrets_of_every_type() {
     let input = r#"{"api_key": ["a", {"b": 1}], "password": 123456, "client_secret": {"x": [1, 2]}, "token": "abc", "session_id": "s-1", "passwd": null, "secret": true, "db_password": "", "refresh_token": "[REDACTED:jwt]", "credentials": [], "token_count": 7, "session_count": 2, "tokens_used": 3}"#;
     let (out, c) = redact(input, ContentHint::Json);

@@ -2,6 +2,8 @@ use std::io::Write as _;
 
 use base64::Engine as _;
 
+use std::path::PathBuf;
+
 use super::*;
 use crate::redact::tests::{FORBIDDEN, redactor, samples};
 use crate::report::Status;
@@ -54,6 +56,16 @@ fn problem(code: CheckCode, path: &str) -> Row {
 }
 
 use crate::report::CheckCode;
+
+fn skipped(path: &str) -> Row {
+    (
+        SCAN_SKIPPED.code.to_owned(),
+        Status::Warn,
+        Some(path.to_owned()),
+        None,
+        None,
+    )
+}
 
 /// The report never shows a secret.
 fn assert_no_secret(report: &Report) {
@@ -152,30 +164,36 @@ fn directory_tree_with_nested_files_links_and_binary() {
     std::os::unix::fs::symlink("/etc/passwd", root.join("link")).unwrap();
 
     let report = scan_path(root, &redactor(), &ScanOptions::default());
+    let at = |rel: &str| format!("{}/{rel}", root.display());
     assert_eq!(
         summary(&report),
         vec![
-            found(SCAN_SECRET_FOUND, "a/config.json", 3, "secret-key-name"),
-            found(SCAN_SECRET_FOUND, "bin/blob.dat", 2, "bearer-token"),
             found(
                 SCAN_SECRET_FOUND,
-                "deep/er/events.jsonl",
+                &at("a/config.json"),
+                3,
+                "secret-key-name"
+            ),
+            found(SCAN_SECRET_FOUND, &at("bin/blob.dat"), 2, "bearer-token"),
+            found(
+                SCAN_SECRET_FOUND,
+                &at("deep/er/events.jsonl"),
                 2,
                 "secret-key-name"
             ),
-            found(SCAN_SECRET_FOUND, "logs/app.log", 2, "github-token"),
+            found(SCAN_SECRET_FOUND, &at("logs/app.log"), 2, "github-token"),
             found(
                 SCAN_FORBIDDEN_TOKEN_FOUND,
-                "logs/app.log",
+                &at("logs/app.log"),
                 5,
                 "forbidden-token"
             ),
-            problem(SCAN_UNREADABLE, "link"),
+            skipped(&at("link")),
         ]
     );
     assert!(!report.ok());
     assert_no_secret(&report);
-    let link = report.with_code(SCAN_UNREADABLE).next().unwrap();
+    let link = report.with_code(SCAN_SKIPPED).next().unwrap();
     assert!(link.detail.contains("symbolic link"), "{}", link.detail);
 
     // The same tree without the findings and the link is clean.
@@ -325,29 +343,35 @@ fn tar_gz_archives_are_streamed_entry_by_entry() {
                 3,
                 "forbidden-token"
             ),
-            problem(SCAN_UNREADABLE, &format!("{top}!/payload/evil")),
+            skipped(&format!("{top}!/payload/evil")),
         ]
     );
     assert_no_secret(&report);
 
     let report = scan_path(dir.path(), &redactor(), &ScanOptions::default());
+    let d = dir.path().display();
     assert_eq!(
         summary(&report),
         vec![
             found(
                 SCAN_SECRET_FOUND,
-                "bundle.tar.gz!/payload/app.log",
+                &format!("{d}/bundle.tar.gz!/payload/app.log"),
                 3,
                 "github-token"
             ),
             found(
                 SCAN_FORBIDDEN_TOKEN_FOUND,
-                "bundle.tar.gz!/payload/inner.tgz!/deep.log",
+                &format!("{d}/bundle.tar.gz!/payload/inner.tgz!/deep.log"),
                 3,
                 "forbidden-token"
             ),
-            found(SCAN_SECRET_FOUND, "old.jsonl.gz", 2, "secret-key-name"),
-            problem(SCAN_UNREADABLE, "bundle.tar.gz!/payload/evil"),
+            found(
+                SCAN_SECRET_FOUND,
+                &format!("{d}/old.jsonl.gz"),
+                2,
+                "secret-key-name"
+            ),
+            skipped(&format!("{d}/bundle.tar.gz!/payload/evil")),
         ]
     );
 
@@ -522,7 +546,7 @@ fn special_files_are_not_opened() {
     assert_eq!(
         summary(&report),
         vec![
-            problem(SCAN_UNREADABLE, "pipe"),
+            problem(SCAN_UNREADABLE, &format!("{}/pipe", dir.path().display())),
             (SCAN_CLEAN.code.to_owned(), Status::Pass, None, None, None),
         ]
     );
@@ -539,7 +563,10 @@ fn secrets_in_names_are_findings_and_never_shown() {
         vec![(
             SCAN_SECRET_FOUND.code.to_owned(),
             Status::Fail,
-            Some("keys/[REDACTED:github-token].txt".to_owned()),
+            Some(format!(
+                "{}/keys/[REDACTED:github-token].txt",
+                dir.path().display()
+            )),
             None,
             Some("github-token".to_owned())
         )]
@@ -553,4 +580,90 @@ fn secrets_in_names_are_findings_and_never_shown() {
         "{}",
         report.to_json_pretty()
     );
+}
+
+#[test]
+fn paths_start_with_the_folder_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        write(
+            dir.path(),
+            &format!("{sub}/aws.txt"),
+            format!("k {}\n", gh()).as_bytes(),
+        );
+    }
+    let a = dir.path().join("a");
+    let with_slash = format!("{}/", dir.path().join("b").display());
+    let paths: Vec<Option<String>> = [a.clone(), PathBuf::from(&with_slash)]
+        .iter()
+        .flat_map(|p| scan_path(p, &redactor(), &ScanOptions::default()).checks)
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            Some(format!("{}/aws.txt", a.display())),
+            Some(format!("{with_slash}aws.txt")),
+        ]
+    );
+}
+
+#[test]
+fn an_archive_of_files_and_links_passes_with_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(5);
+    header.set_mode(0o644);
+    builder
+        .append_data(&mut header, "a.txt", &b"hello"[..])
+        .unwrap();
+    for (name, kind) in [
+        ("sym", tar::EntryType::Symlink),
+        ("hard", tar::EntryType::Link),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(0);
+        builder.append_link(&mut header, name, "a.txt").unwrap();
+    }
+    let p = dir.path().join("links.tar");
+    std::fs::write(&p, builder.into_inner().unwrap()).unwrap();
+    let report = scan_path(&p, &redactor(), &ScanOptions::default());
+    let top = p.display();
+    assert_eq!(
+        summary(&report),
+        vec![
+            skipped(&format!("{top}!/sym")),
+            skipped(&format!("{top}!/hard")),
+            (SCAN_CLEAN.code.to_owned(), Status::Pass, None, None, None),
+        ]
+    );
+    assert!(report.ok());
+}
+
+proptest::proptest! {
+    /// A quoted literal of 8 or more characters under a secret-named key is found, in text,
+    /// YAML-like and JSON shapes alike.
+    #[test]
+    fn quoted_literals_under_secret_names_are_found(
+        literal in "[A-Za-z0-9_.!@#%^*+=:/-]{8,40}",
+        key in proptest::sample::select(vec![
+            "password", "token", "api_key", "client_secret", "id-token", "GITHUB_TOKEN",
+            "accessToken",
+        ]),
+        shape in 0usize..4,
+    ) {
+        let text = match shape {
+            0 => format!("{key} = \"{literal}\"\n"),
+            1 => format!("  {key}: '{literal}'\n"),
+            2 => format!("const {key} = \"{literal}\";\n"),
+            _ => format!("{{\"{key}\": \"{literal}\"}}\n"),
+        };
+        let findings = scan_bytes(&redactor(), "config.txt", text.as_bytes());
+        proptest::prop_assert!(
+            findings.iter().any(|f| f.line == 1),
+            "{text:?}: {findings:?}"
+        );
+    }
 }
