@@ -215,8 +215,8 @@ pub(super) fn names(sig: &Signature, fingerprint: &Fingerprint, key_id: &KeyId) 
     let ids = sig.issuer_key_id();
     let fps = sig.issuer_fingerprint();
     (ids.is_empty() && fps.is_empty())
-        || ids.iter().any(|id| *id == key_id)
-        || fps.iter().any(|fp| *fp == fingerprint)
+        || ids.contains(&key_id)
+        || fps.contains(&fingerprint)
 }
 
 /// The newest signature (by its creation time) of `sigs`.
