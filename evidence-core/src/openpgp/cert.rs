@@ -214,9 +214,7 @@ fn issued_by(sig: &Signature, key: &impl KeyDetails) -> bool {
 pub(super) fn names(sig: &Signature, fingerprint: &Fingerprint, key_id: &KeyId) -> bool {
     let ids = sig.issuer_key_id();
     let fps = sig.issuer_fingerprint();
-    (ids.is_empty() && fps.is_empty())
-        || ids.contains(&key_id)
-        || fps.contains(&fingerprint)
+    (ids.is_empty() && fps.is_empty()) || ids.contains(&key_id) || fps.contains(&fingerprint)
 }
 
 /// The newest signature (by its creation time) of `sigs`.
