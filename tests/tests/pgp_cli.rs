@@ -1,4 +1,5 @@
-//! `release-verify --pgp-key`: OpenPGP signatures of the checksum file, with keys and
+//! `release-verify --pgp-key`: OpenPGP signatures of the checksum file (Ed25519, RSA, ECDSA
+//! P-256 and P-384 keys), with keys and
 //! signatures made at test time by GnuPG in a temporary home (skipped with one line when `gpg`
 //! is absent; a failure under `EVIDENCE_NO_SKIP=1`).
 
@@ -143,7 +144,7 @@ fn path(p: &Path) -> &str {
 #[test]
 fn armored_and_binary_signatures_verify_for_each_key_type() {
     let Some(gpg) = Gpg::new() else { return };
-    for algo in ["ed25519", "rsa3072", "nistp256"] {
+    for algo in ["ed25519", "rsa3072", "nistp256", "nistp384"] {
         let uid = format!("Test {algo} <{algo}@example.com>");
         let fpr = gpg.key(&uid, algo, "sign", "never", &[]);
         let dir = release("SHA256SUMS");
