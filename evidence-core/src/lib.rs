@@ -29,6 +29,7 @@ pub mod journal;
 pub mod json;
 pub mod keys;
 pub mod legacy;
+pub mod openpgp;
 pub mod path;
 pub mod provenance;
 pub mod pyjson;

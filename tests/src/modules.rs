@@ -33,7 +33,10 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "report",
         ],
     ),
-    ("formats", &["keys", "dsse", "sums", "sbom", "provenance"]),
+    (
+        "formats",
+        &["keys", "dsse", "openpgp", "sums", "sbom", "provenance"],
+    ),
     ("evidence", &["redact", "bundle", "journal", "scan"]),
     (
         "flows",

@@ -128,7 +128,7 @@ fn human_output_is_one_line_per_failure_plus_a_summary() {
     assert!(quiet.stdout.is_empty());
 }
 
-/// No --trusted-key, --keyring or --minisign-key: the verdict fails closed, naming the flags;
+/// No --trusted-key, --keyring, --minisign-key or --pgp-key: the verdict fails closed, naming the flags;
 /// `--allow-unsigned` makes it an integrity-only pass that says so.
 #[test]
 fn without_a_trust_anchor_verification_fails_unless_integrity_only_is_asked_for() {
@@ -149,6 +149,7 @@ fn without_a_trust_anchor_verification_fails_unless_integrity_only_is_asked_for(
         "--trusted-key",
         "--keyring",
         "--minisign-key",
+        "--pgp-key",
         "--allow-unsigned",
     ] {
         assert!(check["detail"].as_str().unwrap().contains(flag), "{check}");

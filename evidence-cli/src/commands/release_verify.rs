@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use evidence_core::provenance::ProvenancePolicy;
-use evidence_core::release::{self, MinisignKey, ReleaseOptions};
+use evidence_core::release::{self, MinisignKey, PgpKeyring, ReleaseOptions};
 
 use crate::exit::{CliError, Outcome};
 use crate::output::{self, OutputArgs};
@@ -51,9 +51,14 @@ pub struct ReleaseVerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub minisign_key: Option<PathBuf>,
 
-    /// Check integrity only, on purpose: with no --trusted-key, --keyring or --minisign-key the
-    /// verification fails (trust-not-configured) unless this is given.
-    #[arg(long, conflicts_with_all = ["trusted_keys", "keyring", "minisign_key"])]
+    /// An OpenPGP public key, or a keyring of several (armored or binary, repeatable); the
+    /// checksum file's .sig, .asc or .gpg must then exist and verify under one of its keys.
+    #[arg(long = "pgp-key", value_name = "FILE")]
+    pub pgp_keys: Vec<PathBuf>,
+
+    /// Check integrity only, on purpose: with no --trusted-key, --keyring, --minisign-key or
+    /// --pgp-key the verification fails (trust-not-configured) unless this is given.
+    #[arg(long, conflicts_with_all = ["trusted_keys", "keyring", "minisign_key", "pgp_keys"])]
     pub allow_unsigned: bool,
 
     /// An SBOM (SPDX or CycloneDX JSON, judged by content) to check besides those the release
@@ -126,12 +131,14 @@ Checks, in one report:
   checksums   the checksum file parses (GNU, BSD --tag or OpenSSL form, strict by default);
               every listed file exists and matches; every regular file at any depth is listed;
               no symlinks, hard links, devices or escaping names. SHA256SUMS, SHA256SUMS.dsse.json,
-              SHA256SUMS.minisig, PROVENANCE.json, *.sig and *.intoto.jsonl at the top level are
-              metadata.
+              SHA256SUMS.minisig, SHA256SUMS.asc, SHA256SUMS.gpg, PROVENANCE.json, *.sig and
+              *.intoto.jsonl at the top level are metadata.
   signatures  SHA256SUMS.dsse.json (DSSE over the exact SHA256SUMS bytes) against --trusted-key or
-              --keyring, SHA256SUMS.minisig against --minisign-key. With a key given, a missing or
-              invalid signature fails. Without any, verification fails (trust-not-configured)
-              unless --allow-unsigned asks for integrity only: the verdict then reads
+              --keyring, SHA256SUMS.minisig against --minisign-key, SHA256SUMS.sig/.asc/.gpg
+              (OpenPGP: detached, armored or binary, or cleartext-signed; for --sums FILE, FILE.sig
+              and so on) against --pgp-key. With a key given, a missing or invalid signature
+              fails. Without any, verification fails (trust-not-configured) unless
+              --allow-unsigned asks for integrity only: the verdict then reads
               \"OK (unauthenticated: integrity only)\".
   sbom        every SBOM among the assets (*.spdx.json, *.cdx.json, *.cyclonedx.json, bom.json,
               *.bom.json, sbom.json, *.sbom.json; any case, any depth) and each --sbom, judged by
@@ -153,6 +160,8 @@ Examples:
       --builder-id https://github.com/acme/widget/.github/workflows/release.yml@refs/tags/v1.4.2 \\
       --source-uri github.com/acme/widget --source-tag v1.4.2
   release-verify downloads/ --minisign-key minisign.pub
+  release-verify node-v22.12.0/ --sums node-v22.12.0/SHASUMS256.txt --pgp-key nodejs-keys.asc \\
+      --ignore-missing
   release-verify downloads/ --sums downloads/checksums.txt --allow-unlisted notes.txt --allow-unsigned";
 
 /// Runs the release verification step; `tool` names the binary in the report.
@@ -178,6 +187,7 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
         .map(MinisignKey::load)
         .transpose()
         .map_err(|e| CliError::from(e).hint("pass the minisign.pub the project publishes"))?;
+    let pgp_keys = pgp_keyring(&args.pgp_keys)?;
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let opts = ReleaseOptions {
         sums: args.sums.clone(),
@@ -189,6 +199,7 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
         progress: &progress,
         trust: trust.as_ref(),
         minisign_key: minisign_key.as_ref(),
+        pgp_keys: pgp_keys.as_ref(),
         sbom: args.sbom.clone(),
         provenance: args.provenance.clone(),
         policy,
@@ -201,10 +212,10 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
             "pass the release directory (and --sums FILE if the checksum file lives elsewhere)",
         )
     })?;
-    if trust.is_none() && minisign_key.is_none() {
+    if trust.is_none() && minisign_key.is_none() && pgp_keys.is_none() {
         trust::not_configured(
             &mut verification.report,
-            "--trusted-key PUBFILE, --keyring FILE or --minisign-key FILE",
+            "--trusted-key PUBFILE, --keyring FILE, --minisign-key FILE or --pgp-key FILE",
             args.allow_unsigned,
         );
     }
@@ -212,4 +223,20 @@ pub fn run(args: &ReleaseVerifyArgs, tool: &str) -> Result<Outcome, CliError> {
     // one first would only delay the verdict.
     std::mem::forget(verification.verified);
     output::emit(verification.report, tool, &args.output)
+}
+
+/// Every certificate of the `--pgp-key` files in one keyring, or `None` when none was given.
+fn pgp_keyring(files: &[PathBuf]) -> Result<Option<PgpKeyring>, CliError> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut ring = PgpKeyring::default();
+    for file in files {
+        ring.add_file(file).map_err(|e| {
+            CliError::new(format!("--pgp-key {}: {e}", file.display())).hint(
+                "pass the project's OpenPGP public key or keyring (gpg --armor --export KEYID > key.asc)",
+            )
+        })?;
+    }
+    Ok(Some(ring))
 }

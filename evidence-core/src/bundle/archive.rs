@@ -142,7 +142,7 @@ fn write_archive(
     let mtime = Timestamp::parse(&bundle.manifest.created_at)
         .map(|t| u64::try_from(t.unix()).unwrap_or(0))
         .unwrap_or(0);
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(Blocks::new(gz));
     let mut metadata = vec![(MANIFEST_FILE, &bundle.manifest_bytes)];
     metadata.extend(bundle.envelope_bytes.iter().map(|env| (ENVELOPE_FILE, env)));
     metadata.push((SUMS_FILE, &bundle.sums_bytes));
@@ -173,12 +173,64 @@ fn write_archive(
             Ordered::File(f) => append_file(&mut tar, mtime, dir, f)?,
         }
     }
-    let gz = tar.into_inner().map_err(out_err)?;
+    let gz = tar.into_inner().and_then(Blocks::finish).map_err(out_err)?;
     let mut writer = gz.finish().map_err(out_err)?;
     writer.flush().map_err(out_err)?;
     let file = writer.into_inner().map_err(|e| out_err(e.into_error()))?;
     file.sync_all().map_err(out_err)?;
     Ok(())
+}
+
+/// How many bytes of tar stream the gzip encoder is handed at a time.
+///
+/// flate2's zlib-rs backend (which the `pgp` crate turns on for the whole build) compresses
+/// differently depending on how its input is split into writes. Feeding it fixed blocks makes
+/// the archive a function of the tar bytes alone: the same bundle gives the same archive
+/// whatever sizes the files were read in, and an independent writer that compresses the same
+/// tar stream in blocks of this size gets the same bytes.
+pub const GZIP_INPUT_BLOCK: usize = 64 << 10;
+
+/// Hands `inner` exactly [`GZIP_INPUT_BLOCK`] bytes per write, the rest at [`finish`]
+/// (`flush` does nothing before then: a flush would split a block).
+///
+/// [`finish`]: Blocks::finish
+struct Blocks<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Blocks<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            buf: Vec::with_capacity(GZIP_INPUT_BLOCK),
+        }
+    }
+
+    /// Writes what is buffered and returns the inner writer.
+    fn finish(mut self) -> io::Result<W> {
+        if !self.buf.is_empty() {
+            self.inner.write_all(&self.buf)?;
+        }
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for Blocks<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = GZIP_INPUT_BLOCK.saturating_sub(self.buf.len());
+        let (now, _) = data.split_at(room.min(data.len()));
+        self.buf.extend_from_slice(now);
+        if self.buf.len() >= GZIP_INPUT_BLOCK {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(now.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Appends one entry with the fixed header fields of the archive form.

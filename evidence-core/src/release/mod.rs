@@ -14,7 +14,7 @@
 //! 4. `provenance`, judge: statements and `PROVENANCE.json` against the verified assets
 //!    ([`crate::provenance`]). Judged here but reported at step 7, because whether signed
 //!    statements attest every asset decides step 5;
-//! 5. `signatures`: each checksum signature format ([`signatures`]: DSSE, minisign) over the
+//! 5. `signatures`: each checksum signature format ([`signatures`]: DSSE, minisign, OpenPGP) over the
 //!    exact checksum bytes, against the caller's keys;
 //! 6. `sbom`: every SBOM among the verified assets (found by name, [`is_sbom_name`], judged
 //!    by content) and every `--sbom` file, each validated by its format
@@ -41,6 +41,7 @@ use crate::digest::Sha256Digest;
 use crate::dsse::{DsseLimits, SignatureCodes};
 use crate::hash::{self, HashedFile, NoProgress, Progress, ReadError};
 use crate::keys::TrustPolicy;
+pub use crate::openpgp::PgpKeyring;
 use crate::path::ArtifactPath;
 use crate::provenance::{ProvenanceLimits, ProvenancePolicy};
 use crate::report::{Report, check_codes};
@@ -85,6 +86,22 @@ pub mod codes {
             "The minisign signature is malformed, made by another key, or does not verify over the checksum file.";
         RELEASE_MINISIGN_MISSING = "release-minisign-missing":
             "A minisign key was given but there is no SHA256SUMS.minisig.";
+        RELEASE_PGP_VERIFIED = "release-pgp-verified":
+            "An OpenPGP signature of the checksum file (.sig, .asc or .gpg beside it) verified under a key of a --pgp-key certificate; the report names the signing key and the trusted certificates.";
+        RELEASE_PGP_INVALID = "release-pgp-invalid":
+            "An OpenPGP signature names a trusted key but does not verify over the checksum file (forged, or the file was rewritten after signing), or is refused whatever the key (not a document signature, a weak digest such as SHA-1, expired, cleartext whose text is another file).";
+        RELEASE_PGP_MALFORMED = "release-pgp-malformed":
+            "With --pgp-key given, a checksum signature file (.sig, .asc, .gpg) is not an OpenPGP signature, holds none, or holds too many.";
+        RELEASE_PGP_UNTRUSTED = "release-pgp-untrusted":
+            "An OpenPGP signature of the checksum file was made by a key that no --pgp-key certificate holds (a failure unless another signature in the same file verified).";
+        RELEASE_PGP_KEY_EXPIRED = "release-pgp-key-expired":
+            "The trusted OpenPGP key that made the signature has expired (by its certificate's self-signatures, at verification time).";
+        RELEASE_PGP_KEY_REVOKED = "release-pgp-key-revoked":
+            "The trusted OpenPGP key that made the signature was revoked by its own certificate.";
+        RELEASE_PGP_KEY_INVALID = "release-pgp-key-invalid":
+            "The trusted OpenPGP key that made the signature cannot sign: no valid self-signature or subkey binding (with its back signature), or key flags without signing.";
+        RELEASE_PGP_MISSING = "release-pgp-missing":
+            "An OpenPGP key was given (--pgp-key) but the checksum file has no OpenPGP signature beside it (.sig, .asc or .gpg).";
         RELEASE_FILE_CHANGED = "release-file-changed":
             "A file read for a later stage (SBOM) no longer has the digest verified moments before: it changed during verification.";
     }
@@ -124,7 +141,12 @@ pub fn is_metadata_name(name: &str) -> bool {
     }
     matches!(
         name,
-        SUMS_FILE | "SHA256SUMS.dsse.json" | "SHA256SUMS.minisig" | LEGACY_PROVENANCE_FILE
+        SUMS_FILE
+            | "SHA256SUMS.dsse.json"
+            | "SHA256SUMS.minisig"
+            | "SHA256SUMS.asc"
+            | "SHA256SUMS.gpg"
+            | LEGACY_PROVENANCE_FILE
     ) || name.ends_with(".sig")
         || name.ends_with(".intoto.jsonl")
 }
@@ -178,6 +200,8 @@ pub struct ReleaseOptions<'a> {
     pub trust: Option<&'a TrustPolicy>,
     /// A minisign key for `SHA256SUMS.minisig`.
     pub minisign_key: Option<&'a MinisignKey>,
+    /// OpenPGP certificates for `SHA256SUMS.sig`, `.asc` or `.gpg`.
+    pub pgp_keys: Option<&'a PgpKeyring>,
     /// SBOMs to judge besides those found among the assets ([`is_sbom_name`]); one that is
     /// also an asset is judged once.
     pub sbom: Vec<PathBuf>,
@@ -206,6 +230,7 @@ impl Default for ReleaseOptions<'_> {
             progress: &NoProgress,
             trust: None,
             minisign_key: None,
+            pgp_keys: None,
             sbom: Vec::new(),
             provenance: Vec::new(),
             policy: ProvenancePolicy::default(),

@@ -5,7 +5,9 @@
 //!
 //! - `dsse`: `SHA256SUMS.dsse.json`, a DSSE envelope whose payload is exactly the checksum
 //!   file, judged against the caller's trust policy;
-//! - `minisign`: `SHA256SUMS.minisig`, checked with the caller's [`MinisignKey`].
+//! - `minisign`: `SHA256SUMS.minisig`, checked with the caller's [`MinisignKey`];
+//! - `openpgp`: `SHA256SUMS.sig`, `.asc`, `.gpg`, OpenPGP signatures checked with the caller's
+//!   [`PgpKeyring`](crate::openpgp::PgpKeyring).
 //!
 //! With a key given, a missing or invalid signature fails; without one, a signature file
 //! present is reported as unchecked (DESIGN 3: trust comes from outside the evidence).
@@ -15,11 +17,13 @@ use std::path::{Path, PathBuf};
 use super::{ReadError, ReleaseOptions, read_limited, section};
 use crate::dsse::DsseLimits;
 use crate::keys::TrustPolicy;
+use crate::openpgp::PgpKeyring;
 use crate::report::Check;
 use crate::text::printable;
 
 mod dsse;
 mod minisign;
+mod openpgp;
 
 pub use minisign::{MinisignKey, MinisignKeyError};
 
@@ -49,7 +53,8 @@ pub(crate) trait SumsSignatureFormat: Sync {
 }
 
 /// Every supported format, in report order.
-pub(crate) const FORMATS: &[&dyn SumsSignatureFormat] = &[&dsse::Dsse, &minisign::Minisign];
+pub(crate) const FORMATS: &[&dyn SumsSignatureFormat] =
+    &[&dsse::Dsse, &minisign::Minisign, &openpgp::OpenPgp];
 
 /// What the caller trusts, for every format, and what the provenance stage found.
 #[derive(Clone, Copy)]
@@ -58,6 +63,10 @@ pub(crate) struct SignatureTrust<'a> {
     pub policy: Option<&'a TrustPolicy>,
     /// The minisign key.
     pub minisign_key: Option<&'a MinisignKey>,
+    /// The OpenPGP certificates.
+    pub pgp_keys: Option<&'a PgpKeyring>,
+    /// Now, as Unix time: keys that expired by then do not count.
+    pub now: u64,
     /// Envelope limits.
     pub dsse_limits: &'a DsseLimits,
     /// Statements signed by trusted keys attest every asset by its digest, which stands in for
@@ -71,6 +80,10 @@ impl<'a> SignatureTrust<'a> {
         Self {
             policy: opts.trust,
             minisign_key: opts.minisign_key,
+            pgp_keys: opts.pgp_keys,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             dsse_limits: &opts.dsse_limits,
             attested,
         }
