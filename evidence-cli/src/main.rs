@@ -98,6 +98,9 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
 }
 
 fn main() -> ExitCode {
+    evidence_cli::interrupt::install("evidence");
     let cli = Cli::parse();
-    exit::finish("evidence", run(cli))
+    let result = run(cli);
+    evidence_cli::interrupt::settle();
+    exit::finish("evidence", result)
 }
