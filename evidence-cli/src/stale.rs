@@ -14,8 +14,12 @@ use crate::exit::CliError;
 /// Whether to remove what interrupted runs left beside the destination.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct StaleArgs {
-    /// Remove the temporaries (.NAME.tmp-PID-RANDOM) that interrupted runs left beside the
-    /// destination, when process PID no longer runs. Without it they are named on stderr.
+    /// Remove what killed runs left beside the destination (.NAME.tmp-PID-RANDOM whose PID no
+    /// longer runs); without it each is named on stderr.
+    ///
+    /// Ctrl-C or SIGTERM removes what this run is writing (exit 130 or 143); a run killed
+    /// outright (SIGKILL, power loss) cannot, and leaves its temporary. Whether PID runs is read
+    /// from /proc; where there is none it cannot be told, and this removes those too.
     #[arg(long)]
     pub clean_stale: bool,
 }
