@@ -5,8 +5,9 @@
 //! 0 every check passed, 1 a check failed, 2 the tool could not run.
 //!
 //! A command module imports the library and the shared modules beside [`commands`], never
-//! another command: argument groups ([`trust`], [`source`], [`secrets`], [`output`], [`clock`]) and helpers
-//! ([`signing`], [`profile`], [`tool`], [`progress`]).
+//! another command: argument groups ([`trust`], [`source`], [`secrets`], [`output`], [`clock`],
+//! [`stale`]) and helpers ([`signing`], [`profile`], [`tool`], [`progress`]). [`interrupt`] is
+//! the binaries' SIGINT/SIGTERM handler.
 
 #![forbid(unsafe_code)]
 
@@ -21,11 +22,13 @@ pub const VERSION: &str = concat!(
 pub mod clock;
 pub mod commands;
 pub mod exit;
+pub mod interrupt;
 pub mod output;
 pub mod profile;
 pub mod progress;
 pub mod secrets;
 pub mod signing;
 pub mod source;
+pub mod stale;
 pub mod tool;
 pub mod trust;

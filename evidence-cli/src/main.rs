@@ -28,7 +28,8 @@ Every verifying command prints one line per failing check and a summary (-v: eve
 --json: the evidence.report/v1 report, -q: nothing). Trust comes only from the caller:
 --trusted-key/--keyring name the keys that count; a key inside the evidence never does.
 
-Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run.
+Exit status: 0 every check passed, 1 a check failed, 2 the tool could not run, 130/143
+interrupted by SIGINT/SIGTERM (the output being written is removed; see --clean-stale).
 Formats: docs/FORMAT.md; check codes: docs/CHECKS.md."
 )]
 struct Cli {
@@ -98,6 +99,9 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
 }
 
 fn main() -> ExitCode {
+    evidence_cli::interrupt::install("evidence");
     let cli = Cli::parse();
-    exit::finish("evidence", run(cli))
+    let result = run(cli);
+    evidence_cli::interrupt::settle();
+    exit::finish("evidence", result)
 }

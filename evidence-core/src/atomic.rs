@@ -2,6 +2,21 @@
 //! destination and renamed into place only when complete, so a crash or a failed check never
 //! leaves a half-written file or bundle at the destination. Temporaries are removed when
 //! dropped without being persisted.
+//!
+//! Two things clean up after a run that was stopped: every temporary is listed while it lives,
+//! so a binary's SIGINT/SIGTERM handler can remove them ([`remove_live_temporaries`]); and a
+//! temporary left by a run that nothing could clean (SIGKILL, power loss) carries its
+//! writer's pid in its name, so a later run can tell it is stale ([`stale_temporaries_beside`]).
+
+mod live;
+mod stale;
+
+pub use live::{Cleanup, live_temporaries, remove_live_temporaries};
+pub use stale::{
+    StaleTemporary, Writer, remove_stale, stale_temporaries_beside, stale_temporaries_in,
+};
+
+use live::LIVE;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -14,10 +29,7 @@ fn temp_name(target: &Path) -> io::Result<PathBuf> {
     let name = target.file_name().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "destination has no file name")
     })?;
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let parent = parent_of(target);
     match fs::metadata(&parent) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -49,30 +61,45 @@ fn temp_name(target: &Path) -> io::Result<PathBuf> {
     Ok(parent.join(temp))
 }
 
-/// True when `name` is a temporary name this module gives an output called `target_name`
-/// (`.NAME.tmp-PID-RANDOM`, RANDOM 16 lower-case hex digits): what a process killed before its
-/// rename leaves behind.
-pub fn is_temp_name_for(name: &str, target_name: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix('.')
-        .and_then(|n| n.strip_prefix(target_name))
-        .and_then(|n| n.strip_prefix(".tmp-"))
-    else {
-        return false;
-    };
-    let Some((pid, random)) = rest.split_once('-') else {
-        return false;
-    };
-    !pid.is_empty()
+/// The folder `target` is written into (`.` for a bare name).
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The output name and the writer's pid of a temporary name `.NAME.tmp-PID-RANDOM` (RANDOM 16
+/// lower-case hex digits), whatever NAME is; `None` for any other name.
+pub fn parse_temp_name(name: &str) -> Option<(&str, u32)> {
+    let rest = name.strip_prefix('.')?;
+    let at = rest.rfind(".tmp-")?;
+    let output = rest.get(..at).filter(|o| !o.is_empty())?;
+    let (pid, random) = rest.get(at + ".tmp-".len()..)?.split_once('-')?;
+    let well_formed = !pid.is_empty()
         && pid.bytes().all(|b| b.is_ascii_digit())
         && random.len() == 16
         && random
             .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed {
+        return None;
+    }
+    Some((output, pid.parse().ok()?))
+}
+
+/// True when `name` is a temporary name this module gives an output called `target_name`
+/// (`.NAME.tmp-PID-RANDOM`, RANDOM 16 lower-case hex digits): what a process killed before its
+/// rename leaves behind.
+pub fn is_temp_name_for(name: &str, target_name: &str) -> bool {
+    parse_temp_name(name).is_some_and(|(output, _)| output == target_name)
 }
 
 /// Removes what an interrupted writer of the outputs `names` left in `dir`: regular files at
 /// its top level with a temporary name of one of them ([`is_temp_name_for`]), nothing else.
+/// Unlike [`stale_temporaries_beside`] it does not ask whether the writer still runs: its
+/// callers (release seal, bundle sign) pass their own outputs, which two writers at once would
+/// spoil anyway.
 pub fn remove_stale_temporaries(dir: &Path, names: &[&str]) -> io::Result<()> {
     for item in fs::read_dir(dir)? {
         let item = item?;
@@ -121,7 +148,7 @@ impl TempDir {
     /// Creates an empty temporary folder beside `target` (mode 0755 minus umask).
     pub fn beside(target: &Path) -> io::Result<Self> {
         let path = temp_name(target)?;
-        fs::create_dir(&path)?;
+        LIVE.create_listed(&path, |p| fs::create_dir(p))?;
         Ok(Self {
             path,
             persisted: false,
@@ -137,7 +164,7 @@ impl TempDir {
     pub fn persist(mut self, target: &Path) -> io::Result<()> {
         refuse_existing(target)?;
         sync_dir(&self.path)?;
-        fs::rename(&self.path, target)?;
+        LIVE.rename_listed(&self.path, target)?;
         self.persisted = true;
         sync_dir(target.parent().unwrap_or(Path::new(".")))
     }
@@ -147,6 +174,7 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         if !self.persisted {
             let _ = fs::remove_dir_all(&self.path);
+            LIVE.unlist(&self.path);
         }
     }
 }
@@ -168,11 +196,14 @@ impl TempFile {
     /// (so a private key is never readable by others, even briefly).
     pub fn beside_with_mode(target: &Path, mode: u32) -> io::Result<Self> {
         let path = temp_name(target)?;
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&path)?;
+        LIVE.create_listed(&path, |p| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(p)
+                .map(drop)
+        })?;
         Ok(Self {
             path,
             persisted: false,
@@ -206,7 +237,7 @@ impl TempFile {
     /// Renames the file to `target`, atomically replacing an existing file.
     pub fn persist_replacing(mut self, target: &Path) -> io::Result<()> {
         File::open(&self.path)?.sync_all()?;
-        fs::rename(&self.path, target)?;
+        LIVE.rename_listed(&self.path, target)?;
         self.persisted = true;
         sync_dir(target.parent().unwrap_or(Path::new(".")))
     }
@@ -216,6 +247,7 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.persisted {
             let _ = fs::remove_file(&self.path);
+            LIVE.unlist(&self.path);
         }
     }
 }
@@ -280,6 +312,27 @@ mod tests {
             ".SHA256SUMS.tmp-12-0123456789abcdef",
             "SHA256SUMS"
         ));
+    }
+
+    #[test]
+    fn any_output_name_and_the_writer_pid_are_read_from_a_temporary_name() {
+        assert_eq!(
+            parse_temp_name(".bundle.tar.gz.tmp-4242-0123456789abcdef"),
+            Some(("bundle.tar.gz", 4242))
+        );
+        assert_eq!(
+            parse_temp_name("..x.tmp-7.tmp-1-0123456789abcdef"),
+            Some((".x.tmp-7", 1))
+        );
+        for other in [
+            ".tmp-1-0123456789abcdef",
+            "out.tmp-1-0123456789abcdef",
+            ".out.tmp--0123456789abcdef",
+            ".out.tmp-99999999999-0123456789abcdef",
+            ".out.tmp-1-0123456789ABCDEF",
+        ] {
+            assert_eq!(parse_temp_name(other), None, "{other}");
+        }
     }
 
     #[test]

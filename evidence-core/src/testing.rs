@@ -37,6 +37,12 @@ pub(crate) fn have_tool(program: &str) -> bool {
         || skip(&format!("needs {program} on PATH"))
 }
 
+/// True when `/proc` is mounted (Linux), where a pid can be told running or not; otherwise skips.
+#[track_caller]
+pub(crate) fn have_proc() -> bool {
+    std::path::Path::new("/proc/self").exists() || skip("needs /proc (Linux)")
+}
+
 /// Writes the skip line and returns false, or panics when skips are failures.
 #[track_caller]
 fn skip(why: &str) -> bool {

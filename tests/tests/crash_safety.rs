@@ -8,6 +8,10 @@
 //! after the rename. The only strays allowed beside a destination are the writer's own
 //! temporaries, `.NAME.tmp-PID-RANDOM` (FORMAT 5.7); a later run must succeed beside them.
 //! Nothing here asserts speed: the measured time only places the kills.
+//!
+//! SIGINT and SIGTERM are different: the process removes what it was writing, says so and exits
+//! 130 or 143. And a temporary that a SIGKILL left behind is named by the next run writing into
+//! the same folder, and removed by `--clean-stale`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -503,4 +507,175 @@ fn deploy_capture_killed_anywhere_leaves_no_partial_pack() {
         tally.absent > 0,
         "{tally:?}: no kill landed before the rename"
     );
+}
+
+/// Sends `signal` (INT, TERM) to process `pid` with kill(1).
+fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// Starts `args`, waits until a temporary of `dest` appears in `parent`, sends `signal`, and
+/// returns the exit code, standard error and the temporary seen.
+fn interrupt_once_writing(
+    args: &[OsString],
+    parent: &Path,
+    dest: &str,
+    signal: &str,
+) -> (Option<i32>, String, PathBuf) {
+    let mut child = evidence()
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let temp = loop {
+        if let Some(name) = names(parent).into_iter().find(|n| is_temp_of(n, dest)) {
+            break parent.join(name);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("evidence {args:?} ended ({status}) before its temporary appeared");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no temporary");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    send_signal(child.id(), signal);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr, temp)
+}
+
+/// A folder holding one sparse file of `len` bytes: big to read, nothing on disk.
+fn sparse_input(setup: &Setup, name: &str, len: u64) -> PathBuf {
+    let dir = setup.dir.path().join(name);
+    fs::create_dir(&dir).unwrap();
+    fs::File::create(dir.join("disk.img"))
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+    dir
+}
+
+fn create_args(setup: &Setup, out: &Path, input: &Path) -> Vec<OsString> {
+    vec![
+        "bundle".into(),
+        "create".into(),
+        "--kind".into(),
+        "incident".into(),
+        "--sign".into(),
+        setup.key().into(),
+        "--out".into(),
+        out.into(),
+        input.into(),
+    ]
+}
+
+#[test]
+fn bundle_create_interrupted_removes_its_temporary_and_exits_130() {
+    let _serial = one_at_a_time();
+    let setup = Setup::new();
+    let input = sparse_input(&setup, "sparse", 2 << 30);
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    let args = create_args(&setup, &out, &input);
+    let (code, stderr, temp) = interrupt_once_writing(&args, parent.path(), "out", "INT");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("evidence: interrupted; removed {}\n", temp.display())
+    );
+    assert!(
+        names(parent.path()).is_empty(),
+        "{:?}",
+        names(parent.path())
+    );
+}
+
+#[test]
+fn bundle_pack_terminated_removes_its_temporary_and_exits_143() {
+    let _serial = one_at_a_time();
+    let setup = Setup::new();
+    let input = sparse_input(&setup, "sparse", 512 << 20);
+    let work = tempfile::tempdir().unwrap();
+    let bundle = work.path().join("bundle");
+    assert_eq!(run_to_end(&create_args(&setup, &bundle, &input)).0, Some(0));
+    let parent = tempfile::tempdir().unwrap();
+    let args: Vec<OsString> = vec![
+        "bundle".into(),
+        "pack".into(),
+        bundle.into(),
+        "--out".into(),
+        parent.path().join("b.tar.gz").into(),
+    ];
+    let (code, stderr, temp) = interrupt_once_writing(&args, parent.path(), "b.tar.gz", "TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("evidence: interrupted; removed {}\n", temp.display())
+    );
+    assert!(
+        names(parent.path()).is_empty(),
+        "{:?}",
+        names(parent.path())
+    );
+}
+
+/// The pid of a process that has ended and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn a_temporary_left_by_a_killed_run_is_named_then_removed_with_clean_stale() {
+    let setup = Setup::new();
+    let input = setup.inputs("small", 2, 1024);
+    let parent = tempfile::tempdir().unwrap();
+    let pid = dead_pid();
+    // What a `bundle create --out packs/old` killed with SIGKILL leaves.
+    let stale = parent
+        .path()
+        .join(format!(".old.tmp-{pid}-0123456789abcdef"));
+    fs::create_dir_all(stale.join("payload")).unwrap();
+    fs::write(stale.join("payload/part"), b"partial").unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = create_args(&setup, &parent.path().join(out), &input);
+        args.extend(extra.iter().map(OsString::from));
+        let output = evidence()
+            .args(&args)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr)
+    };
+    let (code, stderr) = run("new", &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "evidence: warning: {} is left from an interrupted run (pid {pid}, not running); \
+             remove it or pass --clean-stale\n",
+            stale.display()
+        )
+    );
+    assert!(stale.exists(), "named, not removed");
+    let (code, stderr) = run("newer", &["--clean-stale"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "evidence: removed {}, left from an interrupted run (pid {pid})\n",
+            stale.display()
+        )
+    );
+    assert_eq!(names(parent.path()), ["new", "newer"]);
+    // Nothing stale left: nothing said.
+    assert_eq!(run("newest", &[]).1, "");
 }

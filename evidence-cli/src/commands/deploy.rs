@@ -54,6 +54,8 @@ pub struct CaptureArgs {
     /// The bundle folder to create (must not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
     /// A built-in profile name (health, zero-paper), or a profile file: a path with a `/` or
     /// ending in .json (./my-profile.json).
     #[arg(long, value_name = "NAME|FILE", default_value = "health")]
@@ -88,6 +90,7 @@ pub struct CaptureArgs {
 pub fn run(command: &DeployCommand) -> Result<Outcome, CliError> {
     let DeployCommand::Capture(args) = command;
     let profile = profile::load(&args.profile)?;
+    args.stale.check("evidence", &args.out)?;
     let keys = args.sign.keys()?;
     if keys.is_empty() {
         output::warn(

@@ -85,6 +85,8 @@ pub struct ImportArgs {
     /// The bundle folder to create; must not exist.
     #[arg(long, value_name = "BUNDLE")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
     /// The creation time to record (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
     #[arg(long, value_name = "RFC3339")]
     pub created_at: Option<String>,
@@ -148,6 +150,7 @@ fn import(args: &ImportArgs) -> Result<Outcome, CliError> {
     for dir in &args.dirs {
         must_exist(dir, "legacy pack folder")?;
     }
+    args.stale.check("evidence", &args.out)?;
     let loaded = load(&args.keys)?;
     let keys = args.sign.required()?;
     let created_at = args

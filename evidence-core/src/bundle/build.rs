@@ -266,9 +266,21 @@ fn write_payloads(
     files: &[(String, Source)],
     opts: &BuildOptions<'_>,
 ) -> Result<(Vec<FileEntry>, BTreeMap<String, u64>), BuildError> {
+    // Each folder below `temp` is made one level at a time, never `temp` itself: if an
+    // interrupt removed `temp` meanwhile, this fails instead of creating it again.
     for (path, _) in files {
-        if let Some(parent) = Path::new(path).parent() {
-            fs::create_dir_all(temp.join(parent)).map_err(io_at(temp))?;
+        let parents: Vec<&Path> = Path::new(path).ancestors().skip(1).collect();
+        for parent in parents
+            .into_iter()
+            .rev()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            match fs::create_dir(temp.join(parent)) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(io_at(temp)(e));
+                }
+                _ => {}
+            }
         }
     }
     let written = files

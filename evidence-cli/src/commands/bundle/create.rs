@@ -34,6 +34,8 @@ pub struct CreateArgs {
     /// The bundle folder to create (must not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
     /// Subject metadata, KEY=VALUE (repeatable): target, commit, release_tag, deployment_id, ...
     #[arg(long = "subject", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub subject: Vec<(String, String)>,
@@ -66,6 +68,7 @@ pub(super) fn create(args: &CreateArgs) -> Result<Outcome, CliError> {
     for input in &args.inputs {
         must_exist(input, "input")?;
     }
+    args.stale.check("evidence", &args.out)?;
     let keys = args.sign.keys()?;
     let redactor = args.secrets.redactor()?;
     let created_at = args.created_at.timestamp()?;

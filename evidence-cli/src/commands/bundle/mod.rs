@@ -37,6 +37,8 @@ pub enum BundleCommand {
         /// The archive to write (must not exist).
         #[arg(long, value_name = "FILE.tar.gz")]
         out: PathBuf,
+        #[command(flatten)]
+        stale: crate::stale::StaleArgs,
     },
     /// Verify a .tar.gz bundle and unpack it into a new folder.
     Unpack(UnpackArgs),
@@ -73,8 +75,9 @@ pub fn run(command: &BundleCommand) -> Result<Outcome, CliError> {
             }
         }
         BundleCommand::Verify(args) => verify::verify(args),
-        BundleCommand::Pack { dir, out } => {
+        BundleCommand::Pack { dir, out, stale } => {
             must_exist(dir, "bundle folder")?;
+            stale.check("evidence", out)?;
             match archive::pack(dir, out) {
                 Ok(id) => {
                     write_stdout(&format!("packed {id} into {}\n", out.display()))?;

@@ -49,6 +49,8 @@ pub struct UnpackArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
+    #[command(flatten)]
     pub trust: TrustArgs,
     /// Accept what no trusted key signed: with trusted keys, a bundle without signatures; with
     /// none, integrity only. Without either, nothing is unpacked.
@@ -97,6 +99,7 @@ pub(super) fn unpack(args: &UnpackArgs) -> Result<Outcome, CliError> {
     let progress = HashProgress::new(args.output.quiet || args.output.json);
     let opts = verify_options(policy.as_ref(), args.allow_unsigned, &progress);
     let mut report = if policy.is_some() || args.allow_unsigned {
+        args.stale.check("evidence", &args.out)?;
         archive::unpack(&args.archive, &args.out, &opts)
             .map_err(|e| CliError::from(e).hint("choose a destination that does not exist"))?
             .report

@@ -76,6 +76,8 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
+    #[command(flatten)]
     pub created_at: CreatedAtArgs,
 }
 
@@ -86,6 +88,7 @@ pub(super) fn capture(args: &CaptureArgs) -> Result<Outcome, CliError> {
     }
     let keys = args.sign.required()?;
     let redactor = args.secrets.redactor()?;
+    args.stale.check("evidence", &args.out)?;
     let built = incident::capture(
         &args.out,
         IncidentOptions {

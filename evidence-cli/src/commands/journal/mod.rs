@@ -118,6 +118,8 @@ pub struct SealArgs {
     #[arg(long, value_name = "SEAL")]
     pub out: PathBuf,
     #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
+    #[command(flatten)]
     pub created_at: CreatedAtArgs,
     #[command(flatten)]
     pub lines: LineArgs,
@@ -193,6 +195,7 @@ fn seal(args: &SealArgs) -> Result<Outcome, CliError> {
     must_be_file(&args.file, "journal")?;
     let keys = args.sign.required()?;
     let mut opts = SealOptions::new(keys.iter().collect());
+    args.stale.check("evidence", &args.out)?;
     opts.journal = args.lines.options()?;
     opts.created_at = args.created_at.timestamp()?;
     opts.tool = tool::info();

@@ -37,6 +37,8 @@ pub struct PermitArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
+    #[command(flatten)]
     pub trust: TrustArgs,
 }
 
@@ -77,6 +79,7 @@ pub struct CheckPermitArgs {
 pub(super) fn permit(args: &PermitArgs) -> Result<Outcome, CliError> {
     must_exist(&args.rehearsal, "bundle")?;
     let key = args.sign.one()?;
+    args.stale.check("evidence", &args.out)?;
     let trust = match args.trust.policy()? {
         Some(t) => t,
         None => TrustPolicy::new(

@@ -44,6 +44,8 @@ pub struct RehearseArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
+    pub stale: crate::stale::StaleArgs,
+    #[command(flatten)]
     pub created_at: CreatedAtArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -66,6 +68,7 @@ pub(super) fn rehearse(args: &RehearseArgs) -> Result<Outcome, CliError> {
     must_exist(&args.current, "bundle")?;
     must_exist(&args.previous, "bundle")?;
     let trust = args.trust.required()?;
+    args.stale.check("evidence", &args.out)?;
     let profile = args.profile.as_deref().map(profile::load).transpose()?;
     let keys = args.sign.required()?;
     let rehearsal = rollback::rehearse(
