@@ -849,7 +849,10 @@ fn a_wrong_trusted_key_is_one_line_naming_both_keys() {
     .unwrap()
     .key_id()
     .to_string();
-    assert!(fails[0].contains(&format!("signed by key id {signer}")), "{text}");
+    assert!(
+        fails[0].contains(&format!("signed by key id {signer}")),
+        "{text}"
+    );
     assert!(
         fails[0].contains(&stranger.public().key_id().to_string()),
         "{text}"
@@ -857,7 +860,10 @@ fn a_wrong_trusted_key_is_one_line_naming_both_keys() {
     assert!(fails[0].contains("-v shows each"), "{text}");
     // Verbose: every check again, each still saying why.
     let verbose = run(&["-v"]);
-    assert!(verbose.lines().filter(|l| l.starts_with("FAIL")).count() >= 7, "{verbose}");
+    assert!(
+        verbose.lines().filter(|l| l.starts_with("FAIL")).count() >= 7,
+        "{verbose}"
+    );
     let (_, report) = run_json(&[
         release.as_os_str(),
         std::ffi::OsStr::new("--trusted-key"),
