@@ -369,8 +369,11 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "{verdict}: {} passed, {} failed, {} warnings, {} skipped",
-            s.pass, s.fail, s.warn, s.skip
+            "{verdict}: {} passed, {} failed, {}, {} skipped",
+            s.pass,
+            s.fail,
+            crate::text::count(s.warn as u64, "warning"),
+            s.skip
         );
         out
     }
@@ -532,7 +535,7 @@ mod tests {
         r.push(Check::warn(codes::TRUST_NOT_CONFIGURED, "integrity only"));
         assert!(r.ok());
         assert!(r.to_text(false).ends_with(
-            "OK (unauthenticated: integrity only): 1 passed, 0 failed, 1 warnings, 0 skipped\n"
+            "OK (unauthenticated: integrity only): 1 passed, 0 failed, 1 warning, 0 skipped\n"
         ));
         r.checks[1].status = Status::Fail;
         assert!(r.to_text(false).starts_with("FAIL trust-not-configured: "));

@@ -840,7 +840,7 @@ fn a_wrong_trusted_key_is_one_line_naming_both_keys() {
         String::from_utf8(out.stdout).unwrap()
     };
     let text = run(&[]);
-    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL ")).collect();
     assert_eq!(fails.len(), 1, "{text}");
     let signer = evidence_core::keys::PublicKey::from_spki_pem(
         &std::fs::read_to_string(workspace_root().join("fixtures/keys/fixture-signer.pub"))
@@ -861,7 +861,7 @@ fn a_wrong_trusted_key_is_one_line_naming_both_keys() {
     // Verbose: every check again, each still saying why.
     let verbose = run(&["-v"]);
     assert!(
-        verbose.lines().filter(|l| l.starts_with("FAIL")).count() >= 7,
+        verbose.lines().filter(|l| l.starts_with("FAIL ")).count() >= 7,
         "{verbose}"
     );
     let (_, report) = run_json(&[
