@@ -48,8 +48,8 @@ pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 16 << 30;
 /// Decompressed bytes allowed beyond the tar end-of-archive marker's two blocks: the zero
 /// padding `tar` writes to fill its last record (10 KiB for GNU tar's default blocking).
 pub const END_PADDING_ALLOWANCE: u64 = 1 << 20;
-/// Decompressed bytes allowed beyond the stream limit the manifest implies, and beyond the
-/// content limit: the absolute cap on the decompressed stream is `max_total_bytes` plus this.
+/// Decompressed bytes allowed beyond the content limit: the absolute cap on the decompressed
+/// stream, whatever the manifest declares, is `max_total_bytes` plus this.
 pub const STREAM_SLACK_BYTES: u64 = 1 << 30;
 
 /// Hard limits on archives.
@@ -827,14 +827,16 @@ impl<'o, 'p> Stream<'o, 'p> {
                 // Without a manifest to say what follows, the stream stays at its metadata
                 // bound: the bundle has failed already, and nothing more is worth inflating.
                 if let Some(manifest) = &meta.manifest {
-                    let declared: u64 = manifest.files.iter().map(|f| f.size).sum();
+                    let declared = manifest
+                        .files
+                        .iter()
+                        .fold(0u64, |sum, f| sum.saturating_add(f.size));
                     self.bound.allow_more(
                         payload_allowance(manifest),
                         absolute_limit(self.opts),
                         format!(
-                            "the manifest declares {declared} bytes in {} file{}",
-                            manifest.files.len(),
-                            if manifest.files.len() == 1 { "" } else { "s" }
+                            "the manifest declares {declared} bytes in {}",
+                            crate::text::count(manifest.files.len() as u64, "file")
                         ),
                     );
                 }

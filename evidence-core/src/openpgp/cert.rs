@@ -52,6 +52,9 @@ pub(super) enum KeyState {
     Revoked { reason: String },
     /// Not usable for signing data, and why.
     Unusable { reason: String },
+    /// A primary key whose flags allow certifying its subkeys but not signing data; `expires`
+    /// bounds its subkeys too.
+    CertifyOnly { expires: Option<u64> },
 }
 
 /// Every key of `cert` with its state, primary first (at most `limits.max_subkeys` subkeys).
@@ -67,11 +70,10 @@ pub(super) fn components(cert: &SignedPublicKey, limits: &PgpLimits) -> Vec<Comp
     for sub in cert.public_subkeys.iter().take(limits.max_subkeys) {
         let state = match &primary_state {
             // A subkey is only as good as the primary key that binds it.
-            KeyState::Revoked { .. } => primary_state.clone(),
-            KeyState::Unusable { reason } if !reason.starts_with(NOT_SIGNING) => {
-                primary_state.clone()
+            KeyState::Revoked { .. } | KeyState::Unusable { .. } => primary_state.clone(),
+            KeyState::Usable { expires } | KeyState::CertifyOnly { expires } => {
+                subkey_state(primary, sub, limits, *expires)
             }
-            _ => subkey_state(primary, sub, limits, expiry_of(&primary_state)),
         };
         out.push(Component {
             key: ComponentKey::Sub(sub.key.clone()),
@@ -84,14 +86,7 @@ pub(super) fn components(cert: &SignedPublicKey, limits: &PgpLimits) -> Vec<Comp
 }
 
 /// The start of the reason for a key whose flags do not allow signing.
-const NOT_SIGNING: &str = "its key flags do not allow signing";
-
-fn expiry_of(state: &KeyState) -> Option<u64> {
-    match state {
-        KeyState::Usable { expires } => *expires,
-        _ => None,
-    }
-}
+pub(super) const NOT_SIGNING: &str = "its key flags do not allow signing";
 
 /// The primary key: revoked by itself, or bound by at least one valid self-signature (a direct
 /// key signature or a user ID self-certification), the newest of which gives flags and expiry.
@@ -142,14 +137,11 @@ fn primary_state(cert: &SignedPublicKey, limits: &PgpLimits) -> KeyState {
             reason: "no valid self-signature binds a user ID or the key itself".into(),
         };
     };
+    let expires = expires(primary.created_at().as_secs(), newest);
     if has_key_flags(newest) && !newest.key_flags().sign() {
-        return KeyState::Unusable {
-            reason: format!("{NOT_SIGNING} (only its subkeys may)"),
-        };
+        return KeyState::CertifyOnly { expires };
     }
-    KeyState::Usable {
-        expires: expires(primary.created_at().as_secs(), newest),
-    }
+    KeyState::Usable { expires }
 }
 
 /// A subkey: revoked, or bound by a valid binding signature whose flags allow signing and

@@ -463,6 +463,10 @@ fn judge(
             signer,
             reason: reason.clone(),
         },
+        KeyState::CertifyOnly { .. } => PgpVerdict::KeyUnusable {
+            signer,
+            reason: format!("{} (only its subkeys may)", cert::NOT_SIGNING),
+        },
         KeyState::Usable {
             expires: Some(expired),
         } if *expired <= now => PgpVerdict::KeyExpired {

@@ -2,8 +2,8 @@
 //! scan counts them (`docs/FORMAT.md` section 7.2, `secret-key-name`):
 //!
 //! - **references** to a secret kept elsewhere, as a whole value, quoted or not:
-//!   `${{ secrets.X }}`, `${VAR}`, `{{ .Values.x }}`, `$(command)`, `$VAR` (upper-case or
-//!   lower-case name, not both: `$Passw0rd` is a literal), `%VAR%`, `<placeholder>`;
+//!   `${{ secrets.X }}`, `${VAR}`, `{{ .Values.x }}`, `$(command)`, `$VAR` and `%VAR%` (an
+//!   upper-case name: `$Passw0rd` and `$ecretpw` are literals), `<placeholder>` (words);
 //! - **permission words**: `write`, `read`, `none`, `read-all`, `write-all` (a GitHub workflow's
 //!   `permissions: id-token: write`);
 //! - **code**, for unquoted values in text only: an expression that computes the value rather
@@ -110,6 +110,13 @@ fn single_case_name(name: &[u8]) -> bool {
         && (letters().all(u8::is_ascii_uppercase) || letters().all(u8::is_ascii_lowercase))
 }
 
+/// A name made of `[A-Z_][A-Z0-9_]*` with at least one letter.
+fn upper_case_name(name: &[u8]) -> bool {
+    ident_end(name, 0) == name.len()
+        && name.iter().any(u8::is_ascii_uppercase)
+        && !name.iter().any(u8::is_ascii_lowercase)
+}
+
 /// True when `value` as a whole (a quoted value's content, a JSON string) is a reference, a
 /// placeholder or a permission word.
 pub(super) fn is_reference(value: &[u8]) -> bool {
@@ -120,17 +127,24 @@ pub(super) fn is_reference(value: &[u8]) -> bool {
     if wrapped(b"${", b"}") || wrapped(b"{{", b"}}") || wrapped(b"$(", b")") {
         return true;
     }
+    // A whole value that is a variable: only the environment-variable convention, upper
+    // case (`$API_TOKEN`, `%API_TOKEN%`), so that a password such as `$ecretpw` is never taken
+    // for one: redaction shares this rule, and a missed secret is worse than a noisy scan.
     if let Some(name) = v.strip_prefix(b"$") {
-        return single_case_name(name);
+        return upper_case_name(name);
     }
     if let Some(name) = v.strip_prefix(b"%").and_then(|n| n.strip_suffix(b"%")) {
-        return single_case_name(name);
+        return upper_case_name(name);
     }
+    // A placeholder reads as words: `<your-token>`, `<API key>`, `<token_here>`; `<p@ss>` is
+    // not one.
     if wrapped(b"<", b">") {
         let inner = v.get(1..v.len() - 1).unwrap_or_default();
         return v.len() <= MAX_PLACEHOLDER
-            && !inner.is_empty()
-            && !inner.iter().any(|b| matches!(b, b'<' | b'>' | b'\n'));
+            && inner.iter().any(u8::is_ascii_alphabetic)
+            && inner
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b' ' | b'.'));
     }
     is_permission_word(v)
 }
@@ -278,7 +292,6 @@ mod tests {
             "{{ .Values.password }}",
             "$(cat /run/secret)",
             "$GITHUB_TOKEN",
-            "$token",
             "%API_KEY%",
             "<your-token-here>",
             "<TOKEN>",
@@ -293,6 +306,13 @@ mod tests {
         for no in [
             "hunter2hunter2",
             "$Passw0rd",
+            // Lower-case after `$`, or a placeholder that is not words: kept as secrets, since
+            // redaction shares this rule.
+            "$token",
+            "$ecretpw",
+            "%api_key%",
+            "<p@ss>",
+            "<12345>",
             "$",
             "pre${X}",
             "<>",

@@ -20,14 +20,22 @@ pub(super) fn attribute(report: &mut Report, trust: Option<&TrustPolicy>) {
     let Some(trust) = trust else {
         return;
     };
-    let untrusted = |c: &Check| UNTRUSTED.iter().any(|code| c.is(*code));
-    if !report
-        .checks
+    // Only documents whose signer check failed: a checksum file that verified beside a
+    // stranger's extra signature is not explained by this cause.
+    let failed: Vec<CheckCode> = UNTRUSTED
         .iter()
-        .any(|c| untrusted(c) && c.status == Status::Fail)
-    {
+        .copied()
+        .filter(|code| {
+            report
+                .checks
+                .iter()
+                .any(|c| c.is(*code) && c.status == Status::Fail)
+        })
+        .collect();
+    if failed.is_empty() {
         return;
     }
+    let untrusted = |c: &Check| failed.iter().any(|code| c.is(*code));
     let mut signers: Vec<String> = report
         .checks
         .iter()
@@ -37,18 +45,26 @@ pub(super) fn attribute(report: &mut Report, trust: Option<&TrustPolicy>) {
         .collect();
     signers.sort();
     signers.dedup();
-    // Assets count as unattested for this reason only when no statement verified at all.
-    let no_statement_verified = !report.has(PROVENANCE_SIGNATURE_VERIFIED);
+    // Assets count as unattested for this reason only when the statements' signer is the
+    // cause and no statement verified at all.
+    let unattested = failed
+        .iter()
+        .any(|c| c.code == PROVENANCE_SIGNER_UNTRUSTED.code)
+        && !report.has(PROVENANCE_SIGNATURE_VERIFIED);
     let cause = describe(&signers, trust);
-    for check in &mut report.checks {
-        let explained =
-            untrusted(check) || (no_statement_verified && check.is(PROVENANCE_ARTIFACT_UNATTESTED));
-        if explained && matches!(check.status, Status::Fail | Status::Warn) {
-            check
-                .data
-                .insert(crate::report::CAUSE.to_owned(), cause.clone().into());
-        }
-    }
+    let checks = std::mem::take(&mut report.checks);
+    report.checks = checks
+        .into_iter()
+        .map(|check| {
+            let explained =
+                untrusted(&check) || (unattested && check.is(PROVENANCE_ARTIFACT_UNATTESTED));
+            if explained && matches!(check.status, Status::Fail | Status::Warn) {
+                check.with_cause(cause.clone())
+            } else {
+                check
+            }
+        })
+        .collect();
 }
 
 /// "signed by key id X, not by a trusted key (trusted: Y (name))".
@@ -125,6 +141,37 @@ mod tests {
             lines[2].starts_with("FAILED: 0 passed, 6 failed, 2 warnings"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_verified_document_beside_a_strangers_signature_is_not_blamed() {
+        let policy = TrustPolicy::new(
+            vec![NamedKey {
+                name: "ops".into(),
+                key: PrivateKey::from_seed(&[1; 32]).public(),
+            }],
+            1,
+        )
+        .unwrap();
+        let mut report = Report::new(serde_json::json!({}));
+        // SHA256SUMS verified, with an extra stranger's signature; the statement did not.
+        report.push(Check::warn(RELEASE_SUMS_SIGNER_UNTRUSTED, "signature 1").with("keyid", "abc"));
+        report.push(Check::warn(PROVENANCE_SIGNER_UNTRUSTED, "signature 0").with("keyid", "abc"));
+        report.push(Check::fail(
+            PROVENANCE_SIGNER_UNTRUSTED,
+            "no trusted signature",
+        ));
+        attribute(&mut report, Some(&policy));
+        let text = report.to_text(false);
+        assert!(
+            text.starts_with("WARN release-sums-signer-untrusted: signature 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("FAIL provenance-signer-untrusted: signed by key id abc"),
+            "{text}"
+        );
+        assert!(report.checks[0].cause().is_none());
     }
 
     #[test]

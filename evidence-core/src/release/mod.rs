@@ -151,7 +151,7 @@ pub fn is_metadata_name(name: &str) -> bool {
         || name.ends_with(".intoto.jsonl")
 }
 
-/// The SBOM file name the predecessor's releases and our `release seal` use.
+/// The SBOM file name the predecessor's releases use.
 pub const SBOM_FILE: &str = "SBOM.spdx.json";
 
 /// True for asset names that are SBOMs by the conventions of the tools that write them:

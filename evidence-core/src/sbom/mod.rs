@@ -4,7 +4,7 @@
 //! A format recognises its documents by content, parses and validates them into checks, and
 //! hands the cross-checks its [`AssetClaim`]s: which files its elements name and with which
 //! checksums. [`cross_check_claims`] compares those with the release's verified digests the
-//! same way for every format. The release's `sbom` stage picks the format with [`format_of`].
+//! same way for every format. The release's `sbom` stage picks the format with [`recognise`].
 
 use std::collections::BTreeMap;
 
